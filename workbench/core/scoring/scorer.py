@@ -1,0 +1,236 @@
+"""Score predictions against a Spider-format dataset, item by item.
+
+Work is grouped by database and spread over a process pool (SQLite execution and
+parsing are CPU-bound; threads would share one core). Gold results are cached per
+(database file, prepared gold SQL) inside each worker and reused across calls.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.dataset import Dataset, Item
+from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
+from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
+from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
+from workbench.core.sqlexec import QueryError, SandboxedDatabase, table_columns
+
+SCORING_TIMEOUT_S = 30.0
+SCORING_MAX_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    index: int
+    db_id: str
+    hardness: str | None
+    exec_match: bool | None
+    exact_match: bool | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_predictions(text: str) -> list[str]:
+    """One prediction per line; a line is cut at its first TAB (``SQL<TAB>db_id``)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.strip().split("\t", 1)[0] for line in lines]
+
+
+@dataclass(frozen=True)
+class _DbJob:
+    db_id: str
+    db_dir: str
+    tables: dict[str, list[str]]  # from the file, or from tables.json when it is unusable
+    fk_pairs: tuple[tuple[int, int], ...]
+    table_names: tuple[str, ...]
+    column_names: tuple[tuple[int, str], ...]
+    items: tuple[tuple[int, str, str], ...]  # (index, gold, prediction)
+    problem: str = ""
+
+
+_GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
+
+
+def _db_files(db_dir: str, db_id: str) -> list[str]:
+    """Every file in the database's folder whose name contains '.sqlite' (test suites)."""
+    main = os.path.join(db_dir, f"{db_id}.sqlite")
+    others = sorted(
+        os.path.join(db_dir, n) for n in os.listdir(db_dir) if ".sqlite" in n and os.path.join(db_dir, n) != main
+    )
+    return [main, *others]
+
+
+def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:
+    key = (str(db.path), db.path.stat().st_mtime_ns, sql)
+    if key not in _GOLD_CACHE:
+        _GOLD_CACHE[key] = db.execute(sql)
+    return _GOLD_CACHE[key]
+
+
+def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str) -> tuple[bool | None, str]:
+    g_sql, p_sql = prepare_for_execution(gold), prepare_for_execution(pred)
+    ordered = order_matters(g_sql)
+    for db in dbs:
+        g_out = _gold_rows(db, g_sql)
+        if isinstance(g_out, QueryError):
+            return None, f"gold query fails on {db.path.name}: {g_out}"
+        p_out = db.execute(p_sql)
+        if isinstance(p_out, QueryError):
+            return False, f"prediction fails: {p_out}"
+        same, why = compare_results(g_out.rows, p_out.rows, ordered)
+        if not same:
+            return False, why
+    return True, why
+
+
+def _unscorable(job: _DbJob, schema: SpiderSchema) -> list[Verdict]:
+    verdicts = []
+    for index, gold, _ in job.items:
+        try:
+            level: str | None = hardness(parse_sql(schema, gold))
+        except SpiderParseError:
+            level = None
+        verdicts.append(Verdict(index, job.db_id, level, None, None, job.problem))
+    return verdicts
+
+
+def _score_db(job: _DbJob) -> list[Verdict]:
+    schema = SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in job.tables.items()})
+    if job.problem:
+        return _unscorable(job, schema)
+    fk_map = foreign_key_map(job.table_names, job.column_names, job.fk_pairs)
+    dbs = [SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(job.db_dir, job.db_id)]
+    try:
+        return [_score_item(dbs, schema, fk_map, job.db_id, *item) for item in job.items]
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def _score_item(
+    dbs: list[SandboxedDatabase], schema: SpiderSchema, fk_map: dict[str, str], db_id: str, index: int, gold: str, pred: str
+) -> Verdict:
+    pred = pred.replace("value", "1")  # the official evaluator does this to every prediction
+    try:
+        gold_tree = parse_sql(schema, gold)
+    except SpiderParseError as exc:
+        return Verdict(index, db_id, None, None, None, f"gold query does not parse: {exc}")
+    level = hardness(gold_tree)
+    ex, ex_reason = _exec_verdict(dbs, gold, pred)
+    try:
+        pred_tree = parse_sql(schema, pred)
+        parse_note = ""
+    except SpiderParseError as exc:
+        pred_tree, parse_note = empty_sql(), f"prediction outside Spider's grammar ({exc})"
+    em, em_reason = exact_match(normalize(pred_tree, schema, fk_map), normalize(gold_tree, schema, fk_map))
+    if parse_note:
+        em_reason = parse_note
+    if ex is None:
+        return Verdict(index, db_id, level, None, em, ex_reason)
+    return Verdict(index, db_id, level, ex, em, f"execution: {ex_reason}; exact: {em_reason}")
+
+
+class Scorer:
+    """Scores predictions for the items of one dataset."""
+
+    def __init__(self, dataset: Dataset, workers: int | None = None) -> None:
+        self.dataset = dataset
+        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        self._pool: Executor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _jobs(self, items: Sequence[Item], predictions: Sequence[str]) -> list[_DbJob]:
+        by_db: dict[str, list[tuple[int, str, str]]] = {}
+        for item, pred in zip(items, predictions, strict=True):
+            by_db.setdefault(item.db_id, []).append((item.index, item.query, pred))
+        jobs = []
+        for db_id, entries in by_db.items():
+            schema = self.dataset.schema(db_id)
+            raw = schema.raw
+            path = self.dataset.db_path(db_id)
+            problem = ""
+            try:
+                tables = table_columns(path)
+            except Exception as exc:  # missing or corrupt file: every item is unscorable
+                problem = f"database missing or unusable: {path}: {exc}"
+                tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
+            jobs.append(
+                _DbJob(
+                    db_id, str(path.parent), tables, tuple(tuple(p) for p in raw["foreign_keys"]),
+                    tuple(raw["table_names_original"]), tuple(tuple(c) for c in raw["column_names_original"]),
+                    tuple(entries), problem,
+                )
+            )
+        return jobs
+
+    def score(
+        self,
+        items: Sequence[Item],
+        predictions: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Verdict]:
+        """Verdicts in item order. ``progress(done, total)`` is called as work completes."""
+        if len(items) != len(predictions):
+            raise ValueError(f"{len(predictions)} predictions for {len(items)} questions")
+        jobs = self._jobs(items, predictions)
+        verdicts: dict[int, Verdict] = {}
+        for batch in self._run(jobs):
+            for v in batch:
+                verdicts[v.index] = v
+            if progress:
+                progress(len(verdicts), len(items))
+        return [verdicts[item.index] for item in items]
+
+    def _run(self, jobs: list[_DbJob]) -> Iterable[list[Verdict]]:
+        chunks = [c for job in jobs for c in _split(job, 40)]
+        if self.workers == 1 or len(chunks) == 1:
+            yield from map(_score_db, chunks)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers)
+        futures = [self._pool.submit(_score_db, c) for c in sorted(chunks, key=lambda c: -len(c.items))]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _split(job: _DbJob, size: int) -> list[_DbJob]:
+    if len(job.items) <= size:
+        return [job]
+    parts = [job.items[k : k + size] for k in range(0, len(job.items), size)]
+    return [_DbJob(**{**job.__dict__, "items": part}) for part in parts]
+
+
+def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
+    """Counts per hardness level and overall: n, exec, exact, unscored."""
+    table: dict[str, dict[str, int]] = {
+        level: {"n": 0, "exec": 0, "exact": 0, "unscored": 0} for level in (*HARDNESS_LEVELS, "all")
+    }
+    for v in verdicts:
+        rows = [table["all"]] + ([table[v.hardness]] if v.hardness in table else [])
+        for row in rows:
+            if v.exec_match is None:
+                row["unscored"] += 1
+                continue
+            row["n"] += 1
+            row["exec"] += bool(v.exec_match)
+            row["exact"] += bool(v.exact_match)
+    return table

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.perturb import perturb_all  # noqa: E402
-from workbench.core.dataset import Dataset  # noqa: E402
-from workbench.core.scoring import Scorer, parse_predictions  # noqa: E402
+from bench.perturb import perturb_all
+from workbench.core.dataset import Dataset
+from workbench.core.scoring import Scorer, parse_predictions
 
 
 def load_official(path: Path) -> dict[str, object]:
@@ -50,10 +50,28 @@ def official_item(off: dict[str, object], db_root: Path, kmaps: dict, db_id: str
     try:
         p_sql = ps.get_sql(schema, pred)  # type: ignore[attr-defined]
     except Exception:
-        p_sql = {"except": None, "from": {"conds": [], "table_units": []}, "groupBy": [], "having": [],
-                 "intersect": None, "limit": None, "orderBy": [], "select": [False, []], "union": None, "where": []}
-    exec_ok = bool(ex.eval_exec_match(db=db, p_str=pred, g_str=gold, plug_value=False,  # type: ignore[attr-defined]
-                                      keep_distinct=False, progress_bar_for_each_datapoint=False))
+        p_sql = {
+            "except": None,
+            "from": {"conds": [], "table_units": []},
+            "groupBy": [],
+            "having": [],
+            "intersect": None,
+            "limit": None,
+            "orderBy": [],
+            "select": [False, []],
+            "union": None,
+            "where": [],
+        }
+    exec_ok = bool(
+        ex.eval_exec_match(
+            db=db,
+            p_str=pred,
+            g_str=gold,
+            plug_value=False,  # type: ignore[attr-defined]
+            keep_distinct=False,
+            progress_bar_for_each_datapoint=False,
+        )
+    )
     kmap = kmaps[db_id]
     g_valid = ev.build_valid_col_units(g_sql["from"]["table_units"], schema)  # type: ignore[attr-defined]
     g_sql = ev.rebuild_sql_col(g_valid, ev.rebuild_sql_val(g_sql), kmap)  # type: ignore[attr-defined]
@@ -89,13 +107,18 @@ def main() -> None:
             continue
         n += 1
         level, ex_ok, em_ok = official_item(off, dataset.root / "database", kmaps, item.db_id, item.query, pred)
-        for key, theirs, mine in (("exec", ex_ok, v.exec_match), ("exact", em_ok, v.exact_match),
-                                  ("hardness", level, v.hardness)):
+        for key, theirs, mine in (
+            ("exec", ex_ok, v.exec_match),
+            ("exact", em_ok, v.exact_match),
+            ("hardness", level, v.hardness),
+        ):
             if theirs == mine:
                 agree[key] += 1
             else:
-                print(f"[{item.index}] {key}: official={theirs} ours={mine}\n  gold: {item.query}\n  pred: {pred}\n"
-                      f"  reason: {v.reason}")
+                print(
+                    f"[{item.index}] {key}: official={theirs} ours={mine}\n  gold: {item.query}\n  pred: {pred}\n"
+                    f"  reason: {v.reason}"
+                )
     pct = {k: 100.0 * c / max(n, 1) for k, c in agree.items()}
     print(f"exec_agree={pct['exec']:.2f} exact_agree={pct['exact']:.2f} hardness_agree={pct['hardness']:.2f} n={n}")
 

@@ -94,8 +94,20 @@ def broken_text(sql: str, rng: random.Random) -> str:
 RULES: dict[str, Rule] = {
     f.__name__: f
     for f in (
-        change_number, change_string, swap_aggregate, flip_order, drop_distinct, drop_condition, add_limit,
-        inner_join, alias_without_as, reorder_select, lowercase, squeeze_spaces, add_not_equal_spacing, broken_text,
+        change_number,
+        change_string,
+        swap_aggregate,
+        flip_order,
+        drop_distinct,
+        drop_condition,
+        add_limit,
+        inner_join,
+        alias_without_as,
+        reorder_select,
+        lowercase,
+        squeeze_spaces,
+        add_not_equal_spacing,
+        broken_text,
     )
 }
 

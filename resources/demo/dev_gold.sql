@@ -1,41 +1,41 @@
 SELECT count(*) FROM book WHERE genre = 'History'	library
 SELECT count(*) FROM book WHERE genre = 'Mystery'	library
 SELECT title FROM book WHERE published_year > 2018	library
-SELECT title FROM book WHERE published_year > 2016	library
+SELECT title FROM book WHERE published_year > 2015	library
 SELECT T1.title FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.name = 'Bram van der Berg'	library
 SELECT T1.title FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.name = 'Chioma van der Berg'	library
 SELECT avg(pages) FROM book WHERE genre = 'Travel'	library
 SELECT avg(pages) FROM book WHERE genre = 'Sci-Fi'	library
-SELECT count(*) FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.name = 'Wen Ferreira'	library
-SELECT count(*) FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.name = 'Hiro Ferreira'	library
+SELECT count(*) FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.name = 'Quinn Okafor'	library
+SELECT count(*) FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.name = 'Quinn Haddad'	library
 SELECT genre, count(*) FROM book WHERE price > 10 GROUP BY genre	library
 SELECT genre, count(*) FROM book WHERE price > 15 GROUP BY genre	library
+SELECT name FROM member WHERE city = 'Bilbao' EXCEPT SELECT T2.name FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id JOIN book AS T3 ON T1.book_id = T3.book_id WHERE T3.genre = 'Poetry'	library
 SELECT name FROM member WHERE city = 'Gdansk' EXCEPT SELECT T2.name FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id JOIN book AS T3 ON T1.book_id = T3.book_id WHERE T3.genre = 'Poetry'	library
-SELECT name FROM member WHERE city = 'Graz' EXCEPT SELECT T2.name FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id JOIN book AS T3 ON T1.book_id = T3.book_id WHERE T3.genre = 'Poetry'	library
+SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'Austria' AND T1.pages > (SELECT avg(pages) FROM book)	library
 SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'Finland' AND T1.pages > (SELECT avg(pages) FROM book)	library
-SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'France' AND T1.pages > (SELECT avg(pages) FROM book)	library
 SELECT T2.title FROM loan AS T1 JOIN book AS T2 ON T1.book_id = T2.book_id WHERE T2.genre = 'History' GROUP BY T1.book_id ORDER BY count(*) DESC LIMIT 3	library
 SELECT T2.title FROM loan AS T1 JOIN book AS T2 ON T1.book_id = T2.book_id WHERE T2.genre = 'Mystery' GROUP BY T1.book_id ORDER BY count(*) DESC LIMIT 3	library
 SELECT title FROM book WHERE price < 21 AND book_id IN (SELECT T1.book_id FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.city = 'Graz')	library
 SELECT title FROM book WHERE price < 23 AND book_id IN (SELECT T1.book_id FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.city = 'Graz')	library
-SELECT joined_on FROM member WHERE name = 'Chioma Ferreira'	library
-SELECT joined_on FROM member WHERE name = 'Tamsin Petrov'	library
-SELECT DISTINCT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T3.name = 'Lucia MacLeod'	clinic
+SELECT joined_on FROM member WHERE name = 'Priya McAllister'	library
+SELECT joined_on FROM member WHERE name = 'Nadia Petrov'	library
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T3.name = 'Quinn Okafor'	clinic
+SELECT DISTINCT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T3.name = 'Hiro Ivanova'	clinic
 SELECT count(*) FROM doctor WHERE specialty = 'Cardiology'	clinic
 SELECT count(*) FROM doctor WHERE specialty = 'Dermatology'	clinic
 SELECT name FROM patient WHERE city = 'Bilbao'	clinic
 SELECT name FROM patient WHERE city = 'Gdansk'	clinic
-SELECT sum(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Umar Ferreira'	clinic
-SELECT sum(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Oskar MacLeod'	clinic
+SELECT sum(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Elena Petrov'	clinic
+SELECT sum(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Rosa Okafor'	clinic
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T1.diagnosis = 'Migraine'	clinic
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T1.diagnosis = 'Influenza'	clinic
 SELECT T2.name, count(*) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.specialty = 'Pediatrics' GROUP BY T1.doctor_id	clinic
 SELECT T2.name, count(*) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.specialty = 'Neurology' GROUP BY T1.doctor_id	clinic
 SELECT name FROM patient WHERE insurance = 'CareWell' AND birth_date < '1970-01-01'	clinic
 SELECT name FROM patient WHERE insurance = 'HealthFirst' AND birth_date < '1970-01-01'	clinic
-SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(DISTINCT T1.patient_id) > 8	clinic
 SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(DISTINCT T1.patient_id) > 9	clinic
+SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(DISTINCT T1.patient_id) > 10	clinic
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T2.city = 'Bilbao' AND T1.fee > (SELECT avg(fee) FROM appointment)	clinic
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T2.city = 'Gdansk' AND T1.fee > (SELECT avg(fee) FROM appointment)	clinic
 SELECT T3.city FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T2.specialty = 'Cardiology' INTERSECT SELECT T3.city FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T2.specialty = 'Dermatology'	clinic
@@ -71,15 +71,15 @@ SELECT count(*) FROM customer WHERE country = 'Finland'	shop
 SELECT name, unit_price FROM product WHERE category = 'Electronics'	shop
 SELECT name, unit_price FROM product WHERE category = 'Fitness'	shop
 SELECT name FROM product WHERE unit_price > 10 ORDER BY unit_price DESC	shop
-SELECT name FROM product WHERE unit_price > 40 ORDER BY unit_price DESC	shop
+SELECT name FROM product WHERE unit_price > 20 ORDER BY unit_price DESC	shop
 SELECT count(*) FROM orders WHERE status = 'Cancelled'	shop
 SELECT count(*) FROM orders WHERE status = 'Delivered'	shop
 SELECT sum(T1.quantity) FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id WHERE T2.category = 'Outdoor'	shop
 SELECT sum(T1.quantity) FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id WHERE T2.category = 'Office'	shop
-SELECT T1.status, count(*) FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id WHERE T2.country = 'United Kingdom' GROUP BY T1.status	shop
 SELECT T1.status, count(*) FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id WHERE T2.country = 'Spain' GROUP BY T1.status	shop
+SELECT T1.status, count(*) FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id WHERE T2.country = 'Poland' GROUP BY T1.status	shop
 SELECT T2.name FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id GROUP BY T1.customer_id HAVING count(*) > 0	shop
-SELECT T2.name FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id GROUP BY T1.customer_id HAVING count(*) > 1	shop
+SELECT T2.name FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id GROUP BY T1.customer_id HAVING count(*) > 2	shop
 SELECT name FROM product WHERE category = 'Electronics' EXCEPT SELECT T2.name FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id JOIN orders AS T3 ON T1.order_id = T3.order_id JOIN customer AS T4 ON T3.customer_id = T4.customer_id WHERE T4.country = 'Portugal'	shop
 SELECT name FROM product WHERE category = 'Fitness' EXCEPT SELECT T2.name FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id JOIN orders AS T3 ON T1.order_id = T3.order_id JOIN customer AS T4 ON T3.customer_id = T4.customer_id WHERE T4.country = 'Portugal'	shop
 SELECT DISTINCT T3.name FROM order_item AS T1 JOIN orders AS T2 ON T1.order_id = T2.order_id JOIN customer AS T3 ON T2.customer_id = T3.customer_id WHERE T3.country = 'Austria' AND T1.product_id IN (SELECT product_id FROM product WHERE unit_price > (SELECT avg(unit_price) FROM product))	shop

@@ -1,41 +1,41 @@
 SELECT count(*) FROM book WHERE genre LIKE '%History%'
 SELECT count(*) FROM book WHERE genre = 'Mystery'
 SELECT title FROM book WHERE published_year >= 2018
-SELECT title FROM book WHERE published_year > 2016
+SELECT title FROM book WHERE published_year > 2015
 SELECT title FROM book WHERE author_id = 1
 SELECT T1.title FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.name = 'Chioma van der Berg'
 SELECT sum(pages) FROM book WHERE genre = 'Travel'
 SELECT avg(pages) FROM book WHERE genre = 'Sci-Fi'
-SELECT count(*) FROM member WHERE name = 'Wen Ferreira'
-SELECT count(*) FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.name = 'Hiro Ferreira'
+SELECT count(*) FROM member WHERE name = 'Quinn Okafor'
+SELECT count(*) FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.name = 'Quinn Haddad'
 SELECT genre, count(*) FROM book WHERE price > 10 GROUP BY genre
 SELECT genre, count(*) FROM book WHERE price > 15 GROUP BY genre
-SELECT name FROM member WHERE city = 'Gdansk'
-SELECT name FROM member WHERE city = 'Graz' EXCEPT SELECT T2.name FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id JOIN book AS T3 ON T1.book_id = T3.book_id WHERE T3.genre = 'Poetry'
-SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'Finland'
-SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'France' AND T1.pages > (SELECT avg(pages) FROM book)
+SELECT name FROM member WHERE city = 'Bilbao'
+SELECT name FROM member WHERE city = 'Gdansk' EXCEPT SELECT T2.name FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id JOIN book AS T3 ON T1.book_id = T3.book_id WHERE T3.genre = 'Poetry'
+SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'Austria'
+SELECT DISTINCT T2.name FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.country = 'Finland' AND T1.pages > (SELECT avg(pages) FROM book)
 SELECT T2.title FROM loan AS T1 JOIN book AS T2 ON T1.book_id = T2.book_id WHERE T2.genre = 'History' GROUP BY T1.book_id ORDER BY count(*) ASC LIMIT 3
 SELECT T2.title FROM loan AS T1 JOIN book AS T2 ON T1.book_id = T2.book_id WHERE T2.genre = 'Mystery' GROUP BY T1.book_id ORDER BY count(*) DESC LIMIT 3
 SELECT title FROM book WHERE price < 21 AND book_id IN (SELECT T1.book_id FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.city = 'Graz')
 SELECT title FROM book WHERE price < 23 AND book_id IN (SELECT T1.book_id FROM loan AS T1 JOIN member AS T2 ON T1.member_id = T2.member_id WHERE T2.city = 'Graz')
-SELECT joined_on FROM member WHERE name = 'Chioma Ferreira'
-SELECT joined_on FROM member WHERE name = 'Tamsin Petrov'
+SELECT joined_on FROM member WHERE name = 'Priya McAllister'
+SELECT joined_on FROM member WHERE name = 'Nadia Petrov'
 SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id
-SELECT DISTINCT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T3.name = 'Quinn Okafor'
+SELECT DISTINCT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T3.name = 'Hiro Ivanova'
 SELECT count(specialty) FROM doctor
 SELECT count(*) FROM doctor WHERE specialty = 'Dermatology'
 SELECT name FROM patient WHERE city = 'Bilbao'
 SELECT name FROM patient WHERE city = 'Gdansk'
-SELECT avg(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Umar Ferreira'
-SELECT sum(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Oskar MacLeod'
+SELECT avg(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Elena Petrov'
+SELECT sum(T1.fee) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.name = 'Dr. Rosa Okafor'
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T1.diagnosis = 'Migraine'
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T1.diagnosis = 'Influenza'
 SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.specialty = 'Pediatrics'
 SELECT T2.name, count(*) FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id WHERE T2.specialty = 'Neurology' GROUP BY T1.doctor_id
 SELECT name FROM patient WHERE insurance = 'CareWell' OR birth_date < '1970-01-01'
 SELECT name FROM patient WHERE insurance = 'HealthFirst' AND birth_date < '1970-01-01'
-SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(*) > 8
-SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(DISTINCT T1.patient_id) > 9
+SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(*) > 9
+SELECT T2.name FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id GROUP BY T1.doctor_id HAVING count(DISTINCT T1.patient_id) > 10
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T2.city = 'Bilbao' AND T1.fee > (SELECT avg(fee) FROM appointment)
 SELECT DISTINCT T2.name FROM appointment AS T1 JOIN patient AS T2 ON T1.patient_id = T2.patient_id WHERE T2.city = 'Gdansk' AND T1.fee > (SELECT avg(fee) FROM appointment)
 SELECT T3.city FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T2.specialty = 'Cardiology' INTERSECT SELECT T3.city FROM appointment AS T1 JOIN doctor AS T2 ON T1.doctor_id = T2.doctor_id JOIN patient AS T3 ON T1.patient_id = T3.patient_id WHERE T2.specialty = 'Dermatology'
@@ -71,15 +71,15 @@ SELECT count(*) FROM customer WHERE country = 'Finland'
 SELECT name FROM product WHERE category = 'Electronics'
 SELECT name, unit_price FROM product WHERE category = 'Fitness'
 SELECT name FROM product WHERE unit_price > 10
-SELECT name FROM product WHERE unit_price > 40 ORDER BY unit_price DESC
+SELECT name FROM product WHERE unit_price > 20 ORDER BY unit_price DESC
 SELECT count(*) FROM orders WHERE status = 'Cancelled'
 SELECT count(*) FROM orders WHERE status = 'Delivered'
 SELECT count(*) FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id WHERE T2.category = 'Outdoor'
 SELECT sum(T1.quantity) FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id WHERE T2.category = 'Office'
-SELECT T1.status, count(*) FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id WHERE T2.country = 'United Kingdom' GROUP BY T1.status
 SELECT T1.status, count(*) FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id WHERE T2.country = 'Spain' GROUP BY T1.status
+SELECT T1.status, count(*) FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id WHERE T2.country = 'Poland' GROUP BY T1.status
 SELECT T2.name FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id GROUP BY T1.customer_id HAVING count(*) >= 0
-SELECT T2.name FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id GROUP BY T1.customer_id HAVING count(*) > 1
+SELECT T2.name FROM orders AS T1 JOIN customer AS T2 ON T1.customer_id = T2.customer_id GROUP BY T1.customer_id HAVING count(*) > 2
 SELECT name FROM product WHERE category = 'Electronics' EXCEPT SELECT T2.name FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id JOIN orders AS T3 ON T1.order_id = T3.order_id JOIN customer AS T4 ON T3.customer_id = T4.customer_id WHERE T4.country = 'Portugal'
 SELECT name FROM product WHERE category = 'Fitness' EXCEPT SELECT T2.name FROM order_item AS T1 JOIN product AS T2 ON T1.product_id = T2.product_id JOIN orders AS T3 ON T1.order_id = T3.order_id JOIN customer AS T4 ON T3.customer_id = T4.customer_id WHERE T4.country = 'Portugal'
 SELECT DISTINCT T3.name FROM order_item AS T1 JOIN orders AS T2 ON T1.order_id = T2.order_id JOIN customer AS T3 ON T2.customer_id = T3.customer_id WHERE T3.country = 'Austria' AND T1.product_id IN (SELECT product_id FROM product WHERE unit_price > (SELECT avg(unit_price) FROM product))

@@ -84,7 +84,14 @@ def parse_question_file(path: Path, data: Any, offset: int = 0) -> list[Item]:
                 raise DatasetError(f"{where}: field {key!r} should be a string")
         evidence = raw.get("evidence", "")
         items.append(
-            Item(offset + k, raw["db_id"], raw["question"], raw["query"], str(path), evidence if isinstance(evidence, str) else "")
+            Item(
+                offset + k,
+                raw["db_id"],
+                raw["question"],
+                raw["query"],
+                str(path),
+                evidence if isinstance(evidence, str) else "",
+            )
         )
     return items
 
@@ -92,7 +99,7 @@ def parse_question_file(path: Path, data: Any, offset: int = 0) -> list[Item]:
 def parse_gold_lines(path: Path, text: str) -> list[Item]:
     """Items from a gold file: one ``SQL<TAB>db_id`` per line (blank lines are not items)."""
     items = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         sql, sep, db_id = line.strip().rpartition("\t")
@@ -189,7 +196,9 @@ class Dataset:
         missing: dict[str, int] = {}
         for item in items:
             if item.db_id not in self._schemas:
-                raise DatasetError(f"{item.source}: item {item.index}: unknown db_id {item.db_id!r} (not in tables.json)")
+                raise DatasetError(
+                    f"{item.source}: item {item.index}: unknown db_id {item.db_id!r} (not in tables.json)"
+                )
             if not self.has_database(item.db_id):
                 missing[item.db_id] = missing.get(item.db_id, 0) + 1
         return Split(split, items, missing)

@@ -157,7 +157,5 @@ def schema_from_entry(entry: Any, where: str) -> Schema:
             raise SchemaError(f"{where}: foreign key {pair!r} points past the column list")
         ca, cb = cols_orig[a], cols_orig[b]
         fks.append(ForeignKey(tables_orig[ca[0]], ca[1], tables_orig[cb[0]], cb[1]))
-    tables = tuple(
-        Table(name, str(tables_nat[k]), tuple(per_table[k])) for k, name in enumerate(tables_orig)
-    )
+    tables = tuple(Table(name, str(tables_nat[k]), tuple(per_table[k])) for k, name in enumerate(tables_orig))
     return Schema(db_id, tables, tuple(fks), raw=dict(entry))

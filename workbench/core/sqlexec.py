@@ -4,6 +4,7 @@ Defence in depth, each layer enough on its own for the common attacks:
   * the file is opened through a URI with ``mode=ro&immutable=1``: SQLite takes no lock
     and creates no journal, WAL or shared-memory file beside it;
   * ``PRAGMA query_only`` and ``SQLITE_LIMIT_ATTACHED = 0``;
+  * only statements that start with SELECT, WITH or VALUES are prepared at all;
   * an authorizer that admits only reading (SELECT, READ, functions other than
     ``load_extension``, recursive CTEs) and denies everything else: writes, DDL,
     ATTACH/DETACH, PRAGMA, transactions;
@@ -14,6 +15,7 @@ Every failure comes back as a :class:`QueryError` with a ``kind``; nothing raise
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -32,7 +34,11 @@ _PROGRESS_STEPS = 2_000
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
 _RECURSIVE = getattr(sqlite3, "SQLITE_RECURSIVE", 33)
 _ALLOWED_ACTIONS.add(_RECURSIVE)
-_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+# a query must start (after comments and brackets) with SELECT, WITH or VALUES
+_READ_START = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*(select|with|values)\b", re.IGNORECASE | re.DOTALL)
+# printf/format are denied too: a huge width ("%.*c") spins for seconds inside one call,
+# where neither the progress handler nor the length limit can stop it
+_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "printf", "format"}
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,7 @@ def table_columns(path: str | Path) -> dict[str, list[str]]:
     try:
         conn.execute("PRAGMA query_only = ON")
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {
-            name: [r[1] for r in conn.execute("SELECT * FROM pragma_table_info(?)", (name,))]
-            for name in names
-        }
+        return {name: [r[1] for r in conn.execute("SELECT * FROM pragma_table_info(?)", (name,))] for name in names}
     finally:
         conn.close()
 
@@ -136,6 +139,8 @@ class SandboxedDatabase:
         self.close()
 
     def execute(self, sql: str) -> Outcome:
+        if not _READ_START.match(sql):
+            return QueryError("denied", "only SELECT, WITH or VALUES queries may run")
         start = time.perf_counter()
         deadline = start + self.timeout_s
         timed_out = False
@@ -177,7 +182,9 @@ class SandboxedDatabase:
                 return None
 
 
-def execute(path: str | Path, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS) -> Outcome:
+def execute(
+    path: str | Path, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS
+) -> Outcome:
     """Run one query against ``path`` in a fresh sandboxed connection."""
     try:
         db = SandboxedDatabase(path, timeout_s, max_rows)

@@ -33,8 +33,7 @@ def foreign_key_map(
     either of its columns (groups are never merged), as the evaluator does.
     """
     ids = [
-        f"__{table_names_original[t].lower()}.{c.lower()}__" if t >= 0 else "__all__"
-        for t, c in column_names_original
+        f"__{table_names_original[t].lower()}.{c.lower()}__" if t >= 0 else "__all__" for t, c in column_names_original
     ]
     groups: list[set[int]] = []
     for a, b in foreign_keys:
@@ -99,10 +98,7 @@ class _ColumnUnifier:
 
     def condition(self, condition: list[Any]) -> list[Any]:
         # only the left-hand side is rewritten; sub-queries in values are left alone
-        return [
-            (u[0], u[1], self.val(u[2]), u[3], u[4]) if k % 2 == 0 else u
-            for k, u in enumerate(condition)
-        ]
+        return [(u[0], u[1], self.val(u[2]), u[3], u[4]) if k % 2 == 0 else u for k, u in enumerate(condition)]
 
     def sql(self, sql: SqlDict | None) -> SqlDict | None:
         if sql is None:
@@ -195,8 +191,7 @@ def clause_differences(pred: SqlDict, gold: SqlDict) -> list[str]:
     if p_has != g_has or (
         g_has
         and not (
-            [u[1] for u in pred["groupBy"]] == [u[1] for u in gold["groupBy"]]
-            and pred["having"] == gold["having"]
+            [u[1] for u in pred["groupBy"]] == [u[1] for u in gold["groupBy"]] and pred["having"] == gold["having"]
         )
     ):
         diffs.append("HAVING")

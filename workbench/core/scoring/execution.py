@@ -58,9 +58,7 @@ def _permutations(gold: Sequence[Row], pred: Sequence[Row], width: int) -> Any:
     """
     gold_columns = [{row[c] for row in gold} for c in range(width)]
     pred_columns = [{row[c] for row in pred} for c in range(width)]
-    candidates = [
-        [p for p in range(width) if pred_columns[p] <= gold_columns[g]] for g in range(width)
-    ]
+    candidates = [[p for p in range(width) if pred_columns[p] <= gold_columns[g]] for g in range(width)]
     chosen: list[int] = []
     used: set[int] = set()
 

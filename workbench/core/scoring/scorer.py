@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from workbench.core.dataset import Dataset, Item
@@ -117,7 +116,13 @@ def _score_db(job: _DbJob) -> list[Verdict]:
 
 
 def _score_item(
-    dbs: list[SandboxedDatabase], schema: SpiderSchema, fk_map: dict[str, str], db_id: str, index: int, gold: str, pred: str
+    dbs: list[SandboxedDatabase],
+    schema: SpiderSchema,
+    fk_map: dict[str, str],
+    db_id: str,
+    index: int,
+    gold: str,
+    pred: str,
 ) -> Verdict:
     pred = pred.replace("value", "1")  # the official evaluator does this to every prediction
     try:
@@ -175,9 +180,14 @@ class Scorer:
                 tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
             jobs.append(
                 _DbJob(
-                    db_id, str(path.parent), tables, tuple(tuple(p) for p in raw["foreign_keys"]),
-                    tuple(raw["table_names_original"]), tuple(tuple(c) for c in raw["column_names_original"]),
-                    tuple(entries), problem,
+                    db_id,
+                    str(path.parent),
+                    tables,
+                    tuple(tuple(p) for p in raw["foreign_keys"]),
+                    tuple(raw["table_names_original"]),
+                    tuple(tuple(c) for c in raw["column_names_original"]),
+                    tuple(entries),
+                    problem,
                 )
             )
         return jobs

@@ -202,7 +202,8 @@ class _Parser:
             except ValueError:
                 end = i
                 while end < self.n and not (
-                    self.toks[end] in (",", ")", "and") or self.toks[end] in CLAUSE_KEYWORDS
+                    self.toks[end] in (",", ")", "and")
+                    or self.toks[end] in CLAUSE_KEYWORDS
                     or self.toks[end] in JOIN_KEYWORDS
                 ):
                     end += 1
@@ -333,7 +334,7 @@ class _Parser:
         i, sql["orderBy"] = self.column_list(i, "order", tables, ordered=True)
         sql["limit"] = None
         if self._at(i, "limit"):
-            self.toks[i + 1]  # noqa: B018 - a LIMIT without its number does not parse
+            self.toks[i + 1]
             i += 2
             sql["limit"] = 1  # the evaluator keeps only that a limit exists
         i = self._skip_semicolons(i)

@@ -1,0 +1,140 @@
+"""Headless commands over the same core the desktop app uses.
+
+workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from workbench.core.dataset import Dataset, DatasetError, Split
+from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
+from workbench.paths import DEMO_DATASET
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """Bad input: printed as one clear line, exit status 2."""
+
+
+def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    start = time.monotonic()
+
+    live = stream.isatty()
+
+    def update(done: int, total: int) -> None:
+        if not live:
+            return
+        elapsed = time.monotonic() - start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        stream.write(f"\rscoring {done}/{total}  {rate:,.0f} items/s  ETA {eta:4.1f}s ")
+        stream.flush()
+
+    def finish() -> None:
+        stream.write(("\n" if live else "") + f"scored in {time.monotonic() - start:.2f}s\n")
+        stream.flush()
+
+    return update, finish
+
+
+def read_predictions(path: Path, split: Split) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{path}: predictions file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot read predictions ({exc})") from None
+    preds = parse_predictions(text)
+    if len(preds) != len(split.items):
+        raise CliError(
+            f"{path}: {len(preds)} predictions for {len(split.items)} questions in split {split.name!r} "
+            "(one SQL per line, in question order)"
+        )
+    for lineno, (line, item) in enumerate(zip(text.split("\n"), split.items, strict=False), start=1):
+        parts = line.strip().split("\t")
+        if len(parts) > 1 and parts[-1].strip() and parts[-1].strip() != item.db_id:
+            raise CliError(
+                f"{path}: line {lineno} names db_id {parts[-1].strip()!r} but question {item.index} "
+                f"is on {item.db_id!r}; are the predictions in question order?"
+            )
+    return preds
+
+
+def format_table(verdicts: Sequence[Verdict]) -> str:
+    table = summarize(verdicts)
+    lines = [f"{'hardness':<9}{'count':>7}{'execution':>18}{'exact match':>18}"]
+    for level in (*HARDNESS_LEVELS, "all"):
+        row = table[level]
+        n = row["n"]
+
+        def cell(k: int, n: int = n) -> str:
+            return f"{k:>6} {100.0 * k / n:6.1f}%" if n else f"{'-':>6} {'-':>7}"
+
+        lines.append(f"{level:<9}{n:>7}{cell(row['exec']):>18}{cell(row['exact']):>18}")
+    unscored = table["all"]["unscored"]
+    if unscored:
+        lines.append(f"unscorable: {unscored} item(s), not counted above (see reasons in --jsonl)")
+    return "\n".join(lines)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    try:
+        dataset = Dataset(args.dataset)
+        split = dataset.load_split(args.split)
+    except DatasetError as exc:
+        raise CliError(str(exc)) from None
+    preds = read_predictions(args.predictions, split)
+    for db_id, count in sorted(split.missing_db.items()):
+        print(f"warning: database {db_id!r} is missing: {count} item(s) cannot be scored", file=sys.stderr)
+    update, finish = _progress(sys.stderr)
+    with Scorer(dataset, workers=args.workers) as scorer:
+        verdicts = scorer.score(split.items, preds, progress=update)
+    finish()
+    if args.jsonl:
+        with open(args.jsonl, "w", encoding="utf-8") as out:
+            for v in verdicts:
+                out.write(json.dumps(v.to_json()) + "\n")
+    print(f"dataset {dataset.root}  split {split.name}  {len(split.items)} questions")
+    print(format_table(verdicts))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="Prompt workbench for text-to-SQL.")
+    sub = parser.add_subparsers(dest="command")
+    score = sub.add_parser("score", help="score a predictions file against a Spider-format dataset")
+    score.add_argument("--dataset", type=Path, default=DEMO_DATASET, help="dataset folder (default: the bundled demo)")
+    score.add_argument("--split", default="dev", help="split name (dev, train) or a question/gold file")
+    score.add_argument("--predictions", type=Path, required=True, help="one SQL per line, in question order")
+    score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")
+    score.add_argument("--workers", type=int, default=None, help="processes for execution (default: CPU count)")
+    score.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

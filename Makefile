@@ -1,0 +1,21 @@
+# The two commands in README: `make run` and `make test`. Both install what is missing first.
+.PHONY: run test setup lint demo bench
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	.venv/bin/workbench score --dataset resources/demo --split dev --predictions resources/demo/sample_predictions.sql
+
+test: setup
+	.venv/bin/ruff check .
+	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+demo: setup
+	.venv/bin/python resources/demo/build_demo.py
+
+bench: setup
+	.venv/bin/python bench/score_speed.py

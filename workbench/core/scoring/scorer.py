@@ -244,3 +244,37 @@ def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
             row["exec"] += bool(v.exec_match)
             row["exact"] += bool(v.exact_match)
     return table
+
+
+# --- one item at a time (the runner scores answers as they arrive) -------------------
+_DATASETS: dict[str, Dataset] = {}
+_CONTEXTS: dict[tuple[str, str], tuple[SpiderSchema, dict[str, str], list[SandboxedDatabase], str]] = {}
+
+
+def _context(dataset_root: str, db_id: str) -> tuple[SpiderSchema, dict[str, str], list[SandboxedDatabase], str]:
+    key = (dataset_root, db_id)
+    if key not in _CONTEXTS:
+        dataset = _DATASETS.setdefault(dataset_root, Dataset(dataset_root))
+        schema = dataset.schema(db_id)
+        raw = schema.raw
+        fk_map = foreign_key_map(raw["table_names_original"], [tuple(c) for c in raw["column_names_original"]],
+                                 [tuple(p) for p in raw["foreign_keys"]])
+        path = dataset.db_path(db_id)
+        try:
+            tables = table_columns(path)
+            dbs = [SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(str(path.parent), db_id)]
+            problem = ""
+        except Exception as exc:
+            tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
+            dbs, problem = [], f"database missing or unusable: {path}: {exc}"
+        spider = SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in tables.items()})
+        _CONTEXTS[key] = (spider, fk_map, dbs, problem)
+    return _CONTEXTS[key]
+
+
+def score_one(dataset_root: str, db_id: str, index: int, gold: str, pred: str) -> Verdict:
+    """Score one prediction; safe to call in a worker process (caches per process)."""
+    schema, fk_map, dbs, problem = _context(dataset_root, db_id)
+    if problem:
+        return _unscorable(_DbJob(db_id, "", {}, (), (), (), ((index, gold, pred),), problem), schema)[0]
+    return _score_item(dbs, schema, fk_map, db_id, index, gold, pred)

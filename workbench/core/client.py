@@ -1,0 +1,179 @@
+"""Async client for OpenAI-compatible chat endpoints (OpenAI, vLLM, llama.cpp, Azure-style).
+
+Built on ``openai.AsyncOpenAI`` with the SDK's own retries off: this is the one layer
+that retries. Per profile it enforces bounded (adaptive) concurrency and RPM/TPM windows
+shared by everything in the process that uses the profile; it retries 429, 5xx, timeouts,
+dropped connections and unreadable answers with backoff that honours the server's
+headers, and shares one call between identical concurrent requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+
+from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
+from workbench.core.profiles import EndpointProfile, resolve_api_key
+
+RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[dict[str, str], ...]
+    params: dict[str, Any]
+
+    def fingerprint(self, profile: EndpointProfile) -> str:
+        """Identity of the request: endpoint, model, full messages, parameters."""
+        body = {"endpoint": profile.base_url.rstrip("/"), "model": profile.model, "messages": list(self.messages),
+                "params": self.params}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def estimated_tokens(self) -> int:
+        prompt = sum(len(m.get("content", "")) for m in self.messages) // 4 + 1
+        return prompt + int(self.params.get("max_tokens") or 256)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    attempts: int
+    model: str
+
+
+class RequestFailed(Exception):
+    """A request that did not succeed within its attempts; ``kind`` names the last failure."""
+
+    def __init__(self, kind: str, message: str, attempts: int) -> None:
+        super().__init__(f"{kind}: {message} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+        self.kind = kind
+        self.attempts = attempts
+
+
+class _ProfileLimits:
+    def __init__(self, profile: EndpointProfile) -> None:
+        self.concurrency = AdaptiveConcurrency(profile.concurrency)
+        self.rpm = SlidingWindowLimiter(profile.rpm) if profile.rpm else None
+        self.tpm = SlidingWindowLimiter(profile.tpm) if profile.tpm else None
+
+
+_LIMITS: dict[tuple[int, str], _ProfileLimits] = {}
+
+
+def limits_for(profile: EndpointProfile) -> _ProfileLimits:
+    """One set of limits per profile per event loop, shared by every run using it."""
+    key = (id(asyncio.get_running_loop()), profile.name)
+    if key not in _LIMITS:
+        _LIMITS[key] = _ProfileLimits(profile)
+    return _LIMITS[key]
+
+
+def _http_client() -> Any:
+    try:
+        return openai.DefaultAioHttpClient()
+    except RuntimeError:  # the aiohttp extra is not installed: the default transport works too
+        return None
+
+
+class EndpointClient:
+    def __init__(self, profile: EndpointProfile, api_key: str | None = None, seed: int | None = None) -> None:
+        self.profile = profile
+        self._sdk = openai.AsyncOpenAI(
+            base_url=profile.base_url, api_key=api_key or resolve_api_key(profile), max_retries=0,
+            timeout=profile.timeout_s, http_client=_http_client(),
+        )
+        self._rng = random.Random(seed)
+        self._inflight: dict[str, asyncio.Future[Completion]] = {}
+
+    async def aclose(self) -> None:
+        await self._sdk.close()
+
+    async def __aenter__(self) -> EndpointClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        """Send ``request`` (or join an identical one in flight); raise RequestFailed."""
+        key = request.fingerprint(self.profile)
+        shared = self._inflight.get(key)
+        if shared is not None:
+            return await asyncio.shield(shared)
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await self._with_retries(request)
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc if isinstance(exc, RequestFailed) else asyncio.CancelledError())
+                future.exception()  # mark retrieved: a lone caller must not leave a warning behind
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._inflight[key]
+
+    async def _with_retries(self, request: ChatRequest) -> Completion:
+        limits = limits_for(self.profile)
+        attempt = 0
+        while True:
+            attempt += 1
+            if limits.rpm:
+                await limits.rpm.acquire()
+            if limits.tpm:
+                await limits.tpm.acquire(request.estimated_tokens())
+            async with limits.concurrency:
+                outcome = await self._attempt(request, attempt)
+            if isinstance(outcome, Completion):
+                limits.concurrency.succeeded()
+                return outcome
+            kind, message, status, headers = outcome
+            if status == 429:
+                limits.concurrency.throttled()
+            if attempt >= self.profile.max_attempts or (status is not None and status not in RETRY_STATUSES):
+                raise RequestFailed(kind, message, attempt)
+            await asyncio.sleep(backoff_delay(attempt, status, headers, time.time(), self._rng.random()))
+
+    async def _attempt(self, request: ChatRequest, attempt: int) -> Completion | tuple[str, str, int | None, dict]:
+        start = time.perf_counter()
+        try:
+            raw = await self._sdk.chat.completions.with_raw_response.create(
+                model=self.profile.model, messages=list(request.messages), **request.params  # type: ignore[arg-type]
+            )
+            parsed = raw.parse()
+            choice = parsed.choices[0]
+            text = choice.message.content or ""
+        except openai.APIStatusError as exc:
+            return f"http {exc.status_code}", _short(exc.message), exc.status_code, dict(exc.response.headers)
+        except openai.APITimeoutError:
+            return "timeout", f"no answer within {self.profile.timeout_s:g} s", None, {}
+        except openai.APIConnectionError as exc:
+            return "connection", _short(str(exc.__cause__ or exc)), None, {}
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError, openai.APIResponseValidationError) as exc:
+            return "bad response", _short(f"{type(exc).__name__}: {exc}"), None, {}
+        usage = parsed.usage
+        return Completion(
+            text=text,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_s=time.perf_counter() - start,
+            attempts=attempt,
+            model=parsed.model or self.profile.model,
+        )
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,129 @@
+"""Endpoint profiles: where to send requests, how fast, and at what price.
+
+A profile names its API key by reference (an environment variable, or a keyring entry
+under the service ``workbench``), never by value. Profiles persist as JSON in the user's
+config folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import keyring
+import keyring.errors
+from platformdirs import user_config_dir
+
+KEYRING_SERVICE = "workbench"
+NO_KEY = "no-key-needed"
+
+
+class ProfileError(ValueError):
+    """A profile is malformed, unknown, or its key cannot be found."""
+
+
+@dataclass
+class EndpointProfile:
+    name: str
+    base_url: str
+    model: str
+    api_key_env: str | None = None  # environment variable holding the key
+    api_key_keyring: bool = False  # or: a keyring entry (service "workbench", user = profile name)
+    params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 512})
+    concurrency: int = 8
+    rpm: int | None = None
+    tpm: int | None = None
+    timeout_s: float = 60.0
+    max_attempts: int = 6
+    price_in_per_m: float = 0.0  # dollars per million prompt tokens
+    price_out_per_m: float = 0.0
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.price_in_per_m + completion_tokens * self.price_out_per_m) / 1_000_000
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "profile") -> EndpointProfile:
+        if not isinstance(data, dict):
+            raise ProfileError(f"{where}: expected an object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ProfileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        for key in ("name", "base_url", "model"):
+            if not isinstance(data.get(key), str) or not data[key]:
+                raise ProfileError(f"{where}: field {key!r} is required")
+        profile = cls(**data)
+        if profile.concurrency < 1:
+            raise ProfileError(f"{where}: concurrency must be at least 1")
+        return profile
+
+
+def resolve_api_key(profile: EndpointProfile) -> str:
+    """The key for ``profile``: its environment variable first, then the keyring."""
+    if profile.api_key_env:
+        value = os.environ.get(profile.api_key_env)
+        if value:
+            return value
+        if not profile.api_key_keyring:
+            raise ProfileError(f"profile {profile.name!r}: environment variable {profile.api_key_env} is not set")
+    if profile.api_key_keyring:
+        try:
+            value = keyring.get_password(KEYRING_SERVICE, profile.name)
+        except keyring.errors.KeyringError as exc:
+            raise ProfileError(
+                f"profile {profile.name!r}: no usable OS keyring ({type(exc).__name__}); "
+                f"set {profile.api_key_env or 'an environment variable'} instead"
+            ) from None
+        if value:
+            return value
+        raise ProfileError(f"profile {profile.name!r}: no key stored in the keyring")
+    return NO_KEY
+
+
+def store_api_key(profile_name: str, key: str) -> None:
+    """Put a key in the OS keyring; raises ProfileError (without the key) if there is none."""
+    try:
+        keyring.set_password(KEYRING_SERVICE, profile_name, key)
+    except keyring.errors.KeyringError as exc:
+        raise ProfileError(f"cannot store the key for {profile_name!r}: no usable OS keyring ({type(exc).__name__})") \
+            from None
+
+
+def default_profiles_path() -> Path:
+    return Path(user_config_dir("workbench")) / "profiles.json"
+
+
+class ProfileStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_profiles_path()
+
+    def load(self) -> dict[str, EndpointProfile]:
+        if not self.path.is_file():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ProfileError(f"{self.path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+        if not isinstance(data, list):
+            raise ProfileError(f"{self.path}: expected a JSON list of profiles")
+        profiles = [EndpointProfile.from_json(p, f"{self.path}: profile {k}") for k, p in enumerate(data)]
+        return {p.name: p for p in profiles}
+
+    def save(self, profiles: dict[str, EndpointProfile]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps([p.to_json() for p in profiles.values()], indent=2) + "\n", encoding="utf-8")
+        tmp.replace(self.path)
+
+    def get(self, name: str) -> EndpointProfile:
+        profiles = self.load()
+        if name not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise ProfileError(f"no endpoint profile named {name!r} (known: {known}; file {self.path})")
+        return profiles[name]

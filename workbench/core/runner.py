@@ -1,0 +1,221 @@
+"""Run variants over a dataset split and stream typed events.
+
+A run is a pure function of its inputs plus the store: every answer and every score is
+written as it arrives, so a run killed at any moment continues with ``resume=True``;
+pairs already scored are skipped and answers already stored are never requested again.
+Failed items (after the client's retries) are recorded with their reason and tried
+again on resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.client import ChatRequest, Completion, EndpointClient, RequestFailed
+from workbench.core.dataset import Dataset, Item
+from workbench.core.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
+from workbench.core.extract import extract_sql
+from workbench.core.profiles import EndpointProfile
+from workbench.core.schema import Schema
+from workbench.core.scoring.scorer import Verdict, score_one
+from workbench.core.store import ScoreRow, Store, StoreError
+
+SYSTEM_PROMPT = (
+    "You translate questions about a SQLite database into one SQLite query. "
+    "Reply with the query alone in a ```sql code block."
+)
+
+MessageRenderer = Callable[[Item, Schema], list[dict[str, str]]]
+
+
+def default_messages(item: Item, schema: Schema) -> list[dict[str, str]]:
+    """The plain default prompt (until prompt templates exist): schema, then the question."""
+    user = f"Database schema:\n{schema.create_table_sql()}\n\nQuestion: {item.question}"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    profile: EndpointProfile
+    render: MessageRenderer = default_messages
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def request_params(self) -> dict[str, Any]:
+        return {**self.profile.params, **self.params}
+
+
+def scoring_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """Worker processes for execution and scoring (forkserver: safe beside threads)."""
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        dataset: Dataset,
+        split: str,
+        variants: list[Variant],
+        run_name: str,
+        limit: int | None = None,
+        resume: bool = False,
+        executor: Executor | None = None,
+        api_keys: dict[str, str] | None = None,
+    ) -> None:
+        if not variants:
+            raise ValueError("a run needs at least one variant")
+        if len({v.name for v in variants}) != len(variants):
+            raise ValueError("variant names must be unique within a run")
+        self.store = store
+        self.dataset = dataset
+        self.split_name = split
+        self.variants = variants
+        self.run_name = run_name
+        self.limit = limit
+        self.resume = resume
+        self.executor = executor
+        self.api_keys = api_keys or {}
+        self._cancel = asyncio.Event()
+
+    def cancel(self) -> None:
+        """Stop sending; requests in flight are abandoned and nothing half-done is recorded."""
+        self._cancel.set()
+
+    # --- setup ------------------------------------------------------------------
+    def _open_run(self, items: list[Item]) -> tuple[int, dict[str, int]]:
+        dataset_id = self.store.dataset_id(str(self.dataset.root.resolve()), self.dataset.name)
+        ids = {
+            v.name: self.store.variant_id(v.name, v.profile.base_url, v.profile.model, v.request_params)
+            for v in self.variants
+        }
+        if not self.resume:
+            return self.store.create_run(self.run_name, dataset_id, self.split_name, self.limit, list(ids.values())), ids
+        run = self.store.run(self.run_name)
+        if run.dataset_root != str(self.dataset.root.resolve()) or run.split != self.split_name:
+            raise StoreError(f"run {self.run_name!r} was on {run.dataset_root} / {run.split}, not "
+                             f"{self.dataset.root.resolve()} / {self.split_name}")
+        if set(self.store.variant_names(run.id)) != set(ids.values()):
+            raise StoreError(f"run {self.run_name!r} has other variants: "
+                             f"{', '.join(self.store.variant_names(run.id).values())}")
+        self.store.set_state(run.id, "running")
+        return run.id, ids
+
+    # --- the run ----------------------------------------------------------------
+    async def events(self) -> AsyncIterator[Event]:
+        split = self.dataset.load_split(self.split_name)
+        items = split.items[: self.limit] if self.limit else split.items
+        run_id, ids = self._open_run(items)
+        done = self.store.done_items(run_id)
+        todo = {v.name: [i for i in items if (ids[v.name], i.index) not in done] for v in self.variants}
+        total = len(items) * len(self.variants)
+        yield RunStarted(run_id, self.run_name, total, total - sum(map(len, todo.values())),
+                         [v.name for v in self.variants], {v.name: v.profile.model for v in self.variants})
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=1024)
+        own_pool = self.executor is None
+        pool = self.executor or scoring_pool()
+        clients: dict[str, EndpointClient] = {}
+        counts = {"scored": 0, "failed": 0}
+        try:
+            for v in self.variants:
+                if v.profile.name not in clients:
+                    clients[v.profile.name] = EndpointClient(v.profile, api_key=self.api_keys.get(v.profile.name))
+            work = asyncio.create_task(self._work(run_id, ids, todo, clients, pool, queue))
+            while (event := await queue.get()) is not None:
+                if isinstance(event, ItemScored):
+                    counts["scored"] += 1
+                elif isinstance(event, ItemFailed):
+                    counts["failed"] += 1
+                yield event
+            await work  # re-raise a crash of the work itself
+            state = "cancelled" if self._cancel.is_set() else "completed"
+        except BaseException:
+            state = "interrupted"
+            raise
+        finally:
+            if "work" in locals() and not work.done():
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+            for client in clients.values():
+                await client.aclose()
+            if own_pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self.store.set_state(run_id, state if "state" in locals() else "interrupted")
+        yield RunFinished(run_id, state, counts["scored"], counts["failed"])
+
+    async def _work(self, run_id: int, ids: dict[str, int], todo: dict[str, list[Item]],
+                    clients: dict[str, EndpointClient], pool: Executor, queue: asyncio.Queue[Event | None]) -> None:
+        workers = asyncio.create_task(self._run_workers(run_id, ids, todo, clients, pool, queue))
+        cancelled = asyncio.create_task(self._cancel.wait())
+        try:
+            await asyncio.wait({workers, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            if not workers.done():
+                workers.cancel()  # the task group cancels every worker and waits for them
+            await asyncio.gather(workers, return_exceptions=self._cancel.is_set())
+        finally:
+            for task in (workers, cancelled):
+                task.cancel()
+            await asyncio.gather(workers, cancelled, return_exceptions=True)
+            await queue.put(None)
+
+    async def _run_workers(self, run_id: int, ids: dict[str, int], todo: dict[str, list[Item]],
+                           clients: dict[str, EndpointClient], pool: Executor,
+                           queue: asyncio.Queue[Event | None]) -> None:
+        async with asyncio.TaskGroup() as group:
+            for v in self.variants:
+                source = iter(todo[v.name])
+                for _ in range(min(v.profile.concurrency, len(todo[v.name]))):
+                    group.create_task(self._worker(run_id, ids[v.name], v, clients[v.profile.name], source, pool,
+                                                   queue))
+
+    async def _worker(self, run_id: int, variant_id: int, variant: Variant, client: EndpointClient,
+                      source: Iterator[Item], pool: Executor, queue: asyncio.Queue[Event | None]) -> None:
+        for item in source:
+            await queue.put(await self._process(run_id, variant_id, variant, client, item, pool, queue))
+
+    async def _process(self, run_id: int, variant_id: int, variant: Variant, client: EndpointClient, item: Item,
+                       pool: Executor, queue: asyncio.Queue[Event | None]) -> Event:
+        profile = variant.profile
+        messages = variant.render(item, self.dataset.schema(item.db_id))
+        request = ChatRequest(tuple(messages), variant.request_params)
+        key = request.fingerprint(profile)
+        cached = self.store.cached_response(key)
+        if cached is not None:
+            text, p_tok, c_tok, latency_ms = cached
+            completion = Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, profile.model)
+        else:
+            await queue.put(RequestSent(variant.name, item.index))
+            try:
+                completion = await client.complete(request)
+            except RequestFailed as exc:
+                self.store.save_response(key, profile.base_url, profile.model, messages, request.params, False, None,
+                                         attempts=exc.attempts, error=str(exc))
+                self.store.save_score(run_id, ScoreRow(variant_id, item.index, item.db_id, None, None, None, "failed",
+                                                       str(exc), None, key, 0.0, False, None, 0, 0))
+                return ItemFailed(variant.name, item.index, str(exc))
+            self.store.save_response(key, profile.base_url, profile.model, messages, request.params,
+                                     bool(completion.text.strip()), completion.text, completion.prompt_tokens,
+                                     completion.completion_tokens, completion.latency_s * 1000, completion.attempts,
+                                     None if completion.text.strip() else "empty answer")
+        extraction = extract_sql(completion.text)
+        loop = asyncio.get_running_loop()
+        verdict: Verdict = await loop.run_in_executor(
+            pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql)
+        reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
+        cost = 0.0 if cached is not None else profile.cost(completion.prompt_tokens, completion.completion_tokens)
+        status = "scored" if verdict.exec_match is not None else "unscorable"
+        self.store.save_score(run_id, ScoreRow(
+            variant_id, item.index, item.db_id, verdict.hardness, verdict.exec_match, verdict.exact_match, status,
+            reason, extraction.sql, key, cost, cached is not None, completion.latency_s * 1000,
+            completion.prompt_tokens, completion.completion_tokens))
+        return ItemScored(variant.name, item.index, item.db_id, verdict.hardness, verdict.exec_match,
+                          verdict.exact_match, reason, extraction.sql, cached is not None, completion.latency_s,
+                          completion.prompt_tokens, completion.completion_tokens, cost, completion.model)

@@ -1,0 +1,267 @@
+"""The run store: one SQLite file (WAL) per workspace.
+
+It is also the response cache: a request whose hash has a successful response is never
+sent again, by this run or any later one. A request row is written together with its
+response in one transaction, so the store never holds a request that was sent and not
+resolved; a crash loses at most the answers that were in flight.
+
+Migrations are numbered functions; each runs with its ledger row in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+
+def default_store_path() -> Path:
+    return Path(user_data_dir("workbench")) / "workspace.sqlite"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run ;-separated DDL inside the caller's transaction (executescript would commit it)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m1_initial(db: sqlite3.Connection) -> None:
+    _script(db, """
+        CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY, root TEXT NOT NULL UNIQUE, name TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE prompt_versions (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER REFERENCES prompt_versions(id),
+            body TEXT NOT NULL, diff TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
+        CREATE TABLE variants (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, endpoint TEXT NOT NULL, model TEXT NOT NULL,
+            prompt_version_id INTEGER REFERENCES prompt_versions(id), retrieval TEXT NOT NULL DEFAULT 'none',
+            params TEXT NOT NULL DEFAULT '{}', fingerprint TEXT NOT NULL UNIQUE);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+            split TEXT NOT NULL, item_limit INTEGER, state TEXT NOT NULL, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL);
+        CREATE TABLE run_variants (
+            run_id INTEGER NOT NULL REFERENCES runs(id), variant_id INTEGER NOT NULL REFERENCES variants(id),
+            position INTEGER NOT NULL, PRIMARY KEY (run_id, variant_id));
+        CREATE TABLE requests (
+            hash TEXT PRIMARY KEY, endpoint TEXT NOT NULL, model TEXT NOT NULL, messages TEXT NOT NULL,
+            params TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY, request_hash TEXT NOT NULL REFERENCES requests(hash), ok INTEGER NOT NULL,
+            text TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, latency_ms REAL, attempts INTEGER,
+            error TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE scores (
+            run_id INTEGER NOT NULL REFERENCES runs(id), variant_id INTEGER NOT NULL REFERENCES variants(id),
+            item_index INTEGER NOT NULL, db_id TEXT NOT NULL, hardness TEXT, request_hash TEXT,
+            predicted_sql TEXT, exec_match INTEGER, exact_match INTEGER, status TEXT NOT NULL, reason TEXT NOT NULL,
+            created_at TEXT NOT NULL, PRIMARY KEY (run_id, variant_id, item_index));
+    """)
+
+
+def _m2_cache_index_and_cost(db: sqlite3.Connection) -> None:
+    _script(db, """
+        CREATE INDEX responses_ok_by_request ON responses(request_hash) WHERE ok = 1;
+        ALTER TABLE scores ADD COLUMN cost REAL NOT NULL DEFAULT 0;
+        ALTER TABLE scores ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE scores ADD COLUMN latency_ms REAL;
+        ALTER TABLE scores ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE scores ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+    """)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_cache_index_and_cost]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    name: str
+    dataset_root: str
+    split: str
+    item_limit: int | None
+    state: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    variant_id: int
+    item_index: int
+    db_id: str
+    hardness: str | None
+    exec_match: bool | None
+    exact_match: bool | None
+    status: str  # "scored" | "failed" | "unscorable"
+    reason: str
+    predicted_sql: str | None
+    request_hash: str | None
+    cost: float
+    cached: bool
+    latency_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Store:
+    def __init__(self, path: str | Path, migrations: list[Callable[[sqlite3.Connection], None]] | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.migrate(MIGRATIONS if migrations is None else migrations)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- schema -------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        self.db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+        row = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self, migrations: list[Callable[[sqlite3.Connection], None]]) -> None:
+        current = self.version
+        if current > len(migrations):
+            raise StoreError(f"{self.path}: written by a newer workbench (schema {current}, this one knows "
+                             f"{len(migrations)})")
+        for number, step in enumerate(migrations[current:], start=current + 1):
+            with self.transaction():
+                step(self.db)
+                self.db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, _now()))
+
+    def transaction(self) -> Any:
+        store = self
+
+        class _Tx:
+            def __enter__(self) -> sqlite3.Connection:
+                store.db.execute("BEGIN IMMEDIATE")
+                return store.db
+
+            def __exit__(self, exc_type: object, *rest: object) -> None:
+                store.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    # --- datasets, variants, runs ---------------------------------------------
+    def dataset_id(self, root: str, name: str) -> int:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO datasets (root, name, created_at) VALUES (?, ?, ?)", (root, name, _now()))
+            return int(db.execute("SELECT id FROM datasets WHERE root = ?", (root,)).fetchone()[0])
+
+    def variant_id(self, name: str, endpoint: str, model: str, params: dict[str, Any], retrieval: str = "none",
+                   prompt_version_id: int | None = None) -> int:
+        fingerprint = json.dumps([name, endpoint, model, params, retrieval, prompt_version_id], sort_keys=True)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO variants (name, endpoint, model, prompt_version_id, retrieval, params, "
+                "fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, endpoint, model, prompt_version_id, retrieval, json.dumps(params, sort_keys=True), fingerprint),
+            )
+            return int(db.execute("SELECT id FROM variants WHERE fingerprint = ?", (fingerprint,)).fetchone()[0])
+
+    def variant_names(self, run_id: int) -> dict[int, str]:
+        rows = self.db.execute(
+            "SELECT v.id, v.name FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id "
+            "WHERE rv.run_id = ? ORDER BY rv.position", (run_id,))
+        return {int(i): str(n) for i, n in rows}
+
+    def create_run(self, name: str, dataset_id: int, split: str, limit: int | None, variant_ids: list[int]) -> int:
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
+                raise StoreError(f"a run named {name!r} already exists; pass --resume to continue it")
+            cur = db.execute(
+                "INSERT INTO runs (name, dataset_id, split, item_limit, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?)", (name, dataset_id, split, limit, _now(), _now()))
+            run_id = int(cur.lastrowid or 0)
+            db.executemany("INSERT INTO run_variants VALUES (?, ?, ?)",
+                           [(run_id, v, k) for k, v in enumerate(variant_ids)])
+            return run_id
+
+    def run(self, name_or_id: str | int) -> RunInfo:
+        column = "r.id" if isinstance(name_or_id, int) or str(name_or_id).isdigit() else "r.name"
+        row = self.db.execute(
+            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at FROM runs AS r "
+            f"JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?", (name_or_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no run {name_or_id!r} in {self.path}")
+        return RunInfo(*row)
+
+    def runs(self) -> list[RunInfo]:
+        return [self.run(int(r[0])) for r in self.db.execute("SELECT id FROM runs ORDER BY id")]
+
+    def set_state(self, run_id: int, state: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
+
+    # --- requests and the response cache ----------------------------------------
+    def cached_response(self, request_hash: str) -> sqlite3.Row | tuple[Any, ...] | None:
+        return self.db.execute(
+            "SELECT text, prompt_tokens, completion_tokens, latency_ms FROM responses "
+            "WHERE request_hash = ? AND ok = 1 ORDER BY id DESC LIMIT 1", (request_hash,)).fetchone()
+
+    def save_response(self, request_hash: str, endpoint: str, model: str, messages: Any, params: dict[str, Any],
+                      ok: bool, text: str | None, prompt_tokens: int = 0, completion_tokens: int = 0,
+                      latency_ms: float | None = None, attempts: int = 0, error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO requests (hash, endpoint, model, messages, params, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (request_hash, endpoint, model, json.dumps(messages, ensure_ascii=False),
+                 json.dumps(params, sort_keys=True), _now()))
+            db.execute(
+                "INSERT INTO responses (request_hash, ok, text, prompt_tokens, completion_tokens, latency_ms, "
+                "attempts, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (request_hash, int(ok), text, prompt_tokens, completion_tokens, latency_ms, attempts, error, _now()))
+
+    # --- scores -----------------------------------------------------------------
+    def save_score(self, run_id: int, row: ScoreRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
+                "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
+                "prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, row.variant_id, row.item_index, row.db_id, row.hardness, row.request_hash, row.predicted_sql,
+                 _opt_int(row.exec_match), _opt_int(row.exact_match), row.status, row.reason, _now(), row.cost,
+                 int(row.cached), row.latency_ms, row.prompt_tokens, row.completion_tokens))
+
+    def done_items(self, run_id: int) -> set[tuple[int, int]]:
+        """(variant_id, item_index) pairs that need no more work: scored or unscorable."""
+        rows = self.db.execute("SELECT variant_id, item_index FROM scores WHERE run_id = ? AND status != 'failed'",
+                               (run_id,))
+        return {(int(v), int(i)) for v, i in rows}
+
+    def scores(self, run_id: int) -> Iterator[ScoreRow]:
+        cur = self.db.execute(
+            "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
+            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens FROM scores WHERE run_id = ? "
+            "ORDER BY variant_id, item_index", (run_id,))
+        for r in cur:
+            yield ScoreRow(int(r[0]), int(r[1]), r[2], r[3], _opt_bool(r[4]), _opt_bool(r[5]), r[6], r[7], r[8],
+                           r[9], float(r[10]), bool(r[11]), r[12], int(r[13]), int(r[14]))
+
+
+def _opt_int(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)

@@ -80,6 +80,6 @@ def test_core_and_cli_never_import_qt() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
     root = Path(__file__).resolve().parents[1] / "workbench"
-    for path in [*root.joinpath("core").rglob("*.py"), root / "cli.py"]:
+    for path in [*root.joinpath("core").rglob("*.py"), *root.joinpath("cli").rglob("*.py")]:
         text = path.read_text()
         assert "PySide6" not in text and "qasync" not in text, path

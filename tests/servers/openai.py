@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -94,6 +95,7 @@ class OpenAITestServer:
         self.stats = ServerStats()
         self.rng = random.Random(self.config.seed)
         self.arrivals: deque[float] = deque()
+        self.violation_log: list[tuple[float, float, int]] = []
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
         self.app.router.add_get("/v1/models", self.models)
@@ -120,8 +122,12 @@ class OpenAITestServer:
 
     # --- handlers -----------------------------------------------------------
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": m, "object": "model", "owned_by": "tests"}
-                                                             for m in ("gold", "wrong", "test-model")]})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": m, "object": "model", "owned_by": "tests"} for m in ("gold", "wrong", "test-model")],
+            }
+        )
 
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.to_json())
@@ -132,6 +138,7 @@ class OpenAITestServer:
         while self.arrivals and self.arrivals[0] <= now - self.config.window_s:
             self.arrivals.popleft()
         if len(self.arrivals) >= self.config.rpm:
+            self.violation_log.append((now, self.arrivals[0], len(self.arrivals)))
             return True
         self.arrivals.append(now)
         return False
@@ -167,13 +174,15 @@ class OpenAITestServer:
             self.stats.rpm_violations += 1
             return web.json_response(
                 {"error": {"message": "rate limit exceeded", "type": "requests", "code": "rate_limit_exceeded"}},
-                status=429, headers={"Retry-After": f"{self.config.window_s:g}"},
+                status=429,
+                headers={"Retry-After": f"{self.config.window_s:g}"},
             )
         try:
             body = await request.json()
         except json.JSONDecodeError:
-            return web.json_response({"error": {"message": "invalid JSON body", "type": "invalid_request_error"}},
-                                     status=400)
+            return web.json_response(
+                {"error": {"message": "invalid JSON body", "type": "invalid_request_error"}}, status=400
+            )
         if self.config.latency_s:
             await asyncio.sleep(self.config.latency_s)
         if self.config.fault_rate and self.rng.random() < self.config.fault_rate:
@@ -186,25 +195,35 @@ class OpenAITestServer:
         if body.get("stream"):
             response = await self._stream(request, body, content, usage)
         else:
-            response = web.json_response({
-                "id": f"chatcmpl-{self.stats.received}", "object": "chat.completion", "created": int(time.time()),
-                "model": body.get("model", "test-model"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop"}],
-                "usage": usage,
-            })
+            response = web.json_response(
+                {
+                    "id": f"chatcmpl-{self.stats.received}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "test-model"),
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                    ],
+                    "usage": usage,
+                }
+            )
         self.stats.succeeded += 1
         if self.stats.answered[key]:
             self.stats.duplicates += 1
         self.stats.answered[key] += 1
         return response
 
-    async def _stream(self, request: web.Request, body: dict[str, Any], content: str,
-                      usage: dict[str, int]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], content: str, usage: dict[str, int]
+    ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        base = {"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": body.get("model", "test-model")}
+        base = {
+            "id": "chatcmpl-stream",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "test-model"),
+        }
         pieces = [content[i : i + 16] for i in range(0, len(content), 16)] or [""]
         for k, piece in enumerate(pieces):
             delta = {"role": "assistant", "content": piece} if k == 0 else {"content": piece}
@@ -221,13 +240,19 @@ class OpenAITestServer:
     async def _fault(self, request: web.Request, kind: str) -> web.StreamResponse:
         self.stats.faults[kind] += 1
         if kind == "429":
-            headers = {"Retry-After": f"{self.config.retry_after_s:g}",
-                       "retry-after-ms": str(int(self.config.retry_after_s * 1000))}
-            return web.json_response({"error": {"message": "slow down", "type": "requests",
-                                                "code": "rate_limit_exceeded"}}, status=429, headers=headers)
+            headers = {
+                "Retry-After": f"{self.config.retry_after_s:g}",
+                "retry-after-ms": str(int(self.config.retry_after_s * 1000)),
+            }
+            return web.json_response(
+                {"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}},
+                status=429,
+                headers=headers,
+            )
         if kind in ("500", "503"):
-            return web.json_response({"error": {"message": f"injected {kind}", "type": "server_error"}},
-                                     status=int(kind))
+            return web.json_response(
+                {"error": {"message": f"injected {kind}", "type": "server_error"}}, status=int(kind)
+            )
         if kind == "malformed":
             return web.Response(text='{"id": "chatcmpl-x", "choices": [', content_type="application/json")
         if kind == "hang":
@@ -275,9 +300,16 @@ def main() -> None:
     ap.add_argument("--dataset", type=Path, help="Spider-format folder whose gold SQL answers its questions")
     ap.add_argument("--seed", type=int, default=1234)
     args = ap.parse_args()
-    config = ServerConfig(latency_s=args.latency, fault_rate=args.fault_rate, faults=tuple(args.faults.split(",")),
-                          rpm=args.rpm, window_s=args.window, answer=args.answer, seed=args.seed,
-                          answers=load_answers(args.dataset) if args.dataset else {})
+    config = ServerConfig(
+        latency_s=args.latency,
+        fault_rate=args.fault_rate,
+        faults=tuple(args.faults.split(",")),
+        rpm=args.rpm,
+        window_s=args.window,
+        answer=args.answer,
+        seed=args.seed,
+        answers=load_answers(args.dataset) if args.dataset else {},
+    )
     server = OpenAITestServer(config)
 
     async def serve() -> None:
@@ -285,10 +317,8 @@ def main() -> None:
         print(f"listening on http://127.0.0.1:{port}/v1", flush=True)
         await asyncio.Event().wait()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ headers, and shares one call between identical concurrent requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -32,8 +33,12 @@ class ChatRequest:
 
     def fingerprint(self, profile: EndpointProfile) -> str:
         """Identity of the request: endpoint, model, full messages, parameters."""
-        body = {"endpoint": profile.base_url.rstrip("/"), "model": profile.model, "messages": list(self.messages),
-                "params": self.params}
+        body = {
+            "endpoint": profile.base_url.rstrip("/"),
+            "model": profile.model,
+            "messages": list(self.messages),
+            "params": self.params,
+        }
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     def estimated_tokens(self) -> int:
@@ -89,8 +94,11 @@ class EndpointClient:
     def __init__(self, profile: EndpointProfile, api_key: str | None = None, seed: int | None = None) -> None:
         self.profile = profile
         self._sdk = openai.AsyncOpenAI(
-            base_url=profile.base_url, api_key=api_key or resolve_api_key(profile), max_retries=0,
-            timeout=profile.timeout_s, http_client=_http_client(),
+            base_url=profile.base_url,
+            api_key=api_key or resolve_api_key(profile),
+            max_retries=0,
+            timeout=profile.timeout_s,
+            http_client=_http_client(),
         )
         self._rng = random.Random(seed)
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
@@ -130,11 +138,11 @@ class EndpointClient:
         attempt = 0
         while True:
             attempt += 1
-            if limits.rpm:
-                await limits.rpm.acquire()
-            if limits.tpm:
-                await limits.tpm.acquire(request.estimated_tokens())
-            async with limits.concurrency:
+            async with limits.concurrency, contextlib.AsyncExitStack() as budget:
+                if limits.rpm:
+                    await budget.enter_async_context(limits.rpm.slot())
+                if limits.tpm:
+                    await budget.enter_async_context(limits.tpm.slot(request.estimated_tokens()))
                 outcome = await self._attempt(request, attempt)
             if isinstance(outcome, Completion):
                 limits.concurrency.succeeded()
@@ -150,14 +158,19 @@ class EndpointClient:
         start = time.perf_counter()
         try:
             raw = await self._sdk.chat.completions.with_raw_response.create(
-                model=self.profile.model, messages=list(request.messages), **request.params  # type: ignore[arg-type]
+                model=self.profile.model,
+                messages=list(request.messages),
+                **request.params,  # type: ignore[arg-type]
             )
             parsed = raw.parse()
             choice = parsed.choices[0]
             text = choice.message.content or ""
         except openai.APIStatusError as exc:
             return f"http {exc.status_code}", _short(exc.message), exc.status_code, dict(exc.response.headers)
-        except openai.APITimeoutError:
+        except openai.APITimeoutError as exc:
+            cause = str(exc.__cause__ or "")
+            if "Cannot connect" in cause or "Connect call failed" in cause:  # aiohttp reports refusals as timeouts
+                return "connection", _short(cause), None, {}
             return "timeout", f"no answer within {self.profile.timeout_s:g} s", None, {}
         except openai.APIConnectionError as exc:
             return "connection", _short(str(exc.__cause__ or exc)), None, {}

@@ -45,5 +45,5 @@ def extract_sql(answer: str) -> Extraction:
         return Extraction(_one_line(_until_semicolon(lines[-1])), "sql-line")
     start = _QUERY_START.search(answer)
     if start:
-        return Extraction(_one_line(_until_semicolon(answer[start.start():]).split("\n\n", 1)[0]), "select")
+        return Extraction(_one_line(_until_semicolon(answer[start.start() :]).split("\n\n", 1)[0]), "select")
     return Extraction("", "none")

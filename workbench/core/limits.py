@@ -7,11 +7,12 @@ draw) so its table of cases can be tested directly; the client is its only calle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from email.utils import parsedate_to_datetime
 
 BASE_DELAY_S = 0.5
@@ -51,7 +52,9 @@ def server_delay(headers: Mapping[str, str], now: float) -> float | None:
                 return max(0.0, parsedate_to_datetime(value).timestamp() - now)
             except (TypeError, ValueError, IndexError):
                 pass
-    resets = [parse_duration(lower[k]) for k in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens") if k in lower]
+    resets = [
+        parse_duration(lower[k]) for k in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens") if k in lower
+    ]
     remaining = [lower.get("x-ratelimit-remaining-requests"), lower.get("x-ratelimit-remaining-tokens")]
     if resets and any(r is not None and r.strip() == "0" for r in remaining):
         known = [r for r in resets if r is not None]
@@ -74,62 +77,117 @@ def backoff_delay(attempt: int, status: int | None, headers: Mapping[str, str], 
 
 
 class SlidingWindowLimiter:
-    """At most ``limit`` units in any ``window_s`` seconds (requests, or tokens).
+    """At most ``limit`` units (requests, or tokens) arriving at the server in any ``window_s``.
 
     A sliding log rather than a token bucket: a bucket that starts full lets through
     ``limit`` at once and then its refill on top, which breaks a server that counts in a
-    sliding window. ``margin_s`` absorbs the delay between our send and its arrival.
+    sliding window. Each use is logged at the moment its request *finished* (and counts
+    as long as it is in flight), because the server saw it arrive somewhere between our
+    send and our answer: so however long a request sat in our HTTP stack before leaving,
+    no window of the server can hold more than ``limit``. ``margin_s`` (default: 1% of
+    the window, at least 0.25 s) covers clocks that disagree.
     """
 
-    def __init__(self, limit: float, window_s: float = 60.0, margin_s: float = 0.05,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: float,
+        window_s: float = 60.0,
+        margin_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if limit <= 0:
             raise ValueError("a rate limit must be positive")
         self.limit = limit
         self.window_s = window_s
-        self.margin_s = margin_s
+        self.margin_s = max(0.25, window_s / 100) if margin_s is None else margin_s
         self.clock = clock
-        self._log: deque[tuple[float, float]] = deque()
-        self._used = 0.0
+        self._finished: deque[tuple[float, float]] = deque()
+        self._finished_units = 0.0
+        self._in_flight = 0.0
         self._lock = asyncio.Lock()
+        self._released = asyncio.Event()
 
     def _prune(self, now: float) -> None:
         horizon = now - self.window_s - self.margin_s
-        while self._log and self._log[0][0] <= horizon:
-            self._used -= self._log.popleft()[1]
+        while self._finished and self._finished[0][0] <= horizon:
+            self._finished_units -= self._finished.popleft()[1]
 
     async def acquire(self, units: float = 1.0) -> None:
+        """Wait until ``units`` fit in the window; pair every call with :meth:`release`."""
         async with self._lock:  # first come, first served
             while True:
                 now = self.clock()
                 self._prune(now)
-                if self._used + units <= self.limit or not self._log:
-                    self._log.append((now, units))
-                    self._used += units
+                used = self._in_flight + self._finished_units
+                if used + units <= self.limit or used == 0:
+                    self._in_flight += units
                     return
-                wait = self._log[0][0] + self.window_s + self.margin_s - now
-                await asyncio.sleep(max(wait, 0.001))
+                self._released.clear()
+                if self._finished:
+                    wait = self._finished[0][0] + self.window_s + self.margin_s - now
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._released.wait(), max(wait, 0.001))
+                else:
+                    await self._released.wait()
+
+    def release(self, units: float = 1.0) -> None:
+        self._in_flight -= units
+        self._finished.append((self.clock(), units))
+        self._finished_units += units
+        self._released.set()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, units: float = 1.0) -> AsyncIterator[None]:
+        await self.acquire(units)
+        try:
+            yield
+        finally:
+            self.release(units)
 
 
 class AdaptiveConcurrency:
-    """A semaphore whose size halves on a 429 and grows back by one per window of successes."""
+    """A FIFO semaphore whose size halves on a 429 and grows back by one per window of successes.
+
+    Waiters queue as futures and exactly as many are woken as there are free slots, so a
+    release costs O(1) however many requests wait (a Condition's notify_all would wake
+    them all, each to find the slot taken, and stall the loop on long queues).
+    """
 
     def __init__(self, maximum: int) -> None:
         self.maximum = max(1, maximum)
         self.limit = self.maximum
         self.active = 0
         self._successes = 0
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def __aenter__(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.active < self.limit)
+        if self.active < self.limit and not self._waiters:
             self.active += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # the slot is counted for us by whoever woke us
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # woken and cancelled at once: hand the slot on
+            else:
+                self._waiters.remove(waiter)
+            raise
 
     async def __aexit__(self, *exc: object) -> None:
-        async with self._cond:
-            self.active -= 1
-            self._cond.notify_all()
+        self._release()
+
+    def _release(self) -> None:
+        self.active -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.active < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.active += 1
+                waiter.set_result(None)
 
     def throttled(self) -> None:
         self.limit = max(1, math.ceil(self.limit / 2))
@@ -142,3 +200,4 @@ class AdaptiveConcurrency:
         if self._successes >= self.limit:
             self._successes = 0
             self.limit += 1
+            self._wake()

@@ -91,8 +91,9 @@ def store_api_key(profile_name: str, key: str) -> None:
     try:
         keyring.set_password(KEYRING_SERVICE, profile_name, key)
     except keyring.errors.KeyringError as exc:
-        raise ProfileError(f"cannot store the key for {profile_name!r}: no usable OS keyring ({type(exc).__name__})") \
-            from None
+        raise ProfileError(
+            f"cannot store the key for {profile_name!r}: no usable OS keyring ({type(exc).__name__})"
+        ) from None
 
 
 def default_profiles_path() -> Path:

@@ -98,14 +98,19 @@ class Runner:
             for v in self.variants
         }
         if not self.resume:
-            return self.store.create_run(self.run_name, dataset_id, self.split_name, self.limit, list(ids.values())), ids
+            return self.store.create_run(
+                self.run_name, dataset_id, self.split_name, self.limit, list(ids.values())
+            ), ids
         run = self.store.run(self.run_name)
         if run.dataset_root != str(self.dataset.root.resolve()) or run.split != self.split_name:
-            raise StoreError(f"run {self.run_name!r} was on {run.dataset_root} / {run.split}, not "
-                             f"{self.dataset.root.resolve()} / {self.split_name}")
+            raise StoreError(
+                f"run {self.run_name!r} was on {run.dataset_root} / {run.split}, not "
+                f"{self.dataset.root.resolve()} / {self.split_name}"
+            )
         if set(self.store.variant_names(run.id)) != set(ids.values()):
-            raise StoreError(f"run {self.run_name!r} has other variants: "
-                             f"{', '.join(self.store.variant_names(run.id).values())}")
+            raise StoreError(
+                f"run {self.run_name!r} has other variants: {', '.join(self.store.variant_names(run.id).values())}"
+            )
         self.store.set_state(run.id, "running")
         return run.id, ids
 
@@ -117,8 +122,14 @@ class Runner:
         done = self.store.done_items(run_id)
         todo = {v.name: [i for i in items if (ids[v.name], i.index) not in done] for v in self.variants}
         total = len(items) * len(self.variants)
-        yield RunStarted(run_id, self.run_name, total, total - sum(map(len, todo.values())),
-                         [v.name for v in self.variants], {v.name: v.profile.model for v in self.variants})
+        yield RunStarted(
+            run_id,
+            self.run_name,
+            total,
+            total - sum(map(len, todo.values())),
+            [v.name for v in self.variants],
+            {v.name: v.profile.model for v in self.variants},
+        )
         queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=1024)
         own_pool = self.executor is None
         pool = self.executor or scoring_pool()
@@ -151,8 +162,15 @@ class Runner:
             self.store.set_state(run_id, state if "state" in locals() else "interrupted")
         yield RunFinished(run_id, state, counts["scored"], counts["failed"])
 
-    async def _work(self, run_id: int, ids: dict[str, int], todo: dict[str, list[Item]],
-                    clients: dict[str, EndpointClient], pool: Executor, queue: asyncio.Queue[Event | None]) -> None:
+    async def _work(
+        self,
+        run_id: int,
+        ids: dict[str, int],
+        todo: dict[str, list[Item]],
+        clients: dict[str, EndpointClient],
+        pool: Executor,
+        queue: asyncio.Queue[Event | None],
+    ) -> None:
         workers = asyncio.create_task(self._run_workers(run_id, ids, todo, clients, pool, queue))
         cancelled = asyncio.create_task(self._cancel.wait())
         try:
@@ -166,23 +184,46 @@ class Runner:
             await asyncio.gather(workers, cancelled, return_exceptions=True)
             await queue.put(None)
 
-    async def _run_workers(self, run_id: int, ids: dict[str, int], todo: dict[str, list[Item]],
-                           clients: dict[str, EndpointClient], pool: Executor,
-                           queue: asyncio.Queue[Event | None]) -> None:
+    async def _run_workers(
+        self,
+        run_id: int,
+        ids: dict[str, int],
+        todo: dict[str, list[Item]],
+        clients: dict[str, EndpointClient],
+        pool: Executor,
+        queue: asyncio.Queue[Event | None],
+    ) -> None:
         async with asyncio.TaskGroup() as group:
             for v in self.variants:
                 source = iter(todo[v.name])
                 for _ in range(min(v.profile.concurrency, len(todo[v.name]))):
-                    group.create_task(self._worker(run_id, ids[v.name], v, clients[v.profile.name], source, pool,
-                                                   queue))
+                    group.create_task(
+                        self._worker(run_id, ids[v.name], v, clients[v.profile.name], source, pool, queue)
+                    )
 
-    async def _worker(self, run_id: int, variant_id: int, variant: Variant, client: EndpointClient,
-                      source: Iterator[Item], pool: Executor, queue: asyncio.Queue[Event | None]) -> None:
+    async def _worker(
+        self,
+        run_id: int,
+        variant_id: int,
+        variant: Variant,
+        client: EndpointClient,
+        source: Iterator[Item],
+        pool: Executor,
+        queue: asyncio.Queue[Event | None],
+    ) -> None:
         for item in source:
             await queue.put(await self._process(run_id, variant_id, variant, client, item, pool, queue))
 
-    async def _process(self, run_id: int, variant_id: int, variant: Variant, client: EndpointClient, item: Item,
-                       pool: Executor, queue: asyncio.Queue[Event | None]) -> Event:
+    async def _process(
+        self,
+        run_id: int,
+        variant_id: int,
+        variant: Variant,
+        client: EndpointClient,
+        item: Item,
+        pool: Executor,
+        queue: asyncio.Queue[Event | None],
+    ) -> Event:
         profile = variant.profile
         messages = variant.render(item, self.dataset.schema(item.db_id))
         request = ChatRequest(tuple(messages), variant.request_params)
@@ -196,26 +237,93 @@ class Runner:
             try:
                 completion = await client.complete(request)
             except RequestFailed as exc:
-                self.store.save_response(key, profile.base_url, profile.model, messages, request.params, False, None,
-                                         attempts=exc.attempts, error=str(exc))
-                self.store.save_score(run_id, ScoreRow(variant_id, item.index, item.db_id, None, None, None, "failed",
-                                                       str(exc), None, key, 0.0, False, None, 0, 0))
+                self.store.save_response(
+                    key,
+                    profile.base_url,
+                    profile.model,
+                    messages,
+                    request.params,
+                    False,
+                    None,
+                    attempts=exc.attempts,
+                    error=str(exc),
+                )
+                self.store.save_score(
+                    run_id,
+                    ScoreRow(
+                        variant_id,
+                        item.index,
+                        item.db_id,
+                        None,
+                        None,
+                        None,
+                        "failed",
+                        str(exc),
+                        None,
+                        key,
+                        0.0,
+                        False,
+                        None,
+                        0,
+                        0,
+                    ),
+                )
                 return ItemFailed(variant.name, item.index, str(exc))
-            self.store.save_response(key, profile.base_url, profile.model, messages, request.params,
-                                     bool(completion.text.strip()), completion.text, completion.prompt_tokens,
-                                     completion.completion_tokens, completion.latency_s * 1000, completion.attempts,
-                                     None if completion.text.strip() else "empty answer")
+            self.store.save_response(
+                key,
+                profile.base_url,
+                profile.model,
+                messages,
+                request.params,
+                bool(completion.text.strip()),
+                completion.text,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+                completion.latency_s * 1000,
+                completion.attempts,
+                None if completion.text.strip() else "empty answer",
+            )
         extraction = extract_sql(completion.text)
         loop = asyncio.get_running_loop()
         verdict: Verdict = await loop.run_in_executor(
-            pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql)
+            pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql
+        )
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
         cost = 0.0 if cached is not None else profile.cost(completion.prompt_tokens, completion.completion_tokens)
         status = "scored" if verdict.exec_match is not None else "unscorable"
-        self.store.save_score(run_id, ScoreRow(
-            variant_id, item.index, item.db_id, verdict.hardness, verdict.exec_match, verdict.exact_match, status,
-            reason, extraction.sql, key, cost, cached is not None, completion.latency_s * 1000,
-            completion.prompt_tokens, completion.completion_tokens))
-        return ItemScored(variant.name, item.index, item.db_id, verdict.hardness, verdict.exec_match,
-                          verdict.exact_match, reason, extraction.sql, cached is not None, completion.latency_s,
-                          completion.prompt_tokens, completion.completion_tokens, cost, completion.model)
+        self.store.save_score(
+            run_id,
+            ScoreRow(
+                variant_id,
+                item.index,
+                item.db_id,
+                verdict.hardness,
+                verdict.exec_match,
+                verdict.exact_match,
+                status,
+                reason,
+                extraction.sql,
+                key,
+                cost,
+                cached is not None,
+                completion.latency_s * 1000,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+            ),
+        )
+        return ItemScored(
+            variant.name,
+            item.index,
+            item.db_id,
+            verdict.hardness,
+            verdict.exec_match,
+            verdict.exact_match,
+            reason,
+            extraction.sql,
+            cached is not None,
+            completion.latency_s,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            cost,
+            completion.model,
+        )

@@ -37,7 +37,9 @@ def _script(db: sqlite3.Connection, sql: str) -> None:
 
 
 def _m1_initial(db: sqlite3.Connection) -> None:
-    _script(db, """
+    _script(
+        db,
+        """
         CREATE TABLE datasets (
             id INTEGER PRIMARY KEY, root TEXT NOT NULL UNIQUE, name TEXT NOT NULL, created_at TEXT NOT NULL);
         CREATE TABLE prompt_versions (
@@ -66,18 +68,22 @@ def _m1_initial(db: sqlite3.Connection) -> None:
             item_index INTEGER NOT NULL, db_id TEXT NOT NULL, hardness TEXT, request_hash TEXT,
             predicted_sql TEXT, exec_match INTEGER, exact_match INTEGER, status TEXT NOT NULL, reason TEXT NOT NULL,
             created_at TEXT NOT NULL, PRIMARY KEY (run_id, variant_id, item_index));
-    """)
+    """,
+    )
 
 
 def _m2_cache_index_and_cost(db: sqlite3.Connection) -> None:
-    _script(db, """
+    _script(
+        db,
+        """
         CREATE INDEX responses_ok_by_request ON responses(request_hash) WHERE ok = 1;
         ALTER TABLE scores ADD COLUMN cost REAL NOT NULL DEFAULT 0;
         ALTER TABLE scores ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE scores ADD COLUMN latency_ms REAL;
         ALTER TABLE scores ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE scores ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
-    """)
+    """,
+    )
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_cache_index_and_cost]
@@ -141,8 +147,9 @@ class Store:
     def migrate(self, migrations: list[Callable[[sqlite3.Connection], None]]) -> None:
         current = self.version
         if current > len(migrations):
-            raise StoreError(f"{self.path}: written by a newer workbench (schema {current}, this one knows "
-                             f"{len(migrations)})")
+            raise StoreError(
+                f"{self.path}: written by a newer workbench (schema {current}, this one knows {len(migrations)})"
+            )
         for number, step in enumerate(migrations[current:], start=current + 1):
             with self.transaction():
                 step(self.db)
@@ -167,8 +174,15 @@ class Store:
             db.execute("INSERT OR IGNORE INTO datasets (root, name, created_at) VALUES (?, ?, ?)", (root, name, _now()))
             return int(db.execute("SELECT id FROM datasets WHERE root = ?", (root,)).fetchone()[0])
 
-    def variant_id(self, name: str, endpoint: str, model: str, params: dict[str, Any], retrieval: str = "none",
-                   prompt_version_id: int | None = None) -> int:
+    def variant_id(
+        self,
+        name: str,
+        endpoint: str,
+        model: str,
+        params: dict[str, Any],
+        retrieval: str = "none",
+        prompt_version_id: int | None = None,
+    ) -> int:
         fingerprint = json.dumps([name, endpoint, model, params, retrieval, prompt_version_id], sort_keys=True)
         with self.transaction() as db:
             db.execute(
@@ -181,7 +195,9 @@ class Store:
     def variant_names(self, run_id: int) -> dict[int, str]:
         rows = self.db.execute(
             "SELECT v.id, v.name FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id "
-            "WHERE rv.run_id = ? ORDER BY rv.position", (run_id,))
+            "WHERE rv.run_id = ? ORDER BY rv.position",
+            (run_id,),
+        )
         return {int(i): str(n) for i, n in rows}
 
     def create_run(self, name: str, dataset_id: int, split: str, limit: int | None, variant_ids: list[int]) -> int:
@@ -190,17 +206,22 @@ class Store:
                 raise StoreError(f"a run named {name!r} already exists; pass --resume to continue it")
             cur = db.execute(
                 "INSERT INTO runs (name, dataset_id, split, item_limit, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?)", (name, dataset_id, split, limit, _now(), _now()))
+                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (name, dataset_id, split, limit, _now(), _now()),
+            )
             run_id = int(cur.lastrowid or 0)
-            db.executemany("INSERT INTO run_variants VALUES (?, ?, ?)",
-                           [(run_id, v, k) for k, v in enumerate(variant_ids)])
+            db.executemany(
+                "INSERT INTO run_variants VALUES (?, ?, ?)", [(run_id, v, k) for k, v in enumerate(variant_ids)]
+            )
             return run_id
 
     def run(self, name_or_id: str | int) -> RunInfo:
         column = "r.id" if isinstance(name_or_id, int) or str(name_or_id).isdigit() else "r.name"
         row = self.db.execute(
             "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at FROM runs AS r "
-            f"JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?", (name_or_id,)).fetchone()
+            f"JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?",
+            (name_or_id,),
+        ).fetchone()
         if row is None:
             raise StoreError(f"no run {name_or_id!r} in {self.path}")
         return RunInfo(*row)
@@ -216,21 +237,43 @@ class Store:
     def cached_response(self, request_hash: str) -> sqlite3.Row | tuple[Any, ...] | None:
         return self.db.execute(
             "SELECT text, prompt_tokens, completion_tokens, latency_ms FROM responses "
-            "WHERE request_hash = ? AND ok = 1 ORDER BY id DESC LIMIT 1", (request_hash,)).fetchone()
+            "WHERE request_hash = ? AND ok = 1 ORDER BY id DESC LIMIT 1",
+            (request_hash,),
+        ).fetchone()
 
-    def save_response(self, request_hash: str, endpoint: str, model: str, messages: Any, params: dict[str, Any],
-                      ok: bool, text: str | None, prompt_tokens: int = 0, completion_tokens: int = 0,
-                      latency_ms: float | None = None, attempts: int = 0, error: str | None = None) -> None:
+    def save_response(
+        self,
+        request_hash: str,
+        endpoint: str,
+        model: str,
+        messages: Any,
+        params: dict[str, Any],
+        ok: bool,
+        text: str | None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        latency_ms: float | None = None,
+        attempts: int = 0,
+        error: str | None = None,
+    ) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO requests (hash, endpoint, model, messages, params, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (request_hash, endpoint, model, json.dumps(messages, ensure_ascii=False),
-                 json.dumps(params, sort_keys=True), _now()))
+                (
+                    request_hash,
+                    endpoint,
+                    model,
+                    json.dumps(messages, ensure_ascii=False),
+                    json.dumps(params, sort_keys=True),
+                    _now(),
+                ),
+            )
             db.execute(
                 "INSERT INTO responses (request_hash, ok, text, prompt_tokens, completion_tokens, latency_ms, "
                 "attempts, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (request_hash, int(ok), text, prompt_tokens, completion_tokens, latency_ms, attempts, error, _now()))
+                (request_hash, int(ok), text, prompt_tokens, completion_tokens, latency_ms, attempts, error, _now()),
+            )
 
     # --- scores -----------------------------------------------------------------
     def save_score(self, run_id: int, row: ScoreRow) -> None:
@@ -239,24 +282,59 @@ class Store:
                 "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
                 "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
                 "prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, row.variant_id, row.item_index, row.db_id, row.hardness, row.request_hash, row.predicted_sql,
-                 _opt_int(row.exec_match), _opt_int(row.exact_match), row.status, row.reason, _now(), row.cost,
-                 int(row.cached), row.latency_ms, row.prompt_tokens, row.completion_tokens))
+                (
+                    run_id,
+                    row.variant_id,
+                    row.item_index,
+                    row.db_id,
+                    row.hardness,
+                    row.request_hash,
+                    row.predicted_sql,
+                    _opt_int(row.exec_match),
+                    _opt_int(row.exact_match),
+                    row.status,
+                    row.reason,
+                    _now(),
+                    row.cost,
+                    int(row.cached),
+                    row.latency_ms,
+                    row.prompt_tokens,
+                    row.completion_tokens,
+                ),
+            )
 
     def done_items(self, run_id: int) -> set[tuple[int, int]]:
         """(variant_id, item_index) pairs that need no more work: scored or unscorable."""
-        rows = self.db.execute("SELECT variant_id, item_index FROM scores WHERE run_id = ? AND status != 'failed'",
-                               (run_id,))
+        rows = self.db.execute(
+            "SELECT variant_id, item_index FROM scores WHERE run_id = ? AND status != 'failed'", (run_id,)
+        )
         return {(int(v), int(i)) for v, i in rows}
 
     def scores(self, run_id: int) -> Iterator[ScoreRow]:
         cur = self.db.execute(
             "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
             "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens FROM scores WHERE run_id = ? "
-            "ORDER BY variant_id, item_index", (run_id,))
+            "ORDER BY variant_id, item_index",
+            (run_id,),
+        )
         for r in cur:
-            yield ScoreRow(int(r[0]), int(r[1]), r[2], r[3], _opt_bool(r[4]), _opt_bool(r[5]), r[6], r[7], r[8],
-                           r[9], float(r[10]), bool(r[11]), r[12], int(r[13]), int(r[14]))
+            yield ScoreRow(
+                int(r[0]),
+                int(r[1]),
+                r[2],
+                r[3],
+                _opt_bool(r[4]),
+                _opt_bool(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                float(r[10]),
+                bool(r[11]),
+                r[12],
+                int(r[13]),
+                int(r[14]),
+            )
 
 
 def _opt_int(value: bool | None) -> int | None:

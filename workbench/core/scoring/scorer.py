@@ -257,12 +257,17 @@ def _context(dataset_root: str, db_id: str) -> tuple[SpiderSchema, dict[str, str
         dataset = _DATASETS.setdefault(dataset_root, Dataset(dataset_root))
         schema = dataset.schema(db_id)
         raw = schema.raw
-        fk_map = foreign_key_map(raw["table_names_original"], [tuple(c) for c in raw["column_names_original"]],
-                                 [tuple(p) for p in raw["foreign_keys"]])
+        fk_map = foreign_key_map(
+            raw["table_names_original"],
+            [tuple(c) for c in raw["column_names_original"]],
+            [tuple(p) for p in raw["foreign_keys"]],
+        )
         path = dataset.db_path(db_id)
         try:
             tables = table_columns(path)
-            dbs = [SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(str(path.parent), db_id)]
+            dbs = [
+                SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(str(path.parent), db_id)
+            ]
             problem = ""
         except Exception as exc:
             tables = {t.name: [c.name for c in t.columns] for t in schema.tables}

@@ -13,15 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from workbench.cli.common import CliError
 from workbench.core.dataset import Dataset, DatasetError, Split
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.paths import DEMO_DATASET
-
-EXIT_BAD_INPUT = 2
-
-
-class CliError(Exception):
-    """Bad input: printed as one clear line, exit status 2."""
 
 
 def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -107,9 +102,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description="Prompt workbench for text-to-SQL.")
-    sub = parser.add_subparsers(dest="command")
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     score = sub.add_parser("score", help="score a predictions file against a Spider-format dataset")
     score.add_argument("--dataset", type=Path, default=DEMO_DATASET, help="dataset folder (default: the bundled demo)")
     score.add_argument("--split", default="dev", help="split name (dev, train) or a question/gold file")
@@ -117,24 +110,3 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")
     score.add_argument("--workers", type=int, default=None, help="processes for execution (default: CPU count)")
     score.set_defaults(func=cmd_score)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    try:
-        return int(args.func(args))
-    except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Headless commands over the same core the desktop app uses.
+
+workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
+workbench run --dataset DIR --split dev --variant NAME ... [--limit N] [--resume]
+workbench runs
+workbench report RUN [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from workbench.cli import run, score
+from workbench.cli.common import EXIT_BAD_INPUT, CliError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="Prompt workbench for text-to-SQL.")
+    sub = parser.add_subparsers(dest="command")
+    score.add_parser(sub)
+    run.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

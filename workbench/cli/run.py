@@ -1,0 +1,243 @@
+"""`workbench run`, `workbench runs` and `workbench report`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from workbench.cli.common import CliError
+from workbench.core.dataset import Dataset, DatasetError
+from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
+from workbench.core.report import VariantSummary, summarize_run
+from workbench.core.runner import Runner, Variant
+from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.core.store import Store, StoreError, default_store_path
+from workbench.paths import DEMO_DATASET
+
+
+class Progress:
+    """A one-line progress bar on stderr with rate, ETA, live counts and cost (a line every few s off a TTY)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.total = self.done = self.right = self.failed = 0
+        self.cost = 0.0
+        self.start = time.monotonic()
+        self._last = 0.0
+
+    def started(self, event: RunStarted) -> None:
+        self.total = event.total - event.already_done
+        models = ", ".join(f"{v} = {m}" for v, m in event.models.items())
+        resumed = f", {event.already_done} already done" if event.already_done else ""
+        self.stream.write(
+            f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}\n"
+        )
+
+    def update(self, event: Event) -> None:
+        if isinstance(event, ItemScored):
+            self.done += 1
+            self.right += bool(event.exec_match)
+            self.cost += event.cost
+        elif isinstance(event, ItemFailed):
+            self.done += 1
+            self.failed += 1
+        else:
+            return
+        now = time.monotonic()
+        if now - self._last < (0.1 if self.live else 5.0) and self.done < self.total:
+            return
+        self._last = now
+        elapsed = now - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        width = 24
+        filled = int(width * self.done / self.total) if self.total else width
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  {rate:6.1f}/s  ETA {eta:6.1f}s  "
+            f"correct {self.right}  failed {self.failed}  cost ${self.cost:.4f}"
+        )
+        self.stream.write(("\r" + line) if self.live else line + "\n")
+        self.stream.flush()
+
+    def finish(self, event: RunFinished) -> None:
+        self.stream.write(
+            ("\n" if self.live else "") + f"run {event.state}: {event.scored} scored, "
+            f"{event.failed} failed in {time.monotonic() - self.start:.1f}s\n"
+        )
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:5.1f}"
+
+
+def format_summaries(summaries: list[VariantSummary]) -> str:
+    head = (
+        f"{'variant':<16}{'n':>5} {'EX%':>6} {'95% CI':>13} {'EM%':>6} "
+        + " ".join(f"{h:>6}" for h in HARDNESS_LEVELS)
+        + f" {'failed':>6} {'tokens':>9} {'cost $':>9} {'p50 ms':>8} {'p95 ms':>8}"
+    )
+    lines = [head]
+    for s in summaries:
+        lo, hi = s.interval
+        hard = " ".join(f"{_pct(c / n) if n else '   -':>6}" for c, n in s.by_hardness.values())
+        p50, p95 = s.latency_ms(50), s.latency_ms(95)
+        lines.append(
+            f"{s.variant[:15]:<16}{s.completed:>5} {_pct(s.execution_accuracy):>6} "
+            f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
+            f"{s.prompt_tokens + s.completion_tokens:>9} {s.cost:>9.4f} "
+            f"{(f'{p50:.0f}' if p50 is not None else '-'):>8} {(f'{p95:.0f}' if p95 is not None else '-'):>8}"
+        )
+    return "\n".join(lines)
+
+
+def _variants(args: argparse.Namespace) -> list[Variant]:
+    variants: list[Variant] = []
+    if args.base_url or args.model:
+        if not (args.base_url and args.model):
+            raise CliError("an ad-hoc endpoint needs both --base-url and --model")
+        profile = EndpointProfile(
+            name=args.model,
+            base_url=args.base_url,
+            model=args.model,
+            api_key_env=args.api_key_env,
+            concurrency=args.concurrency or 8,
+            rpm=args.rpm,
+            timeout_s=args.timeout,
+        )
+        variants.append(Variant(args.model, profile))
+    if args.variant:
+        try:
+            profiles = ProfileStore(args.profiles).load()
+        except ProfileError as exc:
+            raise CliError(str(exc)) from None
+        for name in args.variant:
+            if name not in profiles:
+                known = ", ".join(sorted(profiles)) or "none"
+                raise CliError(f"no endpoint profile named {name!r} (known: {known})")
+            profile = profiles[name]
+            if args.concurrency:
+                profile.concurrency = args.concurrency
+            variants.append(Variant(name, profile))
+    if not variants:
+        raise CliError("no endpoint: give --variant PROFILE, or --base-url URL --model NAME")
+    return variants
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    variants = _variants(args)
+    try:
+        for v in variants:
+            resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
+        dataset = Dataset(args.dataset)
+        dataset.load_split(args.split)
+    except (ProfileError, DatasetError) as exc:
+        raise CliError(str(exc)) from None
+    store = Store(args.store)
+    name = args.run_name or f"{dataset.name}-{args.split}-{time.strftime('%Y%m%d-%H%M%S')}"
+    runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume)
+    progress = Progress(sys.stderr)
+
+    async def consume() -> int:
+        async for event in runner.events():
+            if isinstance(event, RunStarted):
+                progress.started(event)
+            elif isinstance(event, RunFinished):
+                progress.finish(event)
+                return event.run_id
+            else:
+                progress.update(event)
+        raise RuntimeError("the run ended without a RunFinished event")
+
+    try:
+        run_id = asyncio.run(consume())
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    return _print_report(args.store, run_id, as_json=False)
+
+
+def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
+    store = Store(store_path)
+    try:
+        info = store.run(run)
+        summaries = summarize_run(store, info.id)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "run": info.name,
+                    "id": info.id,
+                    "dataset": info.dataset_root,
+                    "split": info.split,
+                    "state": info.state,
+                    "variants": [s.to_json() for s in summaries],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"run {info.name!r} (#{info.id})  {info.dataset_root}  split {info.split}  state {info.state}")
+        print(format_summaries(summaries))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    store = Store(args.store)
+    try:
+        runs = store.runs()
+    finally:
+        store.close()
+    if not runs:
+        print(f"no runs in {args.store}")
+    for r in runs:
+        print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return _print_report(args.store, args.run, args.json)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    run = sub.add_parser("run", help="ask endpoints to answer a split, score as answers arrive")
+    run.add_argument("--dataset", type=Path, default=DEMO_DATASET)
+    run.add_argument("--split", default="dev")
+    run.add_argument("--variant", action="append", help="an endpoint profile name (repeat to compare)")
+    run.add_argument("--base-url", help="ad-hoc OpenAI-compatible endpoint")
+    run.add_argument("--model", help="model name for --base-url")
+    run.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
+    run.add_argument("--concurrency", type=int, help="requests in flight per endpoint")
+    run.add_argument("--rpm", type=int, help="requests per minute for --base-url")
+    run.add_argument("--timeout", type=float, default=60.0, help="seconds per request for --base-url")
+    run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--run-name", help="name of the run (default: dataset-split-time)")
+    run.add_argument("--resume", action="store_true", help="continue the named run")
+    run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
+    _store_arg(run)
+    run.set_defaults(func=cmd_run)
+
+    runs = sub.add_parser("runs", help="list the runs in the store")
+    _store_arg(runs)
+    runs.set_defaults(func=cmd_runs)
+
+    report = sub.add_parser("report", help="print a run's accuracy table")
+    report.add_argument("run", help="run name or id")
+    report.add_argument("--json", action="store_true", help="machine-readable output")
+    _store_arg(report)
+    report.set_defaults(func=cmd_report)
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", type=Path, default=default_store_path(), help="run store (default: your workspace)")

@@ -1,0 +1,96 @@
+"""Per-variant accuracy summaries of a run, computed from the store (for CLI, GUI, reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.core.stats import percentile, wilson_interval
+from workbench.core.store import ScoreRow, Store
+
+
+@dataclass
+class VariantSummary:
+    variant: str
+    completed: int = 0  # scored (right or wrong)
+    failed: int = 0  # no answer after retries
+    unscorable: int = 0
+    correct: int = 0  # execution match
+    exact: int = 0
+    by_hardness: dict[str, list[int]] = field(default_factory=lambda: {h: [0, 0] for h in HARDNESS_LEVELS})
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    cached: int = 0
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+
+    def add(self, row: ScoreRow) -> None:
+        if row.status == "failed":
+            self.failed += 1
+            return
+        if row.status == "unscorable":
+            self.unscorable += 1
+            return
+        self.completed += 1
+        self.correct += bool(row.exec_match)
+        self.exact += bool(row.exact_match)
+        if row.hardness in self.by_hardness:
+            cell = self.by_hardness[row.hardness]
+            cell[0] += bool(row.exec_match)
+            cell[1] += 1
+        self.prompt_tokens += row.prompt_tokens
+        self.completion_tokens += row.completion_tokens
+        self.cost += row.cost
+        self.cached += row.cached
+        if row.latency_ms is not None and not row.cached:
+            self.latencies_ms.append(row.latency_ms)
+
+    @property
+    def execution_accuracy(self) -> float:
+        return self.correct / self.completed if self.completed else 0.0
+
+    @property
+    def exact_accuracy(self) -> float:
+        return self.exact / self.completed if self.completed else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.correct, self.completed)
+
+    def latency_ms(self, q: float) -> float | None:
+        return percentile(self.latencies_ms, q)
+
+    def to_json(self) -> dict[str, Any]:
+        lo, hi = self.interval
+        return {
+            "variant": self.variant,
+            "completed": self.completed,
+            "failed": self.failed,
+            "unscorable": self.unscorable,
+            "correct": self.correct,
+            "exact": self.exact,
+            "execution_accuracy": round(self.execution_accuracy, 4),
+            "exact_accuracy": round(self.exact_accuracy, 4),
+            "ci95": [round(lo, 4), round(hi, 4)],
+            "by_hardness": {h: {"correct": c, "n": n} for h, (c, n) in self.by_hardness.items()},
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": round(self.cost, 6),
+            "cached": self.cached,
+            "latency_ms_p50": self.latency_ms(50),
+            "latency_ms_p95": self.latency_ms(95),
+        }
+
+
+def summarize_rows(names: dict[int, str], rows: Iterable[ScoreRow]) -> list[VariantSummary]:
+    summaries = {vid: VariantSummary(name) for vid, name in names.items()}
+    for row in rows:
+        if row.variant_id in summaries:
+            summaries[row.variant_id].add(row)
+    return list(summaries.values())
+
+
+def summarize_run(store: Store, run_id: int) -> list[VariantSummary]:
+    return summarize_rows(store.variant_names(run_id), store.scores(run_id))

@@ -1,0 +1,44 @@
+"""SQL extraction from model answers, and the statistics behind the accuracy table."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.core.extract import extract_sql
+from workbench.core.stats import percentile, wilson_interval
+
+
+@pytest.mark.parametrize(
+    ("answer", "sql", "method"),
+    [
+        ("```sql\nSELECT name\nFROM singer;\n```", "SELECT name FROM singer", "fence"),
+        ("First a draft:\n```sql\nSELECT 1\n```\nBetter:\n```sql\nSELECT 2;\n```\nDone.", "SELECT 2", "fence"),
+        ("```\nselect a from b\n```", "select a from b", "fence"),
+        ("Let me think. The table is singer.\nSQL: SELECT count(*) FROM singer;", "SELECT count(*) FROM singer",
+         "sql-line"),
+        ("The answer is SELECT max(age) FROM singer; because it is the oldest.", "SELECT max(age) FROM singer",
+         "select"),
+        ("WITH t AS (SELECT 1) SELECT * FROM t", "WITH t AS (SELECT 1) SELECT * FROM t", "select"),
+        ("SELECT a FROM b\n\nThis query lists a.", "SELECT a FROM b", "select"),
+        ("I cannot answer that.", "", "none"),
+    ],
+)
+def test_extract_sql(answer: str, sql: str, method: str) -> None:
+    got = extract_sql(answer)
+    assert (got.sql, got.method) == (sql, method)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "lo", "hi"),
+    [(0, 0, 0.0, 0.0), (88, 88, 0.9582, 1.0), (0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (66, 88, 0.6504, 0.8287)],
+)
+def test_wilson_interval(k: int, n: int, lo: float, hi: float) -> None:
+    got = wilson_interval(k, n)
+    assert got == (pytest.approx(lo, abs=1e-4), pytest.approx(hi, abs=1e-4))
+
+
+def test_percentile() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([10.0, 20.0, 30.0], 95) == pytest.approx(29.0)

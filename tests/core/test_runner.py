@@ -1,0 +1,108 @@
+"""Runs end to end against the test server: exact figures, caching, cancel and resume."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.servers.openai import OpenAITestServer
+from workbench.core.dataset import Dataset
+from workbench.core.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
+from workbench.core.profiles import EndpointProfile
+from workbench.core.report import summarize_run
+from workbench.core.runner import Runner, Variant
+from workbench.core.store import Store
+
+
+def variants(server: OpenAITestServer, **kw: object) -> list[Variant]:
+    options: dict = {"base_url": server.base_url, "concurrency": 8, "timeout_s": 2.0, "max_attempts": 6}
+    options.update(kw)
+    return [
+        Variant("right", EndpointProfile(name="p-gold", model="gold", **options)),
+        Variant("wrong", EndpointProfile(name="p-wrong", model="wrong", **options)),
+    ]
+
+
+def collect(runner: Runner, stop_after: int | None = None) -> list[Event]:
+    async def go() -> list[Event]:
+        events: list[Event] = []
+        async for event in runner.events():
+            events.append(event)
+            if stop_after is not None and sum(isinstance(e, ItemScored) for e in events) == stop_after:
+                runner.cancel()
+        return events
+
+    return asyncio.run(go())
+
+
+@pytest.mark.server(answer="model")
+def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "first"))
+    started, finished = events[0], events[-1]
+    assert isinstance(started, RunStarted) and started.total == 176 and started.models == {"right": "gold",
+                                                                                          "wrong": "wrong"}
+    assert isinstance(finished, RunFinished) and (finished.state, finished.scored, finished.failed) == (
+        "completed", 176, 0)
+    by_name = {s.variant: s for s in summarize_run(store, finished.run_id)}
+    assert (by_name["right"].completed, by_name["right"].correct, by_name["right"].exact) == (88, 88, 88)
+    assert (by_name["wrong"].completed, by_name["wrong"].correct) == (88, 0)
+    assert by_name["right"].by_hardness == {"easy": [22, 22], "medium": [28, 28], "hard": [16, 16],
+                                            "extra": [22, 22]}
+    assert openai_server.stats.received == 176
+
+    # the same requests in a new run come from the store: nothing is sent
+    again = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "second"))
+    assert not any(isinstance(e, RequestSent) for e in again)
+    assert all(e.cached for e in again if isinstance(e, ItemScored))
+    assert openai_server.stats.received == 176
+
+
+@pytest.mark.server(answer="model", latency_s=0.05)
+def test_cancel_then_resume_finishes_every_item_once(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    first = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r"), stop_after=30)
+    assert isinstance(first[-1], RunFinished) and first[-1].state == "cancelled"
+    assert store.run("r").state == "cancelled"
+    done_before = len(store.done_items(first[-1].run_id))
+    assert 30 <= done_before < 176
+    assert {t for t in asyncio.all_tasks(asyncio.new_event_loop())} == set()
+
+    rest = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", resume=True))
+    assert isinstance(rest[0], RunStarted) and rest[0].already_done == done_before
+    assert rest[-1].state == "completed"  # type: ignore[union-attr]
+    rows = list(store.scores(rest[-1].run_id))  # type: ignore[union-attr]
+    assert len(rows) == 176 and len({(r.variant_id, r.item_index) for r in rows}) == 176
+    assert openai_server.stats.duplicates <= 16  # at most what was in flight when cancelled
+    assert store.run("r").state == "completed"
+
+
+@pytest.mark.server(answer="model", fault_rate=1.0, faults=("503",))
+def test_failures_are_recorded_with_reasons_and_retried_on_resume(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server, max_attempts=2), "r",
+                            limit=5))
+    failed = [e for e in events if isinstance(e, ItemFailed)]
+    assert len(failed) == 10 and all("http 503" in e.reason for e in failed)
+    openai_server.config.fault_rate = 0.0  # the endpoint recovers
+    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", limit=5, resume=True))
+    assert sum(isinstance(e, ItemScored) for e in events) == 10
+    summary = {s.variant: s for s in summarize_run(store, events[-1].run_id)}  # type: ignore[union-attr]
+    assert (summary["right"].correct, summary["right"].failed) == (5, 0)
+
+
+def test_resume_checks_the_run_matches(openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path) -> None:
+    from workbench.core.store import StoreError
+
+    store = Store(tmp_path / "w.sqlite")
+    collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", limit=2))
+    with pytest.raises(StoreError, match="other variants"):
+        collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server)[:1], "r", limit=2, resume=True))
+    with pytest.raises(StoreError, match="not .* / train"):
+        collect(Runner(store, Dataset(demo_path), "train", variants(openai_server), "r", limit=2, resume=True))

@@ -92,7 +92,9 @@ class ServerProcess:
         root = Path(__file__).resolve().parents[1]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.servers.openai", "--port", "0", *args],
-            cwd=root, stdout=subprocess.PIPE, text=True,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if "listening on" not in line:

@@ -22,8 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "workbench.cli", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", *args],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture()
@@ -45,8 +51,19 @@ def scored_count(store: Path) -> int:
 
 def test_killed_run_resumes_with_every_item_once(server: ServerProcess, tmp_path: Path) -> None:
     store = tmp_path / "w.sqlite"
-    args = ["run", "--base-url", server.base_url, "--model", "gold", "--store", str(store), "--run-name", "crash",
-            "--concurrency", "4"]
+    args = [
+        "run",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "gold",
+        "--store",
+        str(store),
+        "--run-name",
+        "crash",
+        "--concurrency",
+        "4",
+    ]
     proc = cli(*args)
     deadline = time.monotonic() + 60
     while scored_count(store) < 15 and time.monotonic() < deadline:
@@ -75,13 +92,31 @@ def test_killed_run_resumes_with_every_item_once(server: ServerProcess, tmp_path
 def test_run_report_and_runs(server: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "w.sqlite"
     profiles = tmp_path / "profiles.json"
-    ProfileStore(profiles).save({
-        "good": EndpointProfile(name="good", base_url=server.base_url, model="gold", price_in_per_m=2.0,
-                                price_out_per_m=8.0),
-        "bad": EndpointProfile(name="bad", base_url=server.base_url, model="wrong"),
-    })
-    rc = main(["run", "--variant", "good", "--variant", "bad", "--profiles", str(profiles), "--store", str(store),
-               "--run-name", "pair", "--limit", "10"])
+    ProfileStore(profiles).save(
+        {
+            "good": EndpointProfile(
+                name="good", base_url=server.base_url, model="gold", price_in_per_m=2.0, price_out_per_m=8.0
+            ),
+            "bad": EndpointProfile(name="bad", base_url=server.base_url, model="wrong"),
+        }
+    )
+    rc = main(
+        [
+            "run",
+            "--variant",
+            "good",
+            "--variant",
+            "bad",
+            "--profiles",
+            str(profiles),
+            "--store",
+            str(store),
+            "--run-name",
+            "pair",
+            "--limit",
+            "10",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr()
     assert "models: good = gold, bad = wrong" in out.err
@@ -101,8 +136,22 @@ def test_bad_input_gives_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no endpoint" in capsys.readouterr().err
     assert main(["run", "--variant", "ghost", "--profiles", str(tmp_path / "none.json"), "--store", store]) == 2
     assert "no endpoint profile named 'ghost'" in capsys.readouterr().err
-    assert main(["run", "--base-url", "http://127.0.0.1:1/v1", "--model", "m", "--api-key-env",
-                 "WORKBENCH_TEST_UNSET_KEY", "--store", store]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--base-url",
+                "http://127.0.0.1:1/v1",
+                "--model",
+                "m",
+                "--api-key-env",
+                "WORKBENCH_TEST_UNSET_KEY",
+                "--store",
+                store,
+            ]
+        )
+        == 2
+    )
     assert "WORKBENCH_TEST_UNSET_KEY is not set" in capsys.readouterr().err
     assert main(["report", "nope", "--store", store]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
@@ -111,8 +160,20 @@ def test_bad_input_gives_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_api_keys_never_reach_files_or_output(server: ServerProcess, tmp_path: Path) -> None:
     secret = "sk-test-" + "9f8e7d6c5b4a" * 3
     store = tmp_path / "w.sqlite"
-    proc = cli("run", "--base-url", server.base_url, "--model", "gold", "--api-key-env", "WB_SECRET", "--store",
-               str(store), "--limit", "3", env={"WB_SECRET": secret})
+    proc = cli(
+        "run",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "gold",
+        "--api-key-env",
+        "WB_SECRET",
+        "--store",
+        str(store),
+        "--limit",
+        "3",
+        env={"WB_SECRET": secret},
+    )
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert secret not in out + err

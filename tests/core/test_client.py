@@ -14,8 +14,14 @@ from workbench.core.profiles import EndpointProfile
 
 
 def profile(server: OpenAITestServer, **kw: object) -> EndpointProfile:
-    options: dict = {"name": "test", "base_url": server.base_url, "model": "gold", "concurrency": 16,
-                     "timeout_s": 0.5, "max_attempts": 10}
+    options: dict = {
+        "name": "test",
+        "base_url": server.base_url,
+        "model": "gold",
+        "concurrency": 16,
+        "timeout_s": 0.5,
+        "max_attempts": 10,
+    }
     options.update(kw)
     return EndpointProfile(**options)
 
@@ -29,8 +35,15 @@ def test_faults_and_rpm_over_500_requests() -> None:
     try:
 
         async def scenario() -> list[str]:
-            prof = EndpointProfile(name="faulty", base_url=server.base_url, model="gold", concurrency=16,
-                                   timeout_s=0.5, max_attempts=10, rpm=400)
+            prof = EndpointProfile(
+                name="faulty",
+                base_url=server.base_url,
+                model="gold",
+                concurrency=16,
+                timeout_s=0.5,
+                max_attempts=10,
+                rpm=400,
+            )
             async with EndpointClient(prof, seed=3) as client:
                 # the server counts in 2-second windows here; the profile's rpm is per 60 s in real use
                 limits_for(prof).rpm = SlidingWindowLimiter(400, window_s=2.0)

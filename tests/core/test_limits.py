@@ -35,8 +35,10 @@ def test_backoff_table(attempt: int, status: int | None, headers: dict[str, str]
     assert backoff_delay(attempt, status, headers, NOW, draw) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("20ms", 0.02), ("1.5s", 1.5), ("6m0s", 360.0), ("1h2m", 3720.0),
-                                               ("3", 3.0), ("abc", None), ("5x", None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("20ms", 0.02), ("1.5s", 1.5), ("6m0s", 360.0), ("1h2m", 3720.0), ("3", 3.0), ("abc", None), ("5x", None)],
+)
 def test_parse_duration(text: str, seconds: float | None) -> None:
     assert parse_duration(text) == (pytest.approx(seconds) if seconds is not None else None)
 

@@ -42,15 +42,20 @@ def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_
     store = Store(tmp_path / "w.sqlite")
     events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "first"))
     started, finished = events[0], events[-1]
-    assert isinstance(started, RunStarted) and started.total == 176 and started.models == {"right": "gold",
-                                                                                          "wrong": "wrong"}
+    assert (
+        isinstance(started, RunStarted)
+        and started.total == 176
+        and started.models == {"right": "gold", "wrong": "wrong"}
+    )
     assert isinstance(finished, RunFinished) and (finished.state, finished.scored, finished.failed) == (
-        "completed", 176, 0)
+        "completed",
+        176,
+        0,
+    )
     by_name = {s.variant: s for s in summarize_run(store, finished.run_id)}
     assert (by_name["right"].completed, by_name["right"].correct, by_name["right"].exact) == (88, 88, 88)
     assert (by_name["wrong"].completed, by_name["wrong"].correct) == (88, 0)
-    assert by_name["right"].by_hardness == {"easy": [22, 22], "medium": [28, 28], "hard": [16, 16],
-                                            "extra": [22, 22]}
+    assert by_name["right"].by_hardness == {"easy": [22, 22], "medium": [28, 28], "hard": [16, 16], "extra": [22, 22]}
     assert openai_server.stats.received == 176
 
     # the same requests in a new run come from the store: nothing is sent
@@ -86,8 +91,7 @@ def test_failures_are_recorded_with_reasons_and_retried_on_resume(
     openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
 ) -> None:
     store = Store(tmp_path / "w.sqlite")
-    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server, max_attempts=2), "r",
-                            limit=5))
+    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server, max_attempts=2), "r", limit=5))
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert len(failed) == 10 and all("http 503" in e.reason for e in failed)
     openai_server.config.fault_rate = 0.0  # the endpoint recovers
@@ -104,5 +108,5 @@ def test_resume_checks_the_run_matches(openai_server: OpenAITestServer, demo_pat
     collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", limit=2))
     with pytest.raises(StoreError, match="other variants"):
         collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server)[:1], "r", limit=2, resume=True))
-    with pytest.raises(StoreError, match="not .* / train"):
+    with pytest.raises(StoreError, match=r"not .* / train"):
         collect(Runner(store, Dataset(demo_path), "train", variants(openai_server), "r", limit=2, resume=True))

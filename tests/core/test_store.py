@@ -19,7 +19,9 @@ def test_a_version_1_file_migrates_and_keeps_its_data(tmp_path: Path) -> None:
     run = old.create_run("r", ds, "dev", None, [vid])
     old.db.execute(
         "INSERT INTO scores (run_id, variant_id, item_index, db_id, status, reason, created_at, exec_match) "
-        "VALUES (?, ?, 0, 'library', 'scored', 'same rows', 'then', 1)", (run, vid))
+        "VALUES (?, ?, 0, 'library', 'scored', 'same rows', 'then', 1)",
+        (run, vid),
+    )
     old.close()
 
     store = Store(path)

@@ -96,6 +96,7 @@ class OpenAITestServer:
         self.rng = random.Random(self.config.seed)
         self.arrivals: deque[float] = deque()
         self.violation_log: list[tuple[float, float, int]] = []
+        self.last_request: dict[str, dict[str, str]] = {}
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
         self.app.router.add_get("/v1/models", self.models)
@@ -160,6 +161,7 @@ class OpenAITestServer:
         return WRONG_SQL
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        self.last_request = {"query": dict(request.query), "headers": dict(request.headers)}
         stats = self.stats
         stats.received += 1
         stats.in_flight += 1

@@ -94,12 +94,15 @@ def _http_client() -> Any:
 class EndpointClient:
     def __init__(self, profile: EndpointProfile, api_key: str | None = None, seed: int | None = None) -> None:
         self.profile = profile
+        key = api_key or resolve_api_key(profile)
+        azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
         self._sdk = openai.AsyncOpenAI(
             base_url=profile.base_url,
-            api_key=api_key or resolve_api_key(profile),
+            api_key=key,
             max_retries=0,
             timeout=profile.timeout_s,
             http_client=_http_client(),
+            **(azure if profile.api_version else {}),  # type: ignore[arg-type]
         )
         self._rng = random.Random(seed)
         self._inflight: dict[str, asyncio.Future[Completion]] = {}

@@ -40,6 +40,7 @@ class EndpointProfile:
     max_attempts: int = 6
     price_in_per_m: float = 0.0  # dollars per million prompt tokens
     price_out_per_m: float = 0.0
+    api_version: str | None = None  # Azure-style endpoints: sent as ?api-version=..., key in an api-key header
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.price_in_per_m + completion_tokens * self.price_out_per_m) / 1_000_000

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.perturb import perturb_all
 from workbench.core.dataset import Dataset
 from workbench.core.scoring import Scorer, parse_predictions
+from workbench.core.scoring.spider_sql import empty_sql
 
 
 def load_official(path: Path) -> dict[str, object]:
@@ -50,18 +51,7 @@ def official_item(off: dict[str, object], db_root: Path, kmaps: dict, db_id: str
     try:
         p_sql = ps.get_sql(schema, pred)  # type: ignore[attr-defined]
     except Exception:
-        p_sql = {
-            "except": None,
-            "from": {"conds": [], "table_units": []},
-            "groupBy": [],
-            "having": [],
-            "intersect": None,
-            "limit": None,
-            "orderBy": [],
-            "select": [False, []],
-            "union": None,
-            "where": [],
-        }
+        p_sql = empty_sql()  # the evaluator scores an unparsable prediction as this empty query
     exec_ok = bool(
         ex.eval_exec_match(
             db=db,

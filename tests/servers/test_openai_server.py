@@ -19,9 +19,11 @@ def test_models_stats_and_scripted_answers(openai_server: OpenAITestServer) -> N
         sdk = openai.AsyncOpenAI(base_url=openai_server.base_url, api_key="x", max_retries=0)
         models = [m.id async for m in sdk.models.list()]
         gold = await sdk.chat.completions.create(
-            model="gold", messages=[{"role": "user", "content": "Question: How many loans has the member X made?"}])
+            model="gold", messages=[{"role": "user", "content": "Question: How many loans has the member X made?"}]
+        )
         known = await sdk.chat.completions.create(
-            model="gold", messages=[{"role": "user", "content": "Question: unknown question"}])
+            model="gold", messages=[{"role": "user", "content": "Question: unknown question"}]
+        )
         await sdk.close()
         return models, known.choices[0].message.content or "", gold.usage.total_tokens  # type: ignore[union-attr]
 
@@ -38,8 +40,11 @@ def test_streaming_with_usage(openai_server: OpenAITestServer) -> None:
     async def scenario() -> tuple[str, int]:
         sdk = openai.AsyncOpenAI(base_url=openai_server.base_url, api_key="x", max_retries=0)
         stream = await sdk.chat.completions.create(
-            model="gold", messages=[{"role": "user", "content": f"Question: {question}"}], stream=True,
-            stream_options={"include_usage": True})
+            model="gold",
+            messages=[{"role": "user", "content": f"Question: {question}"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
         text, usage = "", 0
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:

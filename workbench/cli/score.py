@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from workbench.cli.common import CliError
-from workbench.core.dataset import Dataset, DatasetError, Split
+from workbench.core.dataset import Dataset, DatasetError, Split, read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.paths import DEMO_DATASET
 
@@ -42,11 +42,9 @@ def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], 
 
 def read_predictions(path: Path, split: Split) -> list[str]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CliError(f"{path}: predictions file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"{path}: cannot read predictions ({exc})") from None
+        text = read_text(path)
+    except DatasetError as exc:
+        raise CliError(f"predictions: {exc}") from None
     preds = parse_predictions(text)
     if len(preds) != len(split.items):
         raise CliError(

@@ -55,13 +55,18 @@ class Split:
         return len(self.items)
 
 
-def _read_json(path: Path) -> Any:
+def read_text(path: Path) -> str:
+    """A UTF-8 text file, or DatasetError saying why not."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: cannot read ({exc})") from None
+
+
+def _read_json(path: Path) -> Any:
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

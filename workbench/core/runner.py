@@ -58,6 +58,17 @@ def scoring_pool(workers: int | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
 
 
+@dataclass
+class _RunContext:
+    """What every worker of one run shares."""
+
+    run_id: int
+    variant_ids: dict[str, int]
+    pool: Executor
+    queue: asyncio.Queue[Event | None]
+    clients: dict[str, EndpointClient] = field(default_factory=dict)
+
+
 class Runner:
     def __init__(
         self,
@@ -122,56 +133,38 @@ class Runner:
         done = self.store.done_items(run_id)
         todo = {v.name: [i for i in items if (ids[v.name], i.index) not in done] for v in self.variants}
         total = len(items) * len(self.variants)
-        yield RunStarted(
-            run_id,
-            self.run_name,
-            total,
-            total - sum(map(len, todo.values())),
-            [v.name for v in self.variants],
-            {v.name: v.profile.model for v in self.variants},
-        )
-        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=1024)
-        own_pool = self.executor is None
-        pool = self.executor or scoring_pool()
-        clients: dict[str, EndpointClient] = {}
-        counts = {"scored": 0, "failed": 0}
+        names = [v.name for v in self.variants]
+        models = {v.name: v.profile.model for v in self.variants}
+        yield RunStarted(run_id, self.run_name, total, total - sum(map(len, todo.values())), names, models)
+        ctx = _RunContext(run_id, ids, self.executor or scoring_pool(), asyncio.Queue(maxsize=1024))
+        counts = {ItemScored: 0, ItemFailed: 0}
+        state = "interrupted"
+        work: asyncio.Task[None] | None = None
         try:
             for v in self.variants:
-                if v.profile.name not in clients:
-                    clients[v.profile.name] = EndpointClient(v.profile, api_key=self.api_keys.get(v.profile.name))
-            work = asyncio.create_task(self._work(run_id, ids, todo, clients, pool, queue))
-            while (event := await queue.get()) is not None:
-                if isinstance(event, ItemScored):
-                    counts["scored"] += 1
-                elif isinstance(event, ItemFailed):
-                    counts["failed"] += 1
+                if v.profile.name not in ctx.clients:
+                    key = self.api_keys.get(v.profile.name)
+                    ctx.clients[v.profile.name] = EndpointClient(v.profile, api_key=key)
+            work = asyncio.create_task(self._work(ctx, todo))
+            while (event := await ctx.queue.get()) is not None:
+                if type(event) in counts:
+                    counts[type(event)] += 1
                 yield event
             await work  # re-raise a crash of the work itself
             state = "cancelled" if self._cancel.is_set() else "completed"
-        except BaseException:
-            state = "interrupted"
-            raise
         finally:
-            if "work" in locals() and not work.done():
+            if work is not None and not work.done():
                 work.cancel()
                 await asyncio.gather(work, return_exceptions=True)
-            for client in clients.values():
+            for client in ctx.clients.values():
                 await client.aclose()
-            if own_pool:
-                pool.shutdown(wait=False, cancel_futures=True)
-            self.store.set_state(run_id, state if "state" in locals() else "interrupted")
-        yield RunFinished(run_id, state, counts["scored"], counts["failed"])
+            if self.executor is None:
+                ctx.pool.shutdown(wait=False, cancel_futures=True)
+            self.store.set_state(run_id, state)
+        yield RunFinished(run_id, state, counts[ItemScored], counts[ItemFailed])
 
-    async def _work(
-        self,
-        run_id: int,
-        ids: dict[str, int],
-        todo: dict[str, list[Item]],
-        clients: dict[str, EndpointClient],
-        pool: Executor,
-        queue: asyncio.Queue[Event | None],
-    ) -> None:
-        workers = asyncio.create_task(self._run_workers(run_id, ids, todo, clients, pool, queue))
+    async def _work(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
+        workers = asyncio.create_task(self._run_workers(ctx, todo))
         cancelled = asyncio.create_task(self._cancel.wait())
         try:
             await asyncio.wait({workers, cancelled}, return_when=asyncio.FIRST_COMPLETED)
@@ -182,48 +175,21 @@ class Runner:
             for task in (workers, cancelled):
                 task.cancel()
             await asyncio.gather(workers, cancelled, return_exceptions=True)
-            await queue.put(None)
+            await ctx.queue.put(None)
 
-    async def _run_workers(
-        self,
-        run_id: int,
-        ids: dict[str, int],
-        todo: dict[str, list[Item]],
-        clients: dict[str, EndpointClient],
-        pool: Executor,
-        queue: asyncio.Queue[Event | None],
-    ) -> None:
+    async def _run_workers(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
         async with asyncio.TaskGroup() as group:
             for v in self.variants:
                 source = iter(todo[v.name])
                 for _ in range(min(v.profile.concurrency, len(todo[v.name]))):
-                    group.create_task(
-                        self._worker(run_id, ids[v.name], v, clients[v.profile.name], source, pool, queue)
-                    )
+                    group.create_task(self._worker(ctx, v, source))
 
-    async def _worker(
-        self,
-        run_id: int,
-        variant_id: int,
-        variant: Variant,
-        client: EndpointClient,
-        source: Iterator[Item],
-        pool: Executor,
-        queue: asyncio.Queue[Event | None],
-    ) -> None:
+    async def _worker(self, ctx: _RunContext, variant: Variant, source: Iterator[Item]) -> None:
         for item in source:
-            await queue.put(await self._process(run_id, variant_id, variant, client, item, pool, queue))
+            await ctx.queue.put(await self._process(ctx, variant, item))
 
-    async def _process(
-        self,
-        run_id: int,
-        variant_id: int,
-        variant: Variant,
-        client: EndpointClient,
-        item: Item,
-        pool: Executor,
-        queue: asyncio.Queue[Event | None],
-    ) -> Event:
+    async def _process(self, ctx: _RunContext, variant: Variant, item: Item) -> Event:
+        run_id, variant_id, client = ctx.run_id, ctx.variant_ids[variant.name], ctx.clients[variant.profile.name]
         profile = variant.profile
         messages = variant.render(item, self.dataset.schema(item.db_id))
         request = ChatRequest(tuple(messages), variant.request_params)
@@ -233,7 +199,7 @@ class Runner:
             text, p_tok, c_tok, latency_ms = cached
             completion = Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, profile.model)
         else:
-            await queue.put(RequestSent(variant.name, item.index))
+            await ctx.queue.put(RequestSent(variant.name, item.index))
             try:
                 completion = await client.complete(request)
             except RequestFailed as exc:
@@ -286,7 +252,7 @@ class Runner:
         extraction = extract_sql(completion.text)
         loop = asyncio.get_running_loop()
         verdict: Verdict = await loop.run_in_executor(
-            pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql
+            ctx.pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql
         )
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
         cost = 0.0 if cached is not None else profile.cost(completion.prompt_tokens, completion.completion_tokens)

@@ -6,6 +6,7 @@ setup:
 
 run: setup
 	.venv/bin/workbench score --dataset resources/demo --split dev --predictions resources/demo/sample_predictions.sql
+	.venv/bin/workbench run --dataset resources/demo --split dev --limit 10 --store .workbench/demo.sqlite --run-name "demo-local-$$(date +%s)"
 
 test: setup
 	.venv/bin/ruff check .

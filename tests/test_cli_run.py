@@ -132,8 +132,8 @@ def test_run_report_and_runs(server: ServerProcess, tmp_path: Path, capsys: pyte
 
 def test_bad_input_gives_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = str(tmp_path / "w.sqlite")
-    assert main(["run", "--store", store]) == 2
-    assert "no endpoint" in capsys.readouterr().err
+    assert main(["run", "--base-url", "http://127.0.0.1:1/v1", "--store", store]) == 2
+    assert "needs both --base-url and --model" in capsys.readouterr().err
     assert main(["run", "--variant", "ghost", "--profiles", str(tmp_path / "none.json"), "--store", store]) == 2
     assert "no endpoint profile named 'ghost'" in capsys.readouterr().err
     assert (

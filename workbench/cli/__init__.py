@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import run, score
+from workbench.cli import local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     score.add_parser(sub)
     run.add_parsers(sub)
+    local.add_parser(sub)
     return parser
 
 

@@ -125,13 +125,25 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
             if args.concurrency:
                 profile.concurrency = args.concurrency
             variants.append(Variant(name, profile))
-    if not variants:
-        raise CliError("no endpoint: give --variant PROFILE, or --base-url URL --model NAME")
     return variants
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     variants = _variants(args)
+    if variants:
+        return _run(args, variants)
+    # no endpoint given: the embedded local model, with no key and no network
+    from workbench.cli.local import local_variants_for_run
+
+    try:
+        dataset = Dataset(args.dataset)
+    except DatasetError as exc:
+        raise CliError(str(exc)) from None
+    with local_variants_for_run(dataset, args.local_mode or ["fewshot"]) as local:
+        return _run(args, local)
+
+
+def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
     try:
         for v in variants:
             resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
@@ -225,6 +237,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run.add_argument("--run-name", help="name of the run (default: dataset-split-time)")
     run.add_argument("--resume", action="store_true", help="continue the named run")
     run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
+    run.add_argument(
+        "--local-mode",
+        action="append",
+        choices=("fewshot", "grammar", "chat"),
+        help="prompt style(s) for the local model used when no endpoint is given (default: fewshot)",
+    )
     _store_arg(run)
     run.set_defaults(func=cmd_run)
 

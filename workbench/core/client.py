@@ -29,17 +29,22 @@ RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 
 @dataclass(frozen=True)
 class ChatRequest:
+    """Chat messages, or (mode "completion") one plain prompt in a single message."""
+
     messages: tuple[dict[str, str], ...]
     params: dict[str, Any]
+    mode: str = "chat"
 
     def fingerprint(self, profile: EndpointProfile) -> str:
-        """Identity of the request: endpoint, model, full messages, parameters."""
-        body = {
+        """Identity of the request: endpoint, model, full messages, parameters (and mode)."""
+        body: dict[str, Any] = {
             "endpoint": profile.base_url.rstrip("/"),
             "model": profile.model,
             "messages": list(self.messages),
             "params": self.params,
         }
+        if self.mode != "chat":
+            body["mode"] = self.mode
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     def estimated_tokens(self) -> int:
@@ -164,10 +169,16 @@ class EndpointClient:
             # The SDK's documented low-level call: same auth, base URL, headers, timeouts and
             # status errors, without its per-request TypedDict transform and typed parse,
             # which cost more CPU than everything else on the path (see bench/client_throughput.py).
-            body = {"model": self.profile.model, "messages": list(request.messages), **request.params}
-            response = await self._sdk.post("/chat/completions", cast_to=httpx.Response, body=body)
-            data = json.loads(response.content)
-            text = data["choices"][0]["message"].get("content") or ""
+            if request.mode == "completion":
+                body = {"model": self.profile.model, "prompt": request.messages[0]["content"], **request.params}
+                response = await self._sdk.post("/completions", cast_to=httpx.Response, body=body)
+                data = json.loads(response.content)
+                text = data["choices"][0].get("text") or ""
+            else:
+                body = {"model": self.profile.model, "messages": list(request.messages), **request.params}
+                response = await self._sdk.post("/chat/completions", cast_to=httpx.Response, body=body)
+                data = json.loads(response.content)
+                text = data["choices"][0]["message"].get("content") or ""
             usage = data.get("usage") or {}
         except openai.APIStatusError as exc:
             return f"http {exc.status_code}", _short(exc.message), exc.status_code, dict(exc.response.headers)

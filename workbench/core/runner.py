@@ -46,6 +46,8 @@ class Variant:
     profile: EndpointProfile
     render: MessageRenderer = default_messages
     params: dict[str, Any] = field(default_factory=dict)
+    mode: str = "chat"  # or "completion": render returns one message holding the whole prompt
+    answer_prefix: str = ""  # text the prompt ends with that belongs to the answer (e.g. "SELECT")
 
     @property
     def request_params(self) -> dict[str, Any]:
@@ -192,7 +194,7 @@ class Runner:
         run_id, variant_id, client = ctx.run_id, ctx.variant_ids[variant.name], ctx.clients[variant.profile.name]
         profile = variant.profile
         messages = variant.render(item, self.dataset.schema(item.db_id))
-        request = ChatRequest(tuple(messages), variant.request_params)
+        request = ChatRequest(tuple(messages), variant.request_params, variant.mode)
         key = request.fingerprint(profile)
         cached = self.store.cached_response(key)
         if cached is not None:
@@ -249,7 +251,7 @@ class Runner:
                 completion.attempts,
                 None if completion.text.strip() else "empty answer",
             )
-        extraction = extract_sql(completion.text)
+        extraction = extract_sql(_join_prefix(variant.answer_prefix, completion.text))
         loop = asyncio.get_running_loop()
         verdict: Verdict = await loop.run_in_executor(
             ctx.pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql
@@ -293,3 +295,9 @@ class Runner:
             cost,
             completion.model,
         )
+
+
+def _join_prefix(prefix: str, text: str) -> str:
+    if not prefix or not text or text[0].isspace():
+        return prefix + text
+    return f"{prefix} {text}"

@@ -1,0 +1,56 @@
+"""`workbench local start|stop|status`, and the local model behind `workbench run` with no endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+
+from workbench.cli.common import CliError
+from workbench.core.dataset import Dataset
+from workbench.core.runner import Variant
+from workbench.local.models import DEFAULT_MODEL, MODELS, LocalModelError, get
+from workbench.local.prompts import local_profile, local_variants
+from workbench.local.server import LocalServer, ServerSettings, healthy, read_state, start_detached, stop_detached
+
+
+@contextlib.contextmanager
+def local_variants_for_run(dataset: Dataset, modes: list[str], model: str = DEFAULT_MODEL) -> Iterator[list[Variant]]:
+    """Use the server `workbench local start` left running, or run one for this command only."""
+    state = read_state()
+    try:
+        if state is not None and healthy(state.base_url):
+            yield local_variants(local_profile(state.base_url, get(state.model).alias), dataset, modes)
+            return
+        with LocalServer(ServerSettings(model=model)) as server:
+            yield local_variants(local_profile(server.base_url, server.model.alias), dataset, modes)
+    except LocalModelError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "start":
+            state = start_detached(ServerSettings(model=args.model, threads=args.threads or 0))
+            print(f"local model {state.model!r} serving at {state.base_url} (pid {state.pid}, log {state.log})")
+        elif args.action == "stop":
+            print("local model server stopped" if stop_detached() else "no local model server was running")
+        else:
+            state = read_state()
+            if state is None:
+                print("local model server: not running (workbench local start)")
+                return 1
+            status = "answering" if healthy(state.base_url) else "not answering"
+            print(f"local model {state.model!r} at {state.base_url}: {status} (pid {state.pid}, log {state.log})")
+            return 0 if status == "answering" else 1
+    except LocalModelError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    local = sub.add_parser("local", help="the embedded local model server (no API key needed)")
+    local.add_argument("action", choices=("start", "stop", "status"))
+    local.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
+    local.add_argument("--threads", type=int, help="CPU threads (default: cores - 1, at least 1)")
+    local.set_defaults(func=cmd_local)

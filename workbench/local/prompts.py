@@ -18,9 +18,10 @@ from workbench.core.schema import Schema
 STOP = [";", "\n\n", "\n--"]
 PREFIX = "SELECT"
 
-# One statement, one line: words, numbers, quoted strings, operators; no semicolon.
+# One statement on one line, ending in ';': words, numbers, quoted strings, operators.
+# Spaces between tokens are optional ("count(*)"); the ';' lets generation end there.
 SQL_GRAMMAR = r"""
-root   ::= (" " tok)+
+root   ::= " " tok (" "? tok)* ";"
 tok    ::= word | number | string | op
 word   ::= [A-Za-z_] [A-Za-z0-9_.]* | "*"
 number ::= "-"? [0-9]+ ("." [0-9]+)?

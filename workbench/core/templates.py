@@ -1,0 +1,198 @@
+"""Prompt templates: chat messages written in Jinja2, rendered in a sandbox, kept as versions.
+
+A template file renders to a list of messages, each introduced by a header line::
+
+    ### system
+    You write SQLite queries.
+    ### user
+    {{ schema }}
+    Question: {{ question }}
+
+Variables: ``question``, ``schema`` (prints as CREATE TABLE statements; also
+``schema.compact``, ``schema.create_table`` and ``schema.render(style, foreign_keys,
+sample_rows)``), ``examples`` (retrieved ``{question, query, score}``), ``evidence`` and
+``hyde_draft``. Rendering is sandboxed with StrictUndefined: an unknown variable is an
+error, and every error names the line and column in the template file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from workbench.core.schema import Schema
+from workbench.core.sqlexec import QueryResult, execute
+
+ROLES = ("system", "user", "assistant")
+_HEADER = re.compile(r"^###\s*(system|user|assistant)\s*$", re.IGNORECASE)
+_TEMPLATE_NAME = "<template>"  # the file name Jinja gives templates made from strings
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be parsed or rendered; ``line``/``column`` are 1-based in the file."""
+
+    def __init__(self, message: str, line: int, column: int = 1) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.line = line
+        self.column = column
+        self.detail = message
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """The whole file is one Jinja template; its output is split into messages at the headers,
+    so a loop can produce few-shot turns."""
+
+    name: str
+    text: str
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> PromptTemplate:
+        try:
+            _ENV.parse(text)
+        except TemplateSyntaxError as exc:
+            line = exc.lineno or 1
+            raise TemplateProblem(exc.message or "syntax error", line, _column(text, line)) from None
+        if not any(_HEADER.match(line) for line in text.splitlines()):
+            raise TemplateProblem("no messages: start one with a line '### user'", 1)
+        return cls(name, text)
+
+    @classmethod
+    def load(cls, path: Path) -> PromptTemplate:
+        return cls.parse(path.stem, path.read_text(encoding="utf-8"))
+
+    def render(self, variables: dict[str, Any]) -> list[dict[str, str]]:
+        try:
+            output = _ENV.from_string(self.text).render(**variables)
+        except UndefinedError as exc:
+            line = _template_line(exc)
+            raise TemplateProblem(
+                f"unknown variable: {exc.message}", line, _find_column(self.text, line, _undefined_name(str(exc)))
+            ) from None
+        except TemplateError as exc:
+            raise TemplateProblem(str(exc), _template_line(exc)) from None
+        return _split_messages(output)
+
+
+def _split_messages(output: str) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = []
+    role: str | None = None
+    body: list[str] = []
+    for line in output.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            if role is not None:
+                messages.append({"role": role, "content": "\n".join(body).strip()})
+            role, body = header.group(1).lower(), []
+        elif role is not None:
+            body.append(line)
+        elif line.strip():
+            raise TemplateProblem("text before the first '### system|user|assistant' header", 1)
+    if role is not None:
+        messages.append({"role": role, "content": "\n".join(body).strip()})
+    if not messages or messages[-1]["role"] == "assistant":
+        raise TemplateProblem("the last message must be the user's (the model writes the next one)", 1)
+    return messages
+
+
+def _template_line(exc: BaseException) -> int:
+    """The template line a Jinja runtime error came from (Jinja rewrites tracebacks to it)."""
+    tb, line = exc.__traceback__, 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _TEMPLATE_NAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _undefined_name(message: str) -> str:
+    match = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", message)
+    return (match.group(1) or match.group(2)) if match else ""
+
+
+def _find_column(text: str, line: int, name: str) -> int:
+    lines = text.splitlines()
+    if name and 0 < line <= len(lines):
+        col = lines[line - 1].find(name)
+        if col >= 0:
+            return col + 1
+    return 1
+
+
+def _column(text: str, line: int) -> int:
+    lines = text.splitlines()
+    if 0 < line <= len(lines):
+        found = lines[line - 1].find("{")
+        return found + 1 if found >= 0 else 1
+    return 1
+
+
+class SchemaView:
+    """What a template sees as ``schema``: renderings of one database's schema."""
+
+    def __init__(self, schema: Schema, db_path: Path | None = None, tables: Sequence[str] | None = None) -> None:
+        self._schema = schema
+        self._db_path = db_path
+        self._tables = [t.lower() for t in tables] if tables is not None else None
+
+    def _subset(self) -> Schema:
+        if self._tables is None:
+            return self._schema
+        keep = tuple(t for t in self._schema.tables if t.name.lower() in self._tables)
+        fks = tuple(
+            f
+            for f in self._schema.foreign_keys
+            if f.table.lower() in self._tables and f.ref_table.lower() in self._tables
+        )
+        return Schema(self._schema.db_id, keep, fks, self._schema.raw)
+
+    @property
+    def create_table(self) -> str:
+        return self._subset().create_table_sql()
+
+    @property
+    def compact(self) -> str:
+        return self._subset().compact()
+
+    @property
+    def table_names(self) -> list[str]:
+        return [t.name for t in self._subset().tables]
+
+    def render(self, style: str = "create_table", foreign_keys: bool = True, sample_rows: int = 0) -> str:
+        schema = self._subset()
+        text = schema.compact(foreign_keys) if style == "compact" else schema.create_table_sql(foreign_keys)
+        if sample_rows > 0 and self._db_path is not None:
+            text += "\n" + self._samples(schema, sample_rows)
+        return text
+
+    def _samples(self, schema: Schema, n: int) -> str:
+        blocks = []
+        for table in schema.tables:
+            out = execute(self._db_path, f'SELECT * FROM "{table.name}" LIMIT {int(n)}', timeout_s=2.0, max_rows=n)
+            if isinstance(out, QueryResult) and out.rows:
+                rows = "\n".join(" | ".join("NULL" if v is None else str(v) for v in row) for row in out.rows)
+                blocks.append(f"/* {n} rows of {table.name}:\n{' | '.join(out.columns)}\n{rows}\n*/")
+        return "\n".join(blocks)
+
+    def __str__(self) -> str:
+        return self.create_table
+
+
+def unified_diff(old: str, new: str, old_name: str = "previous", new_name: str = "new") -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=old_name, tofile=new_name
+        )
+    )
+
+
+def bundled_templates(folder: Path) -> dict[str, PromptTemplate]:
+    return {p.stem: PromptTemplate.load(p) for p in sorted(folder.glob("*.prompt"))}

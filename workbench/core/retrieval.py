@@ -31,12 +31,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 _NAME_PARTICLES = frozenset({"van", "der", "de", "da", "von", "la", "le", "du", "di", "del", "dos", "st"})
 _RAW_WORD = re.compile(r"'[^']*'|\"[^\"]*\"|[A-Za-z0-9]+")
-_STOP = frozenset(  # noqa: SIM905 - one readable line of words
-    (
-        "a an the of in on for to and or is are was were what which who whose how many much list show give find "
-        "return all each every with by from that this those these do does did me their its there be have has as at it"
-    ).split()
+_STOP_WORDS = (
+    "a an the of in on for to and or is are was were what which who whose how many much list show give find "
+    "return all each every with by from that this those these do does did me their its there be have has as at it"
 )
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 @dataclass(frozen=True)

@@ -190,3 +190,50 @@ def test_keys_go_to_the_keyring_not_the_profiles_file(tmp_path: Path, memory_key
     store_api_key("openai", "sk-live-secret")
     assert resolve_api_key(ProfileStore(profiles).get("openai")) == "sk-live-secret"
     assert b"sk-live-secret" not in profiles.read_bytes()
+
+
+def test_variants_file_combines_templates_retrieval_and_endpoints(
+    server: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profiles = tmp_path / "profiles.json"
+    ProfileStore(profiles).save({"gold": EndpointProfile(name="gold", base_url=server.base_url, model="gold")})
+    variants = tmp_path / "variants.toml"
+    variants.write_text("""
+[[variant]]
+name = "zero"
+profile = "gold"
+template = "zero_shot"
+
+[[variant]]
+name = "bm25"
+profile = "gold"
+template = "few_shot"
+retrieval = "bm25"
+k = 2
+
+[[variant]]
+name = "hyde"
+profile = "gold"
+template = "hyde_revise"
+retrieval = "skeleton"
+""")
+    store = tmp_path / "w.sqlite"
+    args = ["run", "--profiles", str(profiles), "--variants", str(variants), "--store", str(store),
+            "--run-name", "ladder", "--limit", "4"]
+    assert main([*args, "--variant", "zero", "--variant", "bm25", "--variant", "hyde"]) == 0
+    capsys.readouterr()
+    assert main(["report", "ladder", "--store", str(store), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(v["variant"], v["correct"]) for v in report["variants"]] == [("zero", 4), ("bm25", 4), ("hyde", 4)]
+    with sqlite3.connect(store) as db:
+        versions = db.execute("SELECT v.name, p.name FROM variants AS v JOIN prompt_versions AS p "
+                              "ON v.prompt_version_id = p.id ORDER BY v.id").fetchall()
+        retrieval = dict(db.execute("SELECT name, retrieval FROM variants").fetchall())
+    assert versions == [("zero", "zero_shot"), ("bm25", "few_shot"), ("hyde", "hyde_revise")]
+    assert retrieval == {"zero": "none", "bm25": "bm25", "hyde": "skeleton"}
+    # zero-shot and the HyDE draft prompt are the same request: the draft came from the cache
+    assert server.stats()["received"] == 4 + 4 + 4
+
+    variants.write_text('[[variant]]\nname = "x"\nprofile = "gold"\nretrieval = "magic"\n')
+    assert main([*args, "--run-name", "bad", "--variant", "x"]) == 2
+    assert "retrieval must be one of" in capsys.readouterr().err

@@ -8,9 +8,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from workbench.cli.common import CliError
+from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
@@ -18,6 +19,8 @@ from workbench.core.report import VariantSummary, summarize_run
 from workbench.core.runner import Runner, Variant
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
+from workbench.core.templates import TemplateProblem
+from workbench.core.variants import VariantFileError, read_variant_file
 from workbench.paths import DEMO_DATASET
 
 
@@ -115,17 +118,39 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     if args.variant:
         try:
             profiles = ProfileStore(args.profiles).load()
-        except ProfileError as exc:
+            specs = read_variant_file(args.variants) if args.variants else {}
+        except (ProfileError, VariantFileError) as exc:
             raise CliError(str(exc)) from None
         for name in args.variant:
-            if name not in profiles:
+            spec = specs.get(name, {"profile": name})
+            profile_name = spec["profile"]
+            if profile_name not in profiles:
                 known = ", ".join(sorted(profiles)) or "none"
-                raise CliError(f"no endpoint profile named {name!r} (known: {known})")
-            profile = profiles[name]
+                raise CliError(f"no endpoint profile named {profile_name!r} (known: {known})")
+            profile = profiles[profile_name]
             if args.concurrency:
                 profile.concurrency = args.concurrency
-            variants.append(Variant(name, profile))
+            variants.append(Variant(name, profile, context=_context(spec, args, name)))
     return variants
+
+
+def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> ContextBuilder | None:
+    if "template" not in spec and spec.get("retrieval", "none") == "none":
+        return None
+    try:
+        template = load_template(str(spec.get("template", "zero_shot")))
+        dataset = Dataset(args.dataset)
+    except (ValueError, TemplateProblem, DatasetError) as exc:
+        raise CliError(f"variant {name!r}: {exc}") from None
+    store = Store(args.store)
+    try:
+        version = store.version_for(template.name, template.text)
+    finally:
+        store.close()
+    prompt = PromptSpec(
+        template, str(spec.get("retrieval", "none")), int(spec.get("k", 3)), int(spec.get("schema_tables", 0)), version
+    )
+    return ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -226,7 +251,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run = sub.add_parser("run", help="ask endpoints to answer a split, score as answers arrive")
     run.add_argument("--dataset", type=Path, default=DEMO_DATASET)
     run.add_argument("--split", default="dev")
-    run.add_argument("--variant", action="append", help="an endpoint profile name (repeat to compare)")
+    run.add_argument(
+        "--variant", action="append", help="a variant from --variants, or an endpoint profile name (repeat to compare)"
+    )
+    run.add_argument(
+        "--variants",
+        type=Path,
+        help="TOML file of variants: [[variant]] name, profile, template, "
+        "retrieval (none|bm25|masked|skeleton), k, schema_tables",
+    )
     run.add_argument("--base-url", help="ad-hoc OpenAI-compatible endpoint")
     run.add_argument("--model", help="model name for --base-url")
     run.add_argument("--api-key-env", help="environment variable holding the key for --base-url")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.client import ChatRequest, Completion, EndpointClient, RequestFailed
+from workbench.core.context import ContextBuilder
 from workbench.core.dataset import Dataset, Item
 from workbench.core.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.extract import extract_sql
@@ -48,6 +49,20 @@ class Variant:
     params: dict[str, Any] = field(default_factory=dict)
     mode: str = "chat"  # or "completion": render returns one message holding the whole prompt
     answer_prefix: str = ""  # text the prompt ends with that belongs to the answer (e.g. "SELECT")
+    context: ContextBuilder | None = None  # a template + retrieval; replaces ``render`` when set
+
+    def messages(self, item: Item, schema: Schema, draft: str | None = None) -> list[dict[str, str]]:
+        if self.context is not None:
+            return self.context.build(item, draft).messages
+        return self.render(item, schema)
+
+    @property
+    def retrieval(self) -> str:
+        return self.context.spec.retrieval if self.context else "none"
+
+    @property
+    def prompt_version(self) -> int | None:
+        return self.context.spec.template_version if self.context else None
 
     @property
     def request_params(self) -> dict[str, Any]:
@@ -107,7 +122,9 @@ class Runner:
     def _open_run(self, items: list[Item]) -> tuple[int, dict[str, int]]:
         dataset_id = self.store.dataset_id(str(self.dataset.root.resolve()), self.dataset.name)
         ids = {
-            v.name: self.store.variant_id(v.name, v.profile.base_url, v.profile.model, v.request_params)
+            v.name: self.store.variant_id(
+                v.name, v.profile.base_url, v.profile.model, v.request_params, v.retrieval, v.prompt_version
+            )
             for v in self.variants
         }
         if not self.resume:
@@ -191,38 +208,54 @@ class Runner:
             await ctx.queue.put(await self._process(ctx, variant, item))
 
     async def _process(self, ctx: _RunContext, variant: Variant, item: Item) -> Event:
-        messages = variant.render(item, self.dataset.schema(item.db_id))
+        schema = self.dataset.schema(item.db_id)
+        draft = None
+        if variant.context is not None and variant.context.spec.needs_draft:
+            # HyDE: ask for a draft first, retrieve examples whose SQL looks like it, then ask again
+            drafted = await self._answer(ctx, variant, item, variant.context.draft_messages(item))
+            if isinstance(drafted, ItemFailed):
+                return drafted
+            draft = extract_sql(_join_prefix(variant.answer_prefix, drafted[0].text)).sql
+        answered = await self._answer(ctx, variant, item, variant.messages(item, schema, draft))
+        if isinstance(answered, ItemFailed):
+            return answered
+        answer, key, cached = answered
+        return await self._score(ctx, variant, item, key, answer, cached=cached)
+
+    async def _answer(
+        self, ctx: _RunContext, variant: Variant, item: Item, messages: list[dict[str, str]]
+    ) -> tuple[Completion, str, bool] | ItemFailed:
+        """The stored answer to these messages, or a fresh one (recorded), or the failure (recorded)."""
         request = ChatRequest(tuple(messages), variant.request_params, variant.mode)
         key = request.fingerprint(variant.profile)
         cached = self.store.cached_response(key)
         if cached is not None:
             text, p_tok, c_tok, latency_ms = cached
-            answer = Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, variant.profile.model)
-        else:
-            await ctx.queue.put(RequestSent(variant.name, item.index))
-            outcome = await self._ask(ctx, variant, request, key)
-            if isinstance(outcome, RequestFailed):
-                row = ScoreRow(
-                    ctx.variant_ids[variant.name],
-                    item.index,
-                    item.db_id,
-                    None,
-                    None,
-                    None,
-                    "failed",
-                    str(outcome),
-                    None,
-                    key,
-                    0.0,
-                    False,
-                    None,
-                    0,
-                    0,
-                )
-                self.store.save_score(ctx.run_id, row)
-                return ItemFailed(variant.name, item.index, str(outcome))
-            answer = outcome
-        return await self._score(ctx, variant, item, key, answer, cached=cached is not None)
+            model = variant.profile.model
+            return Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, model), key, True
+        await ctx.queue.put(RequestSent(variant.name, item.index))
+        outcome = await self._ask(ctx, variant, request, key)
+        if isinstance(outcome, RequestFailed):
+            row = ScoreRow(
+                ctx.variant_ids[variant.name],
+                item.index,
+                item.db_id,
+                None,
+                None,
+                None,
+                "failed",
+                str(outcome),
+                None,
+                key,
+                0.0,
+                False,
+                None,
+                0,
+                0,
+            )
+            self.store.save_score(ctx.run_id, row)
+            return ItemFailed(variant.name, item.index, str(outcome))
+        return outcome, key, False
 
     async def _ask(
         self, ctx: _RunContext, variant: Variant, request: ChatRequest, key: str

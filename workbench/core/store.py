@@ -259,6 +259,14 @@ class Store:
             )
             return int(cur.lastrowid or 0)
 
+    def version_for(self, name: str, body: str) -> int:
+        """The version of template ``name`` with this body: an existing one, or a new child of the latest."""
+        versions = self.prompt_versions(name)
+        for version in reversed(versions):
+            if version.body == body:
+                return version.id
+        return self.save_prompt_version(name, body, versions[-1].id if versions else None)
+
     def prompt_version(self, version_id: int) -> PromptVersion:
         row = self.db.execute(
             "SELECT id, name, parent_id, body, diff, created_at FROM prompt_versions WHERE id = ?", (version_id,)

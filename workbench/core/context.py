@@ -1,0 +1,112 @@
+"""What a variant sends for a question, built without sending anything (the context preview).
+
+A ``PromptSpec`` is the prompt side of a variant: a template (and the stored version it
+came from), a retrieval recipe with its k, and schema linking. ``ContextBuilder`` turns
+(spec, item[, draft]) into the exact messages, the retrieved examples with scores, the
+schema subset, and a token count (an estimate unless a tokenizer is given, and marked
+as such).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.core.dataset import Dataset, Item
+from workbench.core.retrieval import ExampleRetriever, Scored, link_schema, make_retriever
+from workbench.core.schema import Schema
+from workbench.core.templates import PromptTemplate, SchemaView, bundled_templates
+from workbench.paths import RESOURCES
+
+TEMPLATES_DIR = RESOURCES / "templates"
+
+
+def load_template(name_or_path: str) -> PromptTemplate:
+    """A bundled template by name (``few_shot``) or a ``.prompt`` file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".prompt" and path.is_file():
+        return PromptTemplate.load(path)
+    bundled = bundled_templates(TEMPLATES_DIR)
+    if name_or_path not in bundled:
+        raise ValueError(f"no template {name_or_path!r} (bundled: {', '.join(bundled)}; or give a .prompt file)")
+    return bundled[name_or_path]
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    template: PromptTemplate
+    retrieval: str = "none"  # none | bm25 | masked | skeleton (HyDE: needs a draft answer)
+    k: int = 3
+    schema_tables: int = 0  # keep the top N linked tables; 0 keeps all
+    template_version: int | None = None
+    draft_template: PromptTemplate | None = None  # for skeleton retrieval: the prompt that asks for the draft
+
+    @property
+    def needs_draft(self) -> bool:
+        return self.retrieval == "skeleton"
+
+
+@dataclass
+class Context:
+    messages: list[dict[str, str]]
+    examples: list[Scored]
+    schema_tables: list[tuple[str, float]]
+    token_count: int
+    token_count_exact: bool
+    draft: str | None = None
+
+    @property
+    def token_label(self) -> str:
+        return f"{self.token_count} tokens" + ("" if self.token_count_exact else " (estimate: characters / 4)")
+
+
+@dataclass
+class ContextBuilder:
+    dataset: Dataset
+    spec: PromptSpec
+    train_split: str = "train"
+    tokenizer: Callable[[str], int] | None = None
+    _retriever: ExampleRetriever | None = field(default=None, init=False, repr=False)
+    _fitted: bool = field(default=False, init=False, repr=False)
+
+    def retriever(self) -> ExampleRetriever | None:
+        if not self._fitted:
+            self._retriever = make_retriever(self.spec.retrieval, self.dataset.schema)
+            if self._retriever is not None:
+                self._retriever.fit(self.dataset.load_split(self.train_split).items)
+            self._fitted = True
+        return self._retriever
+
+    def _tables(self, item: Item, schema: Schema) -> list[tuple[str, float]]:
+        return link_schema(item.question, schema, top=self.spec.schema_tables)
+
+    def build(self, item: Item, draft: str | None = None) -> Context:
+        schema = self.dataset.schema(item.db_id)
+        tables = self._tables(item, schema)
+        keep = [name for name, _ in tables] if self.spec.schema_tables else None
+        view = SchemaView(schema, self.dataset.db_path(item.db_id), keep)
+        retriever = self.retriever()
+        examples: list[Scored] = []
+        if retriever is not None and (draft is not None or not self.spec.needs_draft):
+            examples = retriever.retrieve(item, self.spec.k, draft=draft)
+        variables = {
+            "question": item.question,
+            "schema": view,
+            "examples": [e.as_example() for e in examples],
+            "evidence": item.evidence,
+            "hyde_draft": draft or "",
+        }
+        messages = self.spec.template.render(variables)
+        text = "\n".join(m["content"] for m in messages)
+        count = self.tokenizer(text) if self.tokenizer else len(text) // 4 + len(messages) * 4
+        return Context(messages, examples, tables, count, self.tokenizer is not None, draft)
+
+    def draft_messages(self, item: Item) -> list[dict[str, str]]:
+        """The first-pass prompt of HyDE: no examples, asks for a draft answer."""
+        template = self.spec.draft_template or load_template("zero_shot")
+        schema = self.dataset.schema(item.db_id)
+        view = SchemaView(schema, self.dataset.db_path(item.db_id))
+        return template.render(
+            {"question": item.question, "schema": view, "examples": [], "evidence": item.evidence, "hyde_draft": ""}
+        )

@@ -218,16 +218,29 @@ template = "hyde_revise"
 retrieval = "skeleton"
 """)
     store = tmp_path / "w.sqlite"
-    args = ["run", "--profiles", str(profiles), "--variants", str(variants), "--store", str(store),
-            "--run-name", "ladder", "--limit", "4"]
+    args = [
+        "run",
+        "--profiles",
+        str(profiles),
+        "--variants",
+        str(variants),
+        "--store",
+        str(store),
+        "--run-name",
+        "ladder",
+        "--limit",
+        "4",
+    ]
     assert main([*args, "--variant", "zero", "--variant", "bm25", "--variant", "hyde"]) == 0
     capsys.readouterr()
     assert main(["report", "ladder", "--store", str(store), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [(v["variant"], v["correct"]) for v in report["variants"]] == [("zero", 4), ("bm25", 4), ("hyde", 4)]
     with sqlite3.connect(store) as db:
-        versions = db.execute("SELECT v.name, p.name FROM variants AS v JOIN prompt_versions AS p "
-                              "ON v.prompt_version_id = p.id ORDER BY v.id").fetchall()
+        versions = db.execute(
+            "SELECT v.name, p.name FROM variants AS v JOIN prompt_versions AS p "
+            "ON v.prompt_version_id = p.id ORDER BY v.id"
+        ).fetchall()
         retrieval = dict(db.execute("SELECT name, retrieval FROM variants").fetchall())
     assert versions == [("zero", "zero_shot"), ("bm25", "few_shot"), ("hyde", "hyde_revise")]
     assert retrieval == {"zero": "none", "bm25": "bm25", "hyde": "skeleton"}

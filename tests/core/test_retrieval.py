@@ -18,8 +18,11 @@ def item(i: int, q: str, sql: str, db: str = "library") -> Item:
 POOL = [
     item(0, "How many books are in the Poetry genre?", "SELECT count(*) FROM book WHERE genre = 'Poetry'"),
     item(1, "Which members live in Porto?", "SELECT name FROM member WHERE city = 'Porto'"),
-    item(2, "List the titles of books by Ada Okafor.",
-         "SELECT T1.title FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.name = 'Ada Okafor'"),
+    item(
+        2,
+        "List the titles of books by Ada Okafor.",
+        "SELECT T1.title FROM book AS T1 JOIN author AS T2 ON T1.author_id = T2.author_id WHERE T2.name = 'Ada Okafor'",
+    ),
     item(3, "What is the average price of books?", "SELECT avg(price) FROM book"),
     item(4, "How many patients live in Leeds?", "SELECT count(*) FROM patient WHERE city = 'Leeds'", "clinic"),
 ]
@@ -46,7 +49,18 @@ def test_skeleton_retrieval_uses_the_draft_not_the_gold() -> None:
     with pytest.raises(ValueError, match="needs a draft"):
         r.retrieve(query, 1)
     assert sql_skeleton("SELECT count(*) FROM t WHERE a = 'x'") == [
-        "select", "count", "l_paren", "star", "r_paren", "from", "_", "where", "_", "eq", "?"]
+        "select",
+        "count",
+        "l_paren",
+        "star",
+        "r_paren",
+        "from",
+        "_",
+        "where",
+        "_",
+        "eq",
+        "?",
+    ]
 
 
 @pytest.mark.parametrize("recipe", [QuestionBM25, MaskedQuestion, SkeletonSimilarity])
@@ -77,7 +91,8 @@ def test_context_preview_sends_nothing_and_shows_everything(demo_path: Path) -> 
     assert len(ctx.examples) == 2 and all(e.score > 0 for e in ctx.examples)
     assert [m["role"] for m in ctx.messages] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert ctx.messages[-1]["content"].endswith(f"Question: {it.question}")
-    assert "CREATE TABLE book" in ctx.messages[-1]["content"] and "CREATE TABLE member" not in ctx.messages[-1][
-        "content"]
+    assert (
+        "CREATE TABLE book" in ctx.messages[-1]["content"] and "CREATE TABLE member" not in ctx.messages[-1]["content"]
+    )
     assert ctx.token_count > 100 and "estimate" in ctx.token_label
     assert it.query not in "\n".join(m["content"] for m in ctx.messages)  # no leakage of the gold answer

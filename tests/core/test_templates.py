@@ -27,9 +27,14 @@ Question: {{ question }}
 
 def variables(demo_path: Path, **extra: object) -> dict:
     ds = Dataset(demo_path)
-    return {"question": "How many books?", "schema": SchemaView(ds.schema("library"), ds.db_path("library")),
-            "examples": [{"question": "q1", "query": "SELECT 1"}, {"question": "q2", "query": "SELECT 2"}],
-            "evidence": "", "hyde_draft": "", **extra}
+    return {
+        "question": "How many books?",
+        "schema": SchemaView(ds.schema("library"), ds.db_path("library")),
+        "examples": [{"question": "q1", "query": "SELECT 1"}, {"question": "q2", "query": "SELECT 2"}],
+        "evidence": "",
+        "hyde_draft": "",
+        **extra,
+    }
 
 
 def test_loops_make_few_shot_turns(demo_path: Path) -> None:

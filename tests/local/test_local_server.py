@@ -144,8 +144,14 @@ def test_local_start_status_stop_and_run_uses_it(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
 
     def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "workbench.cli", *args], cwd=root, env=env, text=True,
-                              capture_output=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "workbench.cli", *args],
+            cwd=root,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
 
     assert cli("local", "status").returncode == 1
     started = cli("local", "start", "--threads", "1")

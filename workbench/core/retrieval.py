@@ -15,6 +15,7 @@ Schema linking (``link_schema``) ranks tables for a question and keeps the top o
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import re
@@ -22,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlglot.tokens import Tokenizer, TokenType
 
 from workbench.core.dataset import Item
@@ -70,6 +72,9 @@ class BM25:
         n = len(docs)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
 
+    def top(self, query: Iterable[str], n: int) -> list[tuple[int, float]]:
+        return heapq.nsmallest(n, ((i, s) for i, s in self.scores(query).items()), key=lambda p: (-p[1], p[0]))
+
     def scores(self, query: Iterable[str]) -> dict[int, float]:
         out: dict[int, float] = defaultdict(float)
         for term in set(query):
@@ -83,28 +88,55 @@ class BM25:
 
 
 class CosineTfIdf:
-    """Cosine similarity of TF-IDF vectors: 1.0 for identical keys, whatever their length."""
+    """Cosine similarity of TF-IDF vectors: 1.0 for identical keys, whatever their length.
+
+    Postings are numpy arrays, so a query costs one vectorised add per query term even
+    when a term (``select``, ``<col>``) occurs in every document.
+    """
 
     def __init__(self, docs: Sequence[Sequence[str]]) -> None:
         n = len(docs)
         df = Counter(t for d in docs for t in set(d))
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.norms = []
+        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        norms = np.ones(max(n, 1), dtype=np.float64)
         for i, doc in enumerate(docs):
             weights = {t: tf * self.idf[t] for t, tf in Counter(doc).items()}
-            self.norms.append(math.sqrt(sum(w * w for w in weights.values())) or 1.0)
+            norms[i] = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             for t, w in weights.items():
-                self.postings[t].append((i, w))
+                postings[t][0].append(i)
+                postings[t][1].append(w)
+        self.postings = {t: (np.asarray(ix, dtype=np.int32), np.asarray(w)) for t, (ix, w) in postings.items()}
+        self.norms = norms
+        self.size = n
 
     def scores(self, query: Iterable[str]) -> dict[int, float]:
         q = {t: tf * self.idf[t] for t, tf in Counter(query).items() if t in self.idf}
-        q_norm = math.sqrt(sum(w * w for w in q.values())) or 1.0
-        out: dict[int, float] = defaultdict(float)
+        if not q:
+            return {}
+        q_norm = math.sqrt(sum(w * w for w in q.values()))
+        acc = np.zeros(self.size, dtype=np.float64)
         for t, wq in q.items():
-            for i, wd in self.postings[t]:
-                out[i] += wq * wd
-        return {i: v / (q_norm * self.norms[i]) for i, v in out.items()}
+            ix, w = self.postings[t]
+            acc[ix] += wq * w
+        acc /= q_norm * self.norms[: self.size]
+        hits = np.nonzero(acc)[0]
+        return dict(zip(hits.tolist(), acc[hits].tolist(), strict=True))
+
+    def top(self, query: Iterable[str], n: int) -> list[tuple[int, float]]:
+        q = {t: tf * self.idf[t] for t, tf in Counter(query).items() if t in self.idf}
+        if not q or self.size == 0:
+            return []
+        q_norm = math.sqrt(sum(w * w for w in q.values()))
+        acc = np.zeros(self.size, dtype=np.float64)
+        for t, wq in q.items():
+            ix, w = self.postings[t]
+            acc[ix] += wq * w
+        acc /= q_norm * self.norms[: self.size]
+        n = min(n, self.size)
+        best = np.argpartition(-acc, n - 1)[:n]
+        ranked = sorted(((int(i), float(acc[i])) for i in best if acc[i] > 0), key=lambda p: (-p[1], p[0]))
+        return ranked
 
 
 class ExampleRetriever:
@@ -130,17 +162,14 @@ class ExampleRetriever:
         self.index: BM25 | CosineTfIdf = BM25(keys)
 
     def retrieve(self, item: Item, k: int = 3, draft: str | None = None) -> list[Scored]:
-        scores = self.index.scores(self.query_key(item, draft))
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        out: list[Scored] = []
-        for i, score in ranked:
-            candidate = self.items[i]
-            if _same_question(candidate, item):
-                continue  # the leakage guard: never the item itself
-            out.append(Scored(candidate, score))
-            if len(out) == k:
-                break
-        return out
+        key = self.query_key(item, draft)
+        want = k + 8  # a few extra candidates, in case the item itself (or copies of it) rank among them
+        while True:
+            ranked = self.index.top(key, want)
+            out = [Scored(self.items[i], score) for i, score in ranked if not _same_question(self.items[i], item)]
+            if len(out) >= k or len(ranked) < want:
+                return out[:k]
+            want *= 4
 
 
 def _same_question(a: Item, b: Item) -> bool:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.core.dataset import Dataset  # noqa: E402
-from workbench.core.retrieval import MaskedQuestion, QuestionBM25, SkeletonSimilarity  # noqa: E402
-from workbench.paths import DEMO_DATASET  # noqa: E402
+from workbench.core.dataset import Dataset
+from workbench.core.retrieval import MaskedQuestion, QuestionBM25, SkeletonSimilarity
+from workbench.paths import DEMO_DATASET
 
 SHARED_SPIDER = Path(__file__).resolve().parents[2] / "shared" / "spider"
 

@@ -41,6 +41,7 @@ class PromptSpec:
     schema_tables: int = 0  # keep the top N linked tables; 0 keeps all
     template_version: int | None = None
     draft_template: PromptTemplate | None = None  # for skeleton retrieval: the prompt that asks for the draft
+    draft_retrieval: str = "none"  # examples for the draft prompt (never skeleton: there is no draft yet)
 
     @property
     def needs_draft(self) -> bool:
@@ -67,16 +68,16 @@ class ContextBuilder:
     spec: PromptSpec
     train_split: str = "train"
     tokenizer: Callable[[str], int] | None = None
-    _retriever: ExampleRetriever | None = field(default=None, init=False, repr=False)
-    _fitted: bool = field(default=False, init=False, repr=False)
+    _retrievers: dict[str, ExampleRetriever | None] = field(default_factory=dict, init=False, repr=False)
 
-    def retriever(self) -> ExampleRetriever | None:
-        if not self._fitted:
-            self._retriever = make_retriever(self.spec.retrieval, self.dataset.schema)
-            if self._retriever is not None:
-                self._retriever.fit(self.dataset.load_split(self.train_split).items)
-            self._fitted = True
-        return self._retriever
+    def retriever(self, recipe: str | None = None) -> ExampleRetriever | None:
+        recipe = recipe or self.spec.retrieval
+        if recipe not in self._retrievers:
+            retriever = make_retriever(recipe, self.dataset.schema)
+            if retriever is not None:
+                retriever.fit(self.dataset.load_split(self.train_split).items)
+            self._retrievers[recipe] = retriever
+        return self._retrievers[recipe]
 
     def _tables(self, item: Item, schema: Schema) -> list[tuple[str, float]]:
         return link_schema(item.question, schema, top=self.spec.schema_tables)

@@ -1,0 +1,102 @@
+"""The ladder: execution accuracy of prompt and retrieval recipes on one split.
+
+    python bench/ladder.py [--dataset DIR] [--split dev] [--endpoint PROFILE] [--limit N] [--k 3]
+
+Rungs: zero-shot, few-shot by question (BM25), few-shot by masked question, HyDE (a
+draft answer, then examples whose SQL skeleton is closest, then the final answer), and
+few-shot by question with schema linking (top tables only). Default: the demo dev split
+with the embedded local model, as plain completions ending in SELECT (what small models
+need); with --endpoint PROFILE (a profile name from your profiles file) the chat
+templates. Prints the table; last line: one key=value per rung (execution accuracy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from workbench.core.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.dataset import Dataset
+from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.report import summarize_run
+from workbench.core.runner import Runner, Variant
+from workbench.core.store import Store
+from workbench.local.prompts import PREFIX, STOP, local_profile
+from workbench.local.server import LocalServer, ServerSettings
+from workbench.paths import DEMO_DATASET
+
+RUNGS = ("zero", "bm25", "masked", "hyde", "linked")
+
+
+def specs(local: bool, k: int) -> dict[str, PromptSpec]:
+    if local:
+        t = load_template("completion_few_shot")
+        return {
+            "zero": PromptSpec(t),
+            "bm25": PromptSpec(t, "bm25", k),
+            "masked": PromptSpec(t, "masked", k),
+            "hyde": PromptSpec(t, "skeleton", k, draft_template=t, draft_retrieval="bm25"),
+            "linked": PromptSpec(t, "bm25", k, schema_tables=2),
+        }
+    return {
+        "zero": PromptSpec(load_template("zero_shot")),
+        "bm25": PromptSpec(load_template("few_shot"), "bm25", k),
+        "masked": PromptSpec(load_template("few_shot"), "masked", k),
+        "hyde": PromptSpec(load_template("hyde_revise"), "skeleton", k, draft_template=load_template("zero_shot")),
+        "linked": PromptSpec(load_template("few_shot"), "bm25", k, schema_tables=3),
+    }
+
+
+@contextlib.contextmanager
+def endpoint(name: str | None) -> Iterator[tuple[EndpointProfile, bool]]:
+    if name:
+        yield ProfileStore().get(name), False
+        return
+    with LocalServer(ServerSettings()) as server:
+        yield local_profile(server.base_url, server.model.alias), True
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", type=Path, default=DEMO_DATASET)
+    ap.add_argument("--split", default="dev")
+    ap.add_argument("--endpoint", help="endpoint profile name (default: the embedded local model)")
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--k", type=int, default=3)
+    args = ap.parse_args()
+    dataset = Dataset(args.dataset)
+    with endpoint(args.endpoint) as (profile, local), tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp, "ladder.sqlite"))
+        extra = {"params": {"stop": STOP}, "mode": "completion", "answer_prefix": PREFIX} if local else {}
+        variants = [
+            Variant(rung, profile, context=ContextBuilder(dataset, spec), **extra)
+            for rung, spec in specs(local, args.k).items()
+        ]
+
+        async def run() -> int:
+            run_id = 0
+            async for event in Runner(store, dataset, args.split, variants, "ladder", limit=args.limit).events():
+                run_id = getattr(event, "run_id", run_id)
+            return run_id
+
+        summaries = summarize_run(store, asyncio.run(run()))
+        store.close()
+    print(f"model {profile.model} on {dataset.root} / {args.split}")
+    print(f"{'rung':<8} {'EX':>12} {'EM':>6} {'failed':>7}")
+    for s in summaries:
+        print(
+            f"{s.variant:<8} {s.correct:>4}/{s.completed:<4} {100 * s.execution_accuracy:5.1f}% {s.exact:>4} "
+            f"{s.failed:>6}"
+        )
+    print(" ".join(f"ex_{s.variant}={s.execution_accuracy:.3f}" for s in summaries))
+
+
+if __name__ == "__main__":
+    main()

@@ -96,3 +96,25 @@ def test_context_preview_sends_nothing_and_shows_everything(demo_path: Path) -> 
     )
     assert ctx.token_count > 100 and "estimate" in ctx.token_label
     assert it.query not in "\n".join(m["content"] for m in ctx.messages)  # no leakage of the gold answer
+
+
+def test_dense_retrieval_through_an_embeddings_endpoint_with_a_disk_cache(
+    openai_server: object, tmp_path: Path
+) -> None:
+    from workbench.core.embeddings import DenseQuestion, EmbeddingCache, Embedder
+    from workbench.core.profiles import EndpointProfile
+
+    profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
+    cache = EmbeddingCache(tmp_path / "vectors.sqlite")
+    first = Embedder(profile, cache)
+    r = DenseQuestion(first).fit(POOL)
+    query = item(9, "How many books are in the Travel genre?", "")
+    top = r.retrieve(query, 2)
+    assert top[0].item.index == 0 and top[0].score > top[1].score
+    assert all(s.item.index != 9 for s in top)
+    assert first.requests == 2  # the pool in one batch, then the query
+
+    again = Embedder(profile, cache)  # a new process would find the vectors on disk
+    DenseQuestion(again).fit(POOL).retrieve(query, 2)
+    assert again.requests == 0
+    assert r.retrieve(POOL[1], 1)[0].item.index != 1  # never the item itself

@@ -100,6 +100,7 @@ class OpenAITestServer:
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
         self.app.router.add_get("/v1/models", self.models)
+        self.app.router.add_post("/v1/embeddings", self.embeddings)
         self.app.router.add_get("/stats", self.get_stats)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -129,6 +130,23 @@ class OpenAITestServer:
                 "data": [{"id": m, "object": "model", "owned_by": "tests"} for m in ("gold", "wrong", "test-model")],
             }
         )
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        """Deterministic bag-of-words vectors: texts that share words are close."""
+        self.stats.received += 1
+        body = await request.json()
+        inputs = body.get("input", [])
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        data = []
+        for k, text in enumerate(inputs):
+            vector = [0.0] * 64
+            for word in re.findall(r"[a-z0-9]+", str(text).lower()):
+                vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
+            data.append({"object": "embedding", "index": k, "embedding": vector})
+        self.stats.succeeded += 1
+        usage = {"prompt_tokens": sum(len(str(t)) // 4 + 1 for t in inputs)}
+        usage["total_tokens"] = usage["prompt_tokens"]
+        return web.json_response({"object": "list", "data": data, "model": body.get("model"), "usage": usage})
 
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.to_json())

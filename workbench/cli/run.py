@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from workbench.cli.common import CliError
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
+from workbench.core.embeddings import Embedder
 from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
 from workbench.core.report import VariantSummary, summarize_run
@@ -150,7 +151,13 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
     prompt = PromptSpec(
         template, str(spec.get("retrieval", "none")), int(spec.get("k", 3)), int(spec.get("schema_tables", 0)), version
     )
-    return ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")))
+    embedder = None
+    if "embedding_profile" in spec:
+        profiles = ProfileStore(args.profiles).load()
+        if spec["embedding_profile"] not in profiles:
+            raise CliError(f"variant {name!r}: no endpoint profile named {spec['embedding_profile']!r}")
+        embedder = Embedder(profiles[spec["embedding_profile"]])
+    return ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")), embedder=embedder)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -258,7 +265,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--variants",
         type=Path,
         help="TOML file of variants: [[variant]] name, profile, template, "
-        "retrieval (none|bm25|masked|skeleton), k, schema_tables",
+        "retrieval (none|bm25|masked|skeleton|dense), k, schema_tables, embedding_profile",
     )
     run.add_argument("--base-url", help="ad-hoc OpenAI-compatible endpoint")
     run.add_argument("--model", help="model name for --base-url")

@@ -68,12 +68,13 @@ class ContextBuilder:
     spec: PromptSpec
     train_split: str = "train"
     tokenizer: Callable[[str], int] | None = None
+    embedder: Callable[..., object] | None = None  # for dense retrieval
     _retrievers: dict[str, ExampleRetriever | None] = field(default_factory=dict, init=False, repr=False)
 
     def retriever(self, recipe: str | None = None) -> ExampleRetriever | None:
         recipe = recipe or self.spec.retrieval
         if recipe not in self._retrievers:
-            retriever = make_retriever(recipe, self.dataset.schema)
+            retriever = make_retriever(recipe, self.dataset.schema, self.embedder)
             if retriever is not None:
                 retriever.fit(self.dataset.load_split(self.train_split).items)
             self._retrievers[recipe] = retriever

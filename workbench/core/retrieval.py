@@ -10,6 +10,7 @@ Recipes:
   masked    question words with schema names and values replaced by placeholders
             (DAIL-SQL's masked question similarity)
   skeleton  SQL skeleton of a draft query (keywords kept, names and values dropped)
+  dense     embeddings of the questions from any /v1/embeddings endpoint (embeddings.py)
 Schema linking (``link_schema``) ranks tables for a question and keeps the top ones.
 """
 
@@ -310,12 +311,20 @@ def _ngrams(tokens: list[str], n: int = 3) -> list[str]:
     return grams
 
 
-RECIPES = ("none", "bm25", "masked", "skeleton")
+RECIPES = ("none", "bm25", "masked", "skeleton", "dense")
 
 
-def make_retriever(recipe: str, schemas: Callable[[str], Schema]) -> ExampleRetriever | None:
+def make_retriever(
+    recipe: str, schemas: Callable[[str], Schema], embedder: Callable[..., object] | None = None
+) -> ExampleRetriever | None:
     if recipe == "none":
         return None
+    if recipe == "dense":
+        if embedder is None:
+            raise ValueError("dense retrieval needs an embedding endpoint (embedding_profile)")
+        from workbench.core.embeddings import DenseQuestion
+
+        return DenseQuestion(embedder)  # type: ignore[arg-type]
     if recipe == "bm25":
         return QuestionBM25()
     if recipe == "masked":

@@ -55,6 +55,10 @@ def read_variant_file(path: Path) -> dict[str, dict[str, Any]]:
                 raise VariantFileError(f"{where}: missing field {key!r}")
         if entry.get("retrieval", "none") not in RECIPES:
             raise VariantFileError(f"{where}: retrieval must be one of {', '.join(RECIPES)}")
+        if entry.get("retrieval") == "dense" and "embedding_profile" not in entry:
+            raise VariantFileError(
+                f"{where}: dense retrieval needs embedding_profile (an endpoint with /v1/embeddings)"
+            )
         if entry["name"] in variants:
             raise VariantFileError(f"{where}: the name {entry['name']!r} is used twice")
         variants[entry["name"]] = entry

@@ -288,12 +288,19 @@ def sql_skeleton(sql: str) -> list[str]:
 
 
 class SkeletonSimilarity(ExampleRetriever):
-    """HyDE: rank training queries by how close their skeleton is to a draft answer's."""
+    """HyDE: rank training queries by how close their skeleton is to a draft answer's.
+
+    Many training queries share a skeleton exactly; among equals, the ones whose
+    question is closest (cosine of question words) come first, so examples tend to
+    come from the same database and topic rather than from whichever file came first.
+    """
 
     name = "skeleton"
+    QUESTION_WEIGHT = 0.1
 
     def _index(self, keys: list[list[str]]) -> None:
         self.index = CosineTfIdf(keys)
+        self.questions = CosineTfIdf([words(i.question) for i in self.items])
 
     def key(self, item: Item) -> list[str]:
         return _ngrams(sql_skeleton(item.query))
@@ -302,6 +309,17 @@ class SkeletonSimilarity(ExampleRetriever):
         if draft is None:
             raise ValueError("skeleton retrieval needs a draft query (HyDE): the item's own gold is never used")
         return _ngrams(sql_skeleton(draft))
+
+    def retrieve(self, item: Item, k: int = 3, draft: str | None = None) -> list[Scored]:
+        skeleton = dict(self.index.top(self.query_key(item, draft), max(64, 4 * k)))
+        question = self.questions.scores(words(item.question))
+        ranked = sorted(skeleton, key=lambda i: (-(skeleton[i] + self.QUESTION_WEIGHT * question.get(i, 0.0)), i))
+        out = [
+            Scored(self.items[i], skeleton[i] + self.QUESTION_WEIGHT * question.get(i, 0.0))
+            for i in ranked
+            if not _same_question(self.items[i], item)
+        ]
+        return out[:k]
 
 
 def _ngrams(tokens: list[str], n: int = 3) -> list[str]:

@@ -26,6 +26,17 @@ from workbench.core.stats import percentile, wilson_interval
         ),
         ("WITH t AS (SELECT 1) SELECT * FROM t", "WITH t AS (SELECT 1) SELECT * FROM t", "select"),
         ("SELECT a FROM b\n\nThis query lists a.", "SELECT a FROM b", "select"),
+        (
+            "Draft:\nSELECT a FROM t\nBetter, with the join:\nSELECT a FROM t JOIN u ON t.id = u.id",
+            "SELECT a FROM t JOIN u ON t.id = u.id",
+            "select",
+        ),
+        ("SELECT a FROM t WHERE b IN (SELECT b FROM u)", "SELECT a FROM t WHERE b IN (SELECT b FROM u)", "select"),
+        (
+            "SELECT a FROM t WHERE b IN (\n  SELECT b FROM u\n)",
+            "SELECT a FROM t WHERE b IN ( SELECT b FROM u )",
+            "select",
+        ),
         ("I cannot answer that.", "", "none"),
     ],
 )

@@ -111,33 +111,32 @@ class CosineTfIdf:
         self.norms = norms
         self.size = n
 
-    def scores(self, query: Iterable[str]) -> dict[int, float]:
+    def _similarities(self, query: Iterable[str]) -> np.ndarray | None:
+        """Cosine similarity of the query with every document (None: no query term is known)."""
         q = {t: tf * self.idf[t] for t, tf in Counter(query).items() if t in self.idf}
-        if not q:
-            return {}
-        q_norm = math.sqrt(sum(w * w for w in q.values()))
+        if not q or self.size == 0:
+            return None
         acc = np.zeros(self.size, dtype=np.float64)
         for t, wq in q.items():
             ix, w = self.postings[t]
             acc[ix] += wq * w
-        acc /= q_norm * self.norms[: self.size]
+        acc /= math.sqrt(sum(w * w for w in q.values())) * self.norms[: self.size]
+        return acc
+
+    def scores(self, query: Iterable[str]) -> dict[int, float]:
+        acc = self._similarities(query)
+        if acc is None:
+            return {}
         hits = np.nonzero(acc)[0]
         return dict(zip(hits.tolist(), acc[hits].tolist(), strict=True))
 
     def top(self, query: Iterable[str], n: int) -> list[tuple[int, float]]:
-        q = {t: tf * self.idf[t] for t, tf in Counter(query).items() if t in self.idf}
-        if not q or self.size == 0:
+        acc = self._similarities(query)
+        if acc is None:
             return []
-        q_norm = math.sqrt(sum(w * w for w in q.values()))
-        acc = np.zeros(self.size, dtype=np.float64)
-        for t, wq in q.items():
-            ix, w = self.postings[t]
-            acc[ix] += wq * w
-        acc /= q_norm * self.norms[: self.size]
         n = min(n, self.size)
         best = np.argpartition(-acc, n - 1)[:n]
-        ranked = sorted(((int(i), float(acc[i])) for i in best if acc[i] > 0), key=lambda p: (-p[1], p[0]))
-        return ranked
+        return sorted(((int(i), float(acc[i])) for i in best if acc[i] > 0), key=lambda p: (-p[1], p[0]))
 
 
 class ExampleRetriever:

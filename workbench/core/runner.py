@@ -119,7 +119,7 @@ class Runner:
         self._cancel.set()
 
     # --- setup ------------------------------------------------------------------
-    def _open_run(self, items: list[Item]) -> tuple[int, dict[str, int]]:
+    def _open_run(self) -> tuple[int, dict[str, int]]:
         dataset_id = self.store.dataset_id(str(self.dataset.root.resolve()), self.dataset.name)
         ids = {
             v.name: self.store.variant_id(
@@ -148,7 +148,7 @@ class Runner:
     async def events(self) -> AsyncIterator[Event]:
         split = self.dataset.load_split(self.split_name)
         items = split.items[: self.limit] if self.limit else split.items
-        run_id, ids = self._open_run(items)
+        run_id, ids = self._open_run()
         done = self.store.done_items(run_id)
         todo = {v.name: [i for i in items if (ids[v.name], i.index) not in done] for v in self.variants}
         total = len(items) * len(self.variants)

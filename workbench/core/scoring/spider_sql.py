@@ -334,7 +334,7 @@ class _Parser:
         i, sql["orderBy"] = self.column_list(i, "order", tables, ordered=True)
         sql["limit"] = None
         if self._at(i, "limit"):
-            self.toks[i + 1]
+            _expect(i + 1 < self.n, "LIMIT without its number")
             i += 2
             sql["limit"] = 1  # the evaluator keeps only that a limit exists
         i = self._skip_semicolons(i)

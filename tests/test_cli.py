@@ -83,3 +83,31 @@ def test_core_and_cli_never_import_qt() -> None:
     for path in [*root.joinpath("core").rglob("*.py"), *root.joinpath("cli").rglob("*.py")]:
         text = path.read_text()
         assert "PySide6" not in text and "qasync" not in text, path
+
+
+def test_hostile_predictions_change_nothing(demo_copy: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_copy.rglob("*.sqlite")}
+    hostile = [
+        "DROP TABLE book",
+        "DELETE FROM loan; SELECT 1",
+        "ATTACH 'x.db' AS x",
+        "PRAGMA writable_schema = 1",
+        "UPDATE orders SET status = 'x'",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT * FROM c",
+        "SELECT load_extension('evil')",
+        "VACUUM INTO 'copy.db'",
+    ]
+    preds = tmp_path / "hostile.sql"
+    preds.write_text("".join(f"{hostile[k % len(hostile)]}\n" for k in range(88)))
+    out = tmp_path / "v.jsonl"
+    assert main(["score", "--dataset", str(demo_copy), "--predictions", str(preds), "--jsonl", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r["exec_match"] is False for r in rows)
+    assert "prediction fails: denied" in rows[0]["reason"]
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in demo_copy.rglob("*.sqlite")}
+    assert after == before
+    assert sorted(p.name for p in demo_copy.rglob("*") if p.is_file() and "sqlite" in p.name) == sorted(
+        p.name for p in before
+    )

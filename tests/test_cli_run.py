@@ -126,6 +126,9 @@ def test_run_report_and_runs(server: ServerProcess, tmp_path: Path, capsys: pyte
     assert (good["variant"], good["completed"], good["failed"], good["correct"]) == ("good", 10, 0, 10)
     assert (bad["variant"], bad["completed"], bad["correct"]) == ("bad", 10, 0)
     assert good["cost"] > 0 and bad["cost"] == 0
+    (pair,) = report["paired"]
+    assert (pair["first"], pair["second"], pair["first_only"], pair["second_only"]) == ("good", "bad", 10, 0)
+    assert pair["mcnemar_p"] == pytest.approx(2 / 1024, abs=1e-6)
     assert main(["runs", "--store", str(store)]) == 0
     assert "pair" in capsys.readouterr().out
 

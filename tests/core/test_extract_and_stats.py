@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.core.extract import extract_sql
-from workbench.core.stats import percentile, wilson_interval
+from workbench.core.stats import mcnemar_p, percentile, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,10 @@ def test_percentile() -> None:
     assert percentile([3.0], 95) == 3.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
     assert percentile([10.0, 20.0, 30.0], 95) == pytest.approx(29.0)
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "p"), [(0, 0, 1.0), (5, 5, 1.0), (10, 0, 2 / 1024), (2, 8, 2 * 56 / 1024), (0, 88, 2 / 2**88)]
+)
+def test_mcnemar_exact(b: int, c: int, p: float) -> None:
+    assert mcnemar_p(b, c) == pytest.approx(p)

@@ -57,6 +57,11 @@ def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_
     assert (by_name["wrong"].completed, by_name["wrong"].correct) == (88, 0)
     assert by_name["right"].by_hardness == {"easy": [22, 22], "medium": [28, 28], "hard": [16, 16], "extra": [22, 22]}
     assert openai_server.stats.received == 176
+    from workbench.core.report import compare_variants
+
+    pair = compare_variants(store, finished.run_id, "right", "wrong")
+    assert (pair.first_only, pair.second_only, pair.both_right, pair.both_wrong) == (88, 0, 0, 0)
+    assert pair.p_value < 1e-20
 
     # the same requests in a new run come from the store: nothing is sent
     again = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "second"))

@@ -16,7 +16,7 @@ from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
 from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
-from workbench.core.report import VariantSummary, summarize_run
+from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
 from workbench.core.runner import Runner, Variant
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
@@ -213,6 +213,7 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     try:
         info = store.run(run)
         summaries = summarize_run(store, info.id)
+        pairs = paired_comparisons(store, info.id)
     except StoreError as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -227,6 +228,7 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
                     "split": info.split,
                     "state": info.state,
                     "variants": [s.to_json() for s in summaries],
+                    "paired": [p.to_json() for p in pairs],
                 },
                 indent=2,
             )
@@ -234,6 +236,11 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     else:
         print(f"run {info.name!r} (#{info.id})  {info.dataset_root}  split {info.split}  state {info.state}")
         print(format_summaries(summaries))
+        for p in pairs:
+            print(
+                f"{p.first} vs {p.second}: {p.first_only} won, {p.second_only} lost, "
+                f"{p.both_right} both right, {p.both_wrong} both wrong (n={p.n}); McNemar p = {p.p_value:.4g}"
+            )
     return 0
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.scoring.exact import HARDNESS_LEVELS
-from workbench.core.stats import percentile, wilson_interval
+from workbench.core.stats import mcnemar_p, percentile, wilson_interval
 from workbench.core.store import ScoreRow, Store
 
 
@@ -94,3 +94,60 @@ def summarize_rows(names: dict[int, str], rows: Iterable[ScoreRow]) -> list[Vari
 
 def summarize_run(store: Store, run_id: int) -> list[VariantSummary]:
     return summarize_rows(store.variant_names(run_id), store.scores(run_id))
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Two variants on the items both answered: where they agree, and where one wins."""
+
+    first: str
+    second: str
+    both_right: int
+    both_wrong: int
+    first_only: int  # items the first got right and the second wrong
+    second_only: int
+
+    @property
+    def n(self) -> int:
+        return self.both_right + self.both_wrong + self.first_only + self.second_only
+
+    @property
+    def p_value(self) -> float:
+        return mcnemar_p(self.first_only, self.second_only)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first": self.first,
+            "second": self.second,
+            "n": self.n,
+            "both_right": self.both_right,
+            "both_wrong": self.both_wrong,
+            "first_only": self.first_only,
+            "second_only": self.second_only,
+            "mcnemar_p": round(self.p_value, 6),
+        }
+
+
+def compare_variants(store: Store, run_id: int, first: str, second: str) -> PairedComparison:
+    names = store.variant_names(run_id)
+    ids = {name: vid for vid, name in names.items()}
+    for name in (first, second):
+        if name not in ids:
+            raise KeyError(f"no variant {name!r} in run {run_id} (variants: {', '.join(names.values())})")
+    verdicts: dict[int, dict[int, bool]] = {ids[first]: {}, ids[second]: {}}
+    for row in store.scores(run_id):
+        if row.variant_id in verdicts and row.status == "scored":
+            verdicts[row.variant_id][row.item_index] = bool(row.exec_match)
+    a, b = verdicts[ids[first]], verdicts[ids[second]]
+    common = sorted(set(a) & set(b))
+    counts = {(True, True): 0, (False, False): 0, (True, False): 0, (False, True): 0}
+    for i in common:
+        counts[(a[i], b[i])] += 1
+    return PairedComparison(
+        first, second, counts[(True, True)], counts[(False, False)], counts[(True, False)], counts[(False, True)]
+    )
+
+
+def paired_comparisons(store: Store, run_id: int) -> list[PairedComparison]:
+    names = list(store.variant_names(run_id).values())
+    return [compare_variants(store, run_id, x, y) for k, x in enumerate(names) for y in names[k + 1 :]]

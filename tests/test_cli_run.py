@@ -86,7 +86,7 @@ def test_killed_run_resumes_with_every_item_once(server: ServerProcess, tmp_path
     stats = server.stats()
     assert stats["duplicates"] <= 4  # only what was in flight at the kill was asked twice
     assert stats["succeeded"] <= 88 + 4
-    assert "gold" in out and "100.0" in out
+    assert "answered by: gold = gold" in out and "100.0" in out
 
 
 def test_run_report_and_runs(server: ServerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +124,7 @@ def test_run_report_and_runs(server: ServerProcess, tmp_path: Path, capsys: pyte
     report = json.loads(capsys.readouterr().out)
     good, bad = report["variants"]
     assert (good["variant"], good["completed"], good["failed"], good["correct"]) == ("good", 10, 0, 10)
+    assert (good["model"], bad["model"]) == ("gold", "wrong")
     assert (bad["variant"], bad["completed"], bad["correct"]) == ("bad", 10, 0)
     assert good["cost"] > 0 and bad["cost"] == 0
     (pair,) = report["paired"]

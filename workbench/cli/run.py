@@ -236,6 +236,7 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     else:
         print(f"run {info.name!r} (#{info.id})  {info.dataset_root}  split {info.split}  state {info.state}")
         print(format_summaries(summaries))
+        print("answered by: " + ", ".join(f"{s.variant} = {s.model}" for s in summaries))
         for p in pairs:
             print(
                 f"{p.first} vs {p.second}: {p.first_only} won, {p.second_only} lost, "

@@ -14,6 +14,7 @@ from workbench.core.store import ScoreRow, Store
 @dataclass
 class VariantSummary:
     variant: str
+    model: str = ""
     completed: int = 0  # scored (right or wrong)
     failed: int = 0  # no answer after retries
     unscorable: int = 0
@@ -66,6 +67,7 @@ class VariantSummary:
         lo, hi = self.interval
         return {
             "variant": self.variant,
+            "model": self.model,
             "completed": self.completed,
             "failed": self.failed,
             "unscorable": self.unscorable,
@@ -84,8 +86,10 @@ class VariantSummary:
         }
 
 
-def summarize_rows(names: dict[int, str], rows: Iterable[ScoreRow]) -> list[VariantSummary]:
-    summaries = {vid: VariantSummary(name) for vid, name in names.items()}
+def summarize_rows(
+    names: dict[int, str], rows: Iterable[ScoreRow], models: dict[int, str] | None = None
+) -> list[VariantSummary]:
+    summaries = {vid: VariantSummary(name, (models or {}).get(vid, "")) for vid, name in names.items()}
     for row in rows:
         if row.variant_id in summaries:
             summaries[row.variant_id].add(row)
@@ -93,7 +97,7 @@ def summarize_rows(names: dict[int, str], rows: Iterable[ScoreRow]) -> list[Vari
 
 
 def summarize_run(store: Store, run_id: int) -> list[VariantSummary]:
-    return summarize_rows(store.variant_names(run_id), store.scores(run_id))
+    return summarize_rows(store.variant_names(run_id), store.scores(run_id), store.variant_models(run_id))
 
 
 @dataclass(frozen=True)

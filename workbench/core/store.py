@@ -210,6 +210,15 @@ class Store:
         )
         return {int(i): str(n) for i, n in rows}
 
+    def variant_models(self, run_id: int) -> dict[int, str]:
+        """The model behind each variant of a run."""
+        rows = self.db.execute(
+            "SELECT v.id, v.model FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id "
+            "WHERE rv.run_id = ?",
+            (run_id,),
+        )
+        return {int(i): str(m) for i, m in rows}
+
     def create_run(self, name: str, dataset_id: int, split: str, limit: int | None, variant_ids: list[int]) -> int:
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():

@@ -202,22 +202,21 @@ class Store:
             )
             return int(db.execute("SELECT id FROM variants WHERE fingerprint = ?", (fingerprint,)).fetchone()[0])
 
-    def variant_names(self, run_id: int) -> dict[int, str]:
+    def run_variants(self, run_id: int) -> list[tuple[int, str, str]]:
+        """(variant id, name, model) for each variant of a run, in the run's order."""
         rows = self.db.execute(
-            "SELECT v.id, v.name FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id "
+            "SELECT v.id, v.name, v.model FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id "
             "WHERE rv.run_id = ? ORDER BY rv.position",
             (run_id,),
         )
-        return {int(i): str(n) for i, n in rows}
+        return [(int(i), str(n), str(m)) for i, n, m in rows]
+
+    def variant_names(self, run_id: int) -> dict[int, str]:
+        return {i: name for i, name, _ in self.run_variants(run_id)}
 
     def variant_models(self, run_id: int) -> dict[int, str]:
         """The model behind each variant of a run."""
-        rows = self.db.execute(
-            "SELECT v.id, v.model FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id "
-            "WHERE rv.run_id = ?",
-            (run_id,),
-        )
-        return {int(i): str(m) for i, m in rows}
+        return {i: model for i, _, model in self.run_variants(run_id)}
 
     def create_run(self, name: str, dataset_id: int, split: str, limit: int | None, variant_ids: list[int]) -> int:
         with self.transaction() as db:

@@ -45,15 +45,52 @@ def parse_predictions(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _DbJob:
+class _DbInfo:
+    """What scoring needs to know about one database, in a form worker processes can receive."""
+
     db_id: str
     db_dir: str
     tables: dict[str, list[str]]  # from the file, or from tables.json when it is unusable
     fk_pairs: tuple[tuple[int, int], ...]
     table_names: tuple[str, ...]
     column_names: tuple[tuple[int, str], ...]
+    problem: str = ""  # set when the database is missing or unusable: its items are unscorable
+
+    def spider_schema(self) -> SpiderSchema:
+        return SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in self.tables.items()})
+
+    def fk_map(self) -> dict[str, str]:
+        return foreign_key_map(self.table_names, self.column_names, self.fk_pairs)
+
+    def open_databases(self) -> list[SandboxedDatabase]:
+        return [SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(self.db_dir, self.db_id)]
+
+
+def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
+    schema = dataset.schema(db_id)
+    raw = schema.raw
+    path = dataset.db_path(db_id)
+    problem = ""
+    try:
+        tables = table_columns(path)
+    except Exception as exc:  # missing or corrupt file: every item is unscorable
+        problem = f"database missing or unusable: {path}: {exc}"
+        tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
+    return _DbInfo(
+        db_id,
+        str(path.parent),
+        tables,
+        tuple(tuple(p) for p in raw["foreign_keys"]),
+        tuple(raw["table_names_original"]),
+        tuple(tuple(c) for c in raw["column_names_original"]),
+        problem,
+    )
+
+
+@dataclass(frozen=True)
+class _DbJob:
+    info: _DbInfo
     items: tuple[tuple[int, str, str], ...]  # (index, gold, prediction)
-    problem: str = ""
 
 
 _GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
@@ -91,25 +128,23 @@ def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str) -> tuple[b
     return True, why
 
 
-def _unscorable(job: _DbJob, schema: SpiderSchema) -> list[Verdict]:
-    verdicts = []
-    for index, gold, _ in job.items:
-        try:
-            level: str | None = hardness(parse_sql(schema, gold))
-        except SpiderParseError:
-            level = None
-        verdicts.append(Verdict(index, job.db_id, level, None, None, job.problem))
-    return verdicts
+def _unscorable(info: _DbInfo, schema: SpiderSchema, index: int, gold: str) -> Verdict:
+    try:
+        level: str | None = hardness(parse_sql(schema, gold))
+    except SpiderParseError:
+        level = None
+    return Verdict(index, info.db_id, level, None, None, info.problem)
 
 
 def _score_db(job: _DbJob) -> list[Verdict]:
-    schema = SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in job.tables.items()})
-    if job.problem:
-        return _unscorable(job, schema)
-    fk_map = foreign_key_map(job.table_names, job.column_names, job.fk_pairs)
-    dbs = [SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(job.db_dir, job.db_id)]
+    info = job.info
+    schema = info.spider_schema()
+    if info.problem:
+        return [_unscorable(info, schema, index, gold) for index, gold, _ in job.items]
+    fk_map = info.fk_map()
+    dbs = info.open_databases()
     try:
-        return [_score_item(dbs, schema, fk_map, job.db_id, *item) for item in job.items]
+        return [_score_item(dbs, schema, fk_map, info.db_id, *item) for item in job.items]
     finally:
         for db in dbs:
             db.close()
@@ -167,29 +202,7 @@ class Scorer:
         by_db: dict[str, list[tuple[int, str, str]]] = {}
         for item, pred in zip(items, predictions, strict=True):
             by_db.setdefault(item.db_id, []).append((item.index, item.query, pred))
-        jobs = []
-        for db_id, entries in by_db.items():
-            schema = self.dataset.schema(db_id)
-            raw = schema.raw
-            path = self.dataset.db_path(db_id)
-            problem = ""
-            try:
-                tables = table_columns(path)
-            except Exception as exc:  # missing or corrupt file: every item is unscorable
-                problem = f"database missing or unusable: {path}: {exc}"
-                tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
-            jobs.append(
-                _DbJob(
-                    db_id,
-                    str(path.parent),
-                    tables,
-                    tuple(tuple(p) for p in raw["foreign_keys"]),
-                    tuple(raw["table_names_original"]),
-                    tuple(tuple(c) for c in raw["column_names_original"]),
-                    tuple(entries),
-                    problem,
-                )
-            )
+        jobs = [_DbJob(_db_info(self.dataset, db_id), tuple(entries)) for db_id, entries in by_db.items()]
         return jobs
 
     def score(
@@ -226,7 +239,7 @@ def _split(job: _DbJob, size: int) -> list[_DbJob]:
     if len(job.items) <= size:
         return [job]
     parts = [job.items[k : k + size] for k in range(0, len(job.items), size)]
-    return [_DbJob(**{**job.__dict__, "items": part}) for part in parts]
+    return [_DbJob(job.info, part) for part in parts]
 
 
 def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
@@ -248,38 +261,21 @@ def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
 
 # --- one item at a time (the runner scores answers as they arrive) -------------------
 _DATASETS: dict[str, Dataset] = {}
-_CONTEXTS: dict[tuple[str, str], tuple[SpiderSchema, dict[str, str], list[SandboxedDatabase], str]] = {}
+_CONTEXTS: dict[tuple[str, str], tuple[_DbInfo, SpiderSchema, dict[str, str], list[SandboxedDatabase]]] = {}
 
 
-def _context(dataset_root: str, db_id: str) -> tuple[SpiderSchema, dict[str, str], list[SandboxedDatabase], str]:
+def _context(dataset_root: str, db_id: str) -> tuple[_DbInfo, SpiderSchema, dict[str, str], list[SandboxedDatabase]]:
     key = (dataset_root, db_id)
     if key not in _CONTEXTS:
-        dataset = _DATASETS.setdefault(dataset_root, Dataset(dataset_root))
-        schema = dataset.schema(db_id)
-        raw = schema.raw
-        fk_map = foreign_key_map(
-            raw["table_names_original"],
-            [tuple(c) for c in raw["column_names_original"]],
-            [tuple(p) for p in raw["foreign_keys"]],
-        )
-        path = dataset.db_path(db_id)
-        try:
-            tables = table_columns(path)
-            dbs = [
-                SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(str(path.parent), db_id)
-            ]
-            problem = ""
-        except Exception as exc:
-            tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
-            dbs, problem = [], f"database missing or unusable: {path}: {exc}"
-        spider = SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in tables.items()})
-        _CONTEXTS[key] = (spider, fk_map, dbs, problem)
+        info = _db_info(_DATASETS.setdefault(dataset_root, Dataset(dataset_root)), db_id)
+        dbs = [] if info.problem else info.open_databases()
+        _CONTEXTS[key] = (info, info.spider_schema(), info.fk_map(), dbs)
     return _CONTEXTS[key]
 
 
 def score_one(dataset_root: str, db_id: str, index: int, gold: str, pred: str) -> Verdict:
     """Score one prediction; safe to call in a worker process (caches per process)."""
-    schema, fk_map, dbs, problem = _context(dataset_root, db_id)
-    if problem:
-        return _unscorable(_DbJob(db_id, "", {}, (), (), (), ((index, gold, pred),), problem), schema)[0]
+    info, schema, fk_map, dbs = _context(dataset_root, db_id)
+    if info.problem:
+        return _unscorable(info, schema, index, gold)
     return _score_item(dbs, schema, fk_map, db_id, index, gold, pred)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from workbench.core.context import load_template
 from workbench.core.dataset import Dataset, Item
 from workbench.core.profiles import EndpointProfile
 from workbench.core.runner import MessageRenderer, Variant
 from workbench.core.schema import Schema
+from workbench.core.templates import SchemaView
 
 STOP = [";", "\n\n", "\n--"]
 PREFIX = "SELECT"
@@ -40,19 +42,24 @@ def examples_by_db(dataset: Dataset, split: str = "train", per_db: int = 3) -> d
     return shots
 
 
-def completion_prompt(item: Item, schema: Schema, examples: Sequence[Item]) -> str:
-    lines = ["-- SQLite database", schema.create_table_sql(with_foreign_keys=True), ""]
-    for ex in examples:
-        if ex.question == item.question and ex.query == item.query:
-            continue  # never show a question its own answer
-        lines += [f"-- Question: {ex.question}", ex.query.rstrip(";") + ";", ""]
-    lines += [f"-- Question: {item.question}", PREFIX]
-    return "\n".join(lines)
-
-
 def completion_renderer(shots: dict[str, list[Item]]) -> MessageRenderer:
+    """The bundled completion template with fixed examples (never the question itself)."""
+    template = load_template("completion_few_shot")
+
     def render(item: Item, schema: Schema) -> list[dict[str, str]]:
-        return [{"role": "user", "content": completion_prompt(item, schema, shots.get(item.db_id, []))}]
+        examples = [
+            {"question": ex.question, "query": ex.query}
+            for ex in shots.get(item.db_id, [])
+            if not (ex.question == item.question and ex.query == item.query)
+        ]
+        variables = {
+            "question": item.question,
+            "schema": SchemaView(schema),
+            "examples": examples,
+            "evidence": item.evidence,
+            "hyde_draft": "",
+        }
+        return template.render(variables)
 
     return render
 

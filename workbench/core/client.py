@@ -121,9 +121,9 @@ class EndpointClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def complete(self, request: ChatRequest) -> Completion:
+    async def complete(self, request: ChatRequest, key: str | None = None) -> Completion:
         """Send ``request`` (or join an identical one in flight); raise RequestFailed."""
-        key = request.fingerprint(self.profile)
+        key = key or request.fingerprint(self.profile)  # callers that already hashed it pass it in
         shared = self._inflight.get(key)
         if shared is not None:
             return await asyncio.shield(shared)

@@ -263,7 +263,7 @@ class Runner:
         """Send the request and record its outcome (an answer, or the reason there is none)."""
         profile = variant.profile
         try:
-            answer = await ctx.clients[profile.name].complete(request)
+            answer = await ctx.clients[profile.name].complete(request, key)
         except RequestFailed as exc:
             outcome: Completion | RequestFailed = exc
             record = {"ok": False, "text": None, "attempts": exc.attempts, "error": str(exc)}

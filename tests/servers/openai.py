@@ -95,7 +95,6 @@ class OpenAITestServer:
         self.stats = ServerStats()
         self.rng = random.Random(self.config.seed)
         self.arrivals: deque[float] = deque()
-        self.violation_log: list[tuple[float, float, int]] = []
         self.last_request: dict[str, dict[str, str]] = {}
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
@@ -157,7 +156,6 @@ class OpenAITestServer:
         while self.arrivals and self.arrivals[0] <= now - self.config.window_s:
             self.arrivals.popleft()
         if len(self.arrivals) >= self.config.rpm:
-            self.violation_log.append((now, self.arrivals[0], len(self.arrivals)))
             return True
         self.arrivals.append(now)
         return False

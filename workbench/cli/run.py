@@ -16,6 +16,7 @@ from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
 from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
+from workbench.core.progress import ProgressMeter
 from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
 from workbench.core.runner import Runner, Variant
 from workbench.core.scoring.exact import HARDNESS_LEVELS
@@ -31,13 +32,11 @@ class Progress:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = stream.isatty()
-        self.total = self.done = self.right = self.failed = 0
-        self.cost = 0.0
-        self.start = time.monotonic()
+        self.meter = ProgressMeter()
         self._last = 0.0
 
     def started(self, event: RunStarted) -> None:
-        self.total = event.total - event.already_done
+        self.meter.restart(event.total - event.already_done)
         models = ", ".join(f"{v} = {m}" for v, m in event.models.items())
         resumed = f", {event.already_done} already done" if event.already_done else ""
         self.stream.write(
@@ -46,34 +45,25 @@ class Progress:
 
     def update(self, event: Event) -> None:
         if isinstance(event, ItemScored):
-            self.done += 1
-            self.right += bool(event.exec_match)
-            self.cost += event.cost
+            self.meter.record(right=bool(event.exec_match), cost=event.cost)
         elif isinstance(event, ItemFailed):
-            self.done += 1
-            self.failed += 1
+            self.meter.record(failed=True)
         else:
             return
-        now = time.monotonic()
-        if now - self._last < (0.1 if self.live else 5.0) and self.done < self.total:
+        meter, now = self.meter, time.monotonic()
+        if now - self._last < (0.1 if self.live else 5.0) and meter.done < meter.total:
             return
         self._last = now
-        elapsed = now - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
         width = 24
-        filled = int(width * self.done / self.total) if self.total else width
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  {rate:6.1f}/s  ETA {eta:6.1f}s  "
-            f"correct {self.right}  failed {self.failed}  cost ${self.cost:.4f}"
-        )
+        filled = int(width * meter.fraction)
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {meter.describe()}"
         self.stream.write(("\r" + line) if self.live else line + "\n")
         self.stream.flush()
 
     def finish(self, event: RunFinished) -> None:
         self.stream.write(
             ("\n" if self.live else "") + f"run {event.state}: {event.scored} scored, "
-            f"{event.failed} failed in {time.monotonic() - self.start:.1f}s\n"
+            f"{event.failed} failed in {self.meter.elapsed_s:.1f}s\n"
         )
 
 

@@ -38,7 +38,7 @@ class ChatRequest:
     def fingerprint(self, profile: EndpointProfile) -> str:
         """Identity of the request: endpoint, model, full messages, parameters (and mode)."""
         body: dict[str, Any] = {
-            "endpoint": profile.base_url.rstrip("/"),
+            "endpoint": profile.endpoint_id,
             "model": profile.model,
             "messages": list(self.messages),
             "params": self.params,

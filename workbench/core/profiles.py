@@ -41,6 +41,12 @@ class EndpointProfile:
     price_in_per_m: float = 0.0  # dollars per million prompt tokens
     price_out_per_m: float = 0.0
     api_version: str | None = None  # Azure-style endpoints: sent as ?api-version=..., key in an api-key header
+    identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
+
+    @property
+    def endpoint_id(self) -> str:
+        """What identifies the endpoint in request hashes and variants: the URL, unless an identity is set."""
+        return self.identity or self.base_url.rstrip("/")
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.price_in_per_m + completion_tokens * self.price_out_per_m) / 1_000_000

@@ -132,6 +132,16 @@ class PairedComparison:
         }
 
 
+def compare_verdicts(first: str, second: str, a: dict[int, bool], b: dict[int, bool]) -> PairedComparison:
+    """Paired comparison of two variants' execution verdicts (item -> right), on the items both have."""
+    counts = {(True, True): 0, (False, False): 0, (True, False): 0, (False, True): 0}
+    for i in set(a) & set(b):
+        counts[(a[i], b[i])] += 1
+    return PairedComparison(
+        first, second, counts[(True, True)], counts[(False, False)], counts[(True, False)], counts[(False, True)]
+    )
+
+
 def compare_variants(store: Store, run_id: int, first: str, second: str) -> PairedComparison:
     names = store.variant_names(run_id)
     ids = {name: vid for vid, name in names.items()}
@@ -142,14 +152,7 @@ def compare_variants(store: Store, run_id: int, first: str, second: str) -> Pair
     for row in store.scores(run_id):
         if row.variant_id in verdicts and row.status == "scored":
             verdicts[row.variant_id][row.item_index] = bool(row.exec_match)
-    a, b = verdicts[ids[first]], verdicts[ids[second]]
-    common = sorted(set(a) & set(b))
-    counts = {(True, True): 0, (False, False): 0, (True, False): 0, (False, True): 0}
-    for i in common:
-        counts[(a[i], b[i])] += 1
-    return PairedComparison(
-        first, second, counts[(True, True)], counts[(False, False)], counts[(True, False)], counts[(False, True)]
-    )
+    return compare_verdicts(first, second, verdicts[ids[first]], verdicts[ids[second]])
 
 
 def paired_comparisons(store: Store, run_id: int) -> list[PairedComparison]:

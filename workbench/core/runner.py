@@ -113,17 +113,31 @@ class Runner:
         self.executor = executor
         self.api_keys = api_keys or {}
         self._cancel = asyncio.Event()
+        self._unpaused = asyncio.Event()
+        self._unpaused.set()
 
     def cancel(self) -> None:
         """Stop sending; requests in flight are abandoned and nothing half-done is recorded."""
         self._cancel.set()
+        self._unpaused.set()  # paused workers wake up to see the cancel
+
+    def pause(self) -> None:
+        """Send nothing new; requests in flight finish and are scored."""
+        self._unpaused.clear()
+
+    def unpause(self) -> None:
+        self._unpaused.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._unpaused.is_set()
 
     # --- setup ------------------------------------------------------------------
     def _open_run(self) -> tuple[int, dict[str, int]]:
         dataset_id = self.store.dataset_id(str(self.dataset.root.resolve()), self.dataset.name)
         ids = {
             v.name: self.store.variant_id(
-                v.name, v.profile.base_url, v.profile.model, v.request_params, v.retrieval, v.prompt_version
+                v.name, v.profile.endpoint_id, v.profile.model, v.request_params, v.retrieval, v.prompt_version
             )
             for v in self.variants
         }
@@ -205,6 +219,9 @@ class Runner:
 
     async def _worker(self, ctx: _RunContext, variant: Variant, source: Iterator[Item]) -> None:
         for item in source:
+            await self._unpaused.wait()
+            if self._cancel.is_set():
+                return
             await ctx.queue.put(await self._process(ctx, variant, item))
 
     async def _process(self, ctx: _RunContext, variant: Variant, item: Item) -> Event:

@@ -86,7 +86,12 @@ def _m2_cache_index_and_cost(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_cache_index_and_cost]
+def _m3_run_specs(db: sqlite3.Connection) -> None:
+    """What each run's variants were made of (profile, template version, retrieval), to resume it later."""
+    _script(db, "CREATE TABLE run_specs (run_id INTEGER PRIMARY KEY REFERENCES runs(id), specs TEXT NOT NULL);")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_cache_index_and_cost, _m3_run_specs]
 
 
 class StoreError(RuntimeError):
@@ -246,6 +251,19 @@ class Store:
 
     def runs(self) -> list[RunInfo]:
         return [self.run(int(r[0])) for r in self.db.execute("SELECT id FROM runs ORDER BY id")]
+
+    def save_run_specs(self, run_id: int, specs: list[dict[str, Any]]) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO run_specs VALUES (?, ?)", (run_id, json.dumps(specs)))
+
+    def run_specs(self, run_id: int) -> list[dict[str, Any]] | None:
+        row = self.db.execute("SELECT specs FROM run_specs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else list(json.loads(row[0]))
+
+    def unfinished_runs(self) -> list[RunInfo]:
+        """Runs that stopped before every answer was in (crashed, cancelled or paused), newest first."""
+        ids = self.db.execute("SELECT id FROM runs WHERE state != 'completed' ORDER BY id DESC").fetchall()
+        return [self.run(int(r[0])) for r in ids]
 
     def set_state(self, run_id: int, state: str) -> None:
         with self.transaction() as db:

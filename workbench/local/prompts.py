@@ -14,11 +14,12 @@ from workbench.core.context import load_template
 from workbench.core.dataset import Dataset, Item
 from workbench.core.profiles import EndpointProfile
 from workbench.core.runner import MessageRenderer, Variant
+from workbench.core.runspec import COMPLETION_PREFIX, COMPLETION_STOP
 from workbench.core.schema import Schema
 from workbench.core.templates import SchemaView
 
-STOP = [";", "\n\n", "\n--"]
-PREFIX = "SELECT"
+STOP = COMPLETION_STOP
+PREFIX = COMPLETION_PREFIX
 
 # One statement on one line, ending in ';': words, numbers, quoted strings, operators.
 # Spaces between tokens are optional ("count(*)"); the ';' lets generation end there.
@@ -92,4 +93,5 @@ def local_profile(base_url: str, model_alias: str) -> EndpointProfile:
         concurrency=1,
         timeout_s=300.0,
         max_attempts=3,
+        identity=f"local:{model_alias}",  # the port changes per start; answers stay cached across starts
     )

@@ -1,0 +1,181 @@
+"""Live results, variant specs, progress, answer views, pause and the local endpoint identity."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.servers.openai import OpenAITestServer
+from workbench.core.answers import result_grid, sql_diff
+from workbench.core.client import ChatRequest
+from workbench.core.context import load_template
+from workbench.core.dataset import Dataset
+from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.profiles import EndpointProfile
+from workbench.core.progress import ProgressMeter, format_duration
+from workbench.core.report import summarize_run
+from workbench.core.results import QuestionFilter, RunResults
+from workbench.core.runner import Runner
+from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
+from workbench.core.store import Store
+from workbench.local.prompts import local_profile
+
+
+def _profiles(server: OpenAITestServer) -> dict[str, EndpointProfile]:
+    return {
+        name: EndpointProfile(name=name, base_url=server.base_url, model=name, timeout_s=2.0)
+        for name in ("gold", "wrong")
+    }
+
+
+def _specs(store: Store) -> list[VariantSpec]:
+    version = store.version_for("zero_shot", load_template("zero_shot").text)
+    return [VariantSpec("right", "gold", version), VariantSpec("wrong", "wrong", version, retrieval="bm25", k=2)]
+
+
+def _run(runner: Runner, on_event: object = None) -> list[Event]:
+    async def go() -> list[Event]:
+        out: list[Event] = []
+        async for event in runner.events():
+            out.append(event)
+            if callable(on_event):
+                on_event(runner, out)
+        return out
+
+    return asyncio.run(go())
+
+
+@pytest.mark.server(answer="model")
+def test_live_results_match_the_store(openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    dataset = Dataset(demo_path)
+    variants = build_variants(_specs(store), dataset, store, _profiles(openai_server))
+    live = RunResults([])
+    events = _run(Runner(store, dataset, "dev", variants, "r", limit=30))
+    for event in events:
+        live.apply(event)
+    run_id = events[-1].run_id  # type: ignore[union-attr]
+    stored = RunResults.from_store(store, run_id)
+    for results in (live, stored):
+        by_name = {s.variant: s for s in results.summaries()}
+        assert (by_name["right"].completed, by_name["right"].correct) == (30, 30)
+        assert (by_name["wrong"].completed, by_name["wrong"].correct) == (30, 0)
+        pair = results.compare("right", "wrong")
+        assert (pair.first_only, pair.second_only, pair.n) == (30, 0, 30)
+        everything = list(range(30))
+        assert results.filter(everything, QuestionFilter("wrong", "wrong")) == everything
+        assert results.filter(everything, QuestionFilter("wrong", "right")) == []
+        assert results.filter(everything, QuestionFilter("disagree")) == everything
+        easy = results.filter(everything, QuestionFilter("all", hardness="easy"))
+        assert easy and all(results.hardness(i) == "easy" for i in easy)
+    assert [s.to_json() for s in summarize_run(store, run_id)] == [s.to_json() for s in stored.summaries()]
+
+
+def test_results_fold_failures_and_rescores() -> None:
+    results = RunResults([])
+    results.apply(RunStarted(1, "r", 4, 0, ["a", "b"], {"a": "m1", "b": "m2"}))
+    results.apply(ItemFailed("a", 0, "HTTP 500"))
+    assert results.filter([0], QuestionFilter("failed", "a")) == [0]
+    assert results.filter([0], QuestionFilter("wrong", "a")) == [0]
+    scored = ItemScored("a", 0, "db", "easy", True, True, "match", "SELECT 1", False, 0.5, 10, 2, 0.01, "m1")
+    results.apply(scored)  # the retry on resume replaces the failure
+    (a, b) = results.summaries()
+    assert (a.completed, a.correct, a.failed, a.cost) == (1, 1, 0, 0.01)
+    assert (b.completed, b.model) == (0, "m2")
+    assert not results.apply(RunFinished(1, "completed", 1, 1))
+
+
+def test_specs_say_what_is_wrong(demo_path: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    good = _specs(store)[0]
+    bad = [
+        VariantSpec("x", "nobody", good.template_version),
+        VariantSpec("y", "gold", 999),
+        VariantSpec("z", "gold", good.template_version, retrieval="magic"),
+        VariantSpec("l", LOCAL_PROFILE, good.template_version),
+    ]
+    profiles = {"gold": EndpointProfile(name="gold", base_url="http://127.0.0.1:9", model="gold")}
+    with pytest.raises(SpecError) as info:
+        build_variants(bad, Dataset(demo_path), store, profiles)
+    text = str(info.value)
+    for words in ("no endpoint profile named 'nobody'", "prompt version 999", "unknown retrieval 'magic'",
+                  "local model is not running"):  # fmt: skip
+        assert words in text
+    assert VariantSpec.from_json(good.to_json() | {"future_field": 1}) == good
+
+
+def test_completion_specs_end_in_select(demo_path: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    version = store.version_for("completion_few_shot", load_template("completion_few_shot").text)
+    profile = EndpointProfile(name="p", base_url="http://127.0.0.1:9", model="m")
+    (variant,) = build_variants([VariantSpec("c", "p", version, "bm25", 2, mode="completion")],
+                                Dataset(demo_path), store, {"p": profile})  # fmt: skip
+    dataset = Dataset(demo_path)
+    item = dataset.load_split("dev").items[0]
+    messages = variant.messages(item, dataset.schema(item.db_id))
+    assert variant.mode == "completion" and messages[-1]["content"].rstrip().endswith("SELECT")
+    assert variant.request_params["stop"] and variant.answer_prefix == "SELECT"
+
+
+@pytest.mark.server(answer="model")
+def test_pause_holds_new_requests_until_unpaused(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    dataset = Dataset(demo_path)
+    variants = build_variants(_specs(store)[:1], dataset, store, _profiles(openai_server))
+    seen: dict[str, int] = {}
+
+    def control(runner: Runner, events: list[Event]) -> None:
+        scored = sum(isinstance(e, ItemScored) for e in events)
+        if scored == 5 and "paused_at" not in seen:
+            runner.pause()
+            seen["paused_at"] = openai_server.stats.received
+
+            def later() -> None:
+                seen["while_paused"] = openai_server.stats.received
+                runner.unpause()
+
+            asyncio.get_running_loop().call_later(0.3, later)
+
+    events = _run(Runner(store, dataset, "dev", variants, "p", limit=40), control)
+    assert isinstance(events[-1], RunFinished) and events[-1].scored == 40
+    # in flight when paused may still arrive (concurrency 8), nothing new after that
+    assert seen["while_paused"] <= seen["paused_at"] + 8
+    assert openai_server.stats.received == 40
+
+
+def test_local_profile_identity_survives_a_new_port() -> None:
+    a, b = local_profile("http://127.0.0.1:4001/v1", "smollm2"), local_profile("http://127.0.0.1:5002/v1", "smollm2")
+    request = ChatRequest(({"role": "user", "content": "q"},), {"temperature": 0})
+    assert request.fingerprint(a) == request.fingerprint(b)
+    other = EndpointProfile(name="x", base_url="http://127.0.0.1:4001/v1", model="smollm2")
+    assert request.fingerprint(other) != request.fingerprint(a)
+
+
+def test_progress_meter_rate_eta_and_durations() -> None:
+    now = [100.0]
+    meter = ProgressMeter(clock=lambda: now[0])
+    meter.restart(10)
+    assert meter.eta_s is None and "ETA -" in meter.describe()
+    now[0] = 102.0
+    for _ in range(4):
+        meter.record(right=True, cost=0.5)
+    assert (meter.rate, meter.eta_s, meter.fraction, meter.cost) == (2.0, 3.0, 0.4, 2.0)
+    assert [format_duration(s) for s in (3.2, 75, 3725)] == ["3s", "1m15s", "1h02m"]
+
+
+def test_result_grid_and_sql_diff(demo_path: Path) -> None:
+    dataset = Dataset(demo_path)
+    item = dataset.load_split("dev").items[0]
+    grid = result_grid(dataset.db_path(item.db_id), item.query)
+    assert grid.error is None and grid.total_rows >= 1 and grid.columns
+    hostile = result_grid(dataset.db_path(item.db_id), "DROP TABLE x")
+    assert hostile.error and hostile.error.startswith("denied")
+    assert result_grid(dataset.db_path(item.db_id), "").error == "no SQL"
+    pieces = sql_diff("SELECT name FROM t WHERE a = 'X'", "select name, age FROM t")
+    kinds = [(p.kind, p.text) for p in pieces]
+    assert ("added", ", age") in kinds and ("removed", "WHERE a = 'X'") in kinds
+    assert all(p.kind == "same" for p in sql_diff("SELECT a FROM t", "select A from T"))

@@ -1,0 +1,138 @@
+"""A run's results as they stream in: one outcome per (variant, question), summaries, filters.
+
+``RunResults`` folds the runner's events (or a stored run's rows) into the latest outcome
+of every variant on every question. The CLI, the GUI's accuracy table, question list and
+outputs pane all read it; none of them computes anything of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.core.events import Event, ItemFailed, ItemScored, RunStarted
+from workbench.core.report import PairedComparison, VariantSummary, compare_verdicts
+from workbench.core.store import ScoreRow, Store
+
+FILTER_KINDS = ("all", "wrong", "right", "failed", "disagree")
+
+
+@dataclass(frozen=True)
+class QuestionFilter:
+    kind: str = "all"  # all | wrong | right | failed (in `variant`) | disagree (variants differ)
+    variant: str | None = None
+    hardness: str | None = None
+
+    def describe(self) -> str:
+        words = {"all": "all questions", "disagree": "questions the variants disagree on"}
+        text = words.get(self.kind, f"{self.kind} in {self.variant}")
+        return text + (f", {self.hardness}" if self.hardness else "")
+
+
+def row_from_event(position: int, event: ItemScored | ItemFailed) -> ScoreRow:
+    if isinstance(event, ItemFailed):
+        return ScoreRow(position, event.index, "", None, None, None, "failed", event.reason, None, None, 0.0, False,
+                        None, 0, 0)  # fmt: skip
+    status = "scored" if event.exec_match is not None else "unscorable"
+    return ScoreRow(
+        position,
+        event.index,
+        event.db_id,
+        event.hardness,
+        event.exec_match,
+        event.exact_match,
+        status,
+        event.reason,
+        event.sql,
+        None,
+        event.cost,
+        event.cached,
+        event.latency_s * 1000,
+        event.prompt_tokens,
+        event.completion_tokens,
+    )
+
+
+class RunResults:
+    def __init__(self, variants: list[str], models: dict[str, str] | None = None) -> None:
+        self.variants = list(variants)
+        self.models = dict(models or {})
+        self.rows: dict[str, dict[int, ScoreRow]] = {v: {} for v in self.variants}
+        self.total = 0
+        self.already_done = 0
+
+    @classmethod
+    def from_store(cls, store: Store, run_id: int) -> RunResults:
+        ordered = store.run_variants(run_id)
+        results = cls([name for _, name, _ in ordered], {name: model for _, name, model in ordered})
+        names = {vid: name for vid, name, _ in ordered}
+        for row in store.scores(run_id):
+            if row.variant_id in names:
+                results.rows[names[row.variant_id]][row.item_index] = row
+        return results
+
+    def apply(self, event: Event) -> bool:
+        """Fold one event in; True when it changed a result."""
+        if isinstance(event, RunStarted):
+            for name in event.variants:
+                if name not in self.rows:
+                    self.variants.append(name)
+                    self.rows[name] = {}
+            self.models.update(event.models)
+            self.total, self.already_done = event.total, event.already_done
+            return True
+        if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
+            self.rows[event.variant][event.index] = row_from_event(self.variants.index(event.variant), event)
+            return True
+        return False
+
+    # --- reading -----------------------------------------------------------------------
+    def outcome(self, variant: str, index: int) -> ScoreRow | None:
+        return self.rows.get(variant, {}).get(index)
+
+    def summaries(self) -> list[VariantSummary]:
+        out = []
+        for name in self.variants:
+            summary = VariantSummary(name, self.models.get(name, ""))
+            for row in self.rows[name].values():
+                summary.add(row)
+            out.append(summary)
+        return out
+
+    def verdicts(self, variant: str) -> dict[int, bool]:
+        return {i: bool(r.exec_match) for i, r in self.rows.get(variant, {}).items() if r.status == "scored"}
+
+    def compare(self, first: str, second: str) -> PairedComparison:
+        return compare_verdicts(first, second, self.verdicts(first), self.verdicts(second))
+
+    def hardness(self, index: int) -> str | None:
+        for rows in self.rows.values():
+            row = rows.get(index)
+            if row is not None and row.hardness:
+                return row.hardness
+        return None
+
+    def matches(self, index: int, spec: QuestionFilter) -> bool:
+        if spec.hardness and self.hardness(index) != spec.hardness:
+            return False
+        if spec.kind == "all":
+            return True
+        if spec.kind == "disagree":
+            verdicts = {
+                bool(r.exec_match) for rows in self.rows.values() if (r := rows.get(index)) and r.status == "scored"
+            }
+            return len(verdicts) > 1
+        row = self.outcome(spec.variant or "", index)
+        if row is None:
+            return False
+        if spec.kind == "failed":
+            return row.status == "failed"
+        if spec.kind == "wrong":
+            return row.status == "failed" or (row.status == "scored" and not row.exec_match)
+        return row.status == "scored" and bool(row.exec_match)
+
+    def filter(self, indices: list[int], spec: QuestionFilter) -> list[int]:
+        return [i for i in indices if self.matches(i, spec)]
+
+    @property
+    def done(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())

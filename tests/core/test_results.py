@@ -176,6 +176,8 @@ def test_result_grid_and_sql_diff(demo_path: Path) -> None:
     assert hostile.error and hostile.error.startswith("denied")
     assert result_grid(dataset.db_path(item.db_id), "").error == "no SQL"
     pieces = sql_diff("SELECT name FROM t WHERE a = 'X'", "select name, age FROM t")
-    kinds = [(p.kind, p.text) for p in pieces]
+    kinds = [(p.kind, p.text.strip()) for p in pieces]
     assert ("added", ", age") in kinds and ("removed", "WHERE a = 'X'") in kinds
+    predicted = "SELECT T1.name ,  count(*)\nFROM t AS T1 WHERE x='a b'"
+    assert "".join(p.text for p in sql_diff("SELECT count(*) FROM t", predicted) if p.kind != "removed") == predicted
     assert all(p.kind == "same" for p in sql_diff("SELECT a FROM t", "select A from T"))

@@ -46,18 +46,23 @@ class DiffPiece:
 
 
 def sql_diff(gold: str, predicted: str) -> list[DiffPiece]:
-    """Token-level differences, case-insensitive outside quotes: what the prediction adds and misses."""
-    a, b = _TOKEN.findall(gold), _TOKEN.findall(predicted)
-    matcher = difflib.SequenceMatcher(None, [_norm(t) for t in a], [_norm(t) for t in b], autojunk=False)
+    """Token-level differences, case-insensitive outside quotes: what the prediction adds and misses.
+
+    The "same" and "added" pieces, in order, spell the prediction exactly as written; the
+    "removed" pieces are gold's text that the prediction lacks, placed where it is missing.
+    """
+    gold_spans = [(m.start(), m.end()) for m in _TOKEN.finditer(gold)]
+    pred_spans = [(m.start(), m.end()) for m in _TOKEN.finditer(predicted)]
+    a = [_norm(gold[i:j]) for i, j in gold_spans]
+    b = [_norm(predicted[i:j]) for i, j in pred_spans]
+    bounds = [start for start, _ in pred_spans] + [len(predicted)]
     pieces: list[DiffPiece] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            pieces.append(DiffPiece("same", " ".join(b[j1:j2])))
-            continue
-        if i2 > i1:
-            pieces.append(DiffPiece("removed", " ".join(a[i1:i2])))
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if i2 > i1 and op != "equal":
+            pieces.append(DiffPiece("removed", gold[gold_spans[i1][0] : gold_spans[i2 - 1][1]]))
         if j2 > j1:
-            pieces.append(DiffPiece("added", " ".join(b[j1:j2])))
+            start = 0 if j1 == 0 else bounds[j1]
+            pieces.append(DiffPiece("same" if op == "equal" else "added", predicted[start : bounds[j2]]))
     return pieces
 
 

@@ -83,23 +83,10 @@ def build_variants(
         problems.append(f"the local model is not running (needed by {', '.join(missing_local)})")
     if problems:
         raise SpecError("; ".join(problems))
-    split = train_split if train_split in dataset.splits else dataset.splits[0]
     variants = []
     for spec in specs:
-        version = store.prompt_version(spec.template_version)
-        template = PromptTemplate.parse(version.name, version.body)
-        recipe = spec.retrieval
-        prompt = PromptSpec(
-            template,
-            recipe,
-            spec.k,
-            spec.schema_tables,
-            version.id,
-            draft_template=template if recipe == "skeleton" else None,
-            draft_retrieval="bm25" if recipe == "skeleton" else "none",
-        )
         embedder = Embedder(profiles[spec.embedding_profile]) if spec.retrieval == "dense" else None
-        context = ContextBuilder(dataset, prompt, train_split=split, embedder=embedder)
+        context = context_builder(spec, dataset, store, train_split, embedder)
         profile = profiles[spec.profile]
         if spec.mode == "completion":
             params: dict[str, Any] = {"stop": COMPLETION_STOP}
@@ -116,3 +103,23 @@ def build_variants(
         else:
             variants.append(Variant(spec.name, profile, context=context))
     return variants
+
+
+def context_builder(
+    spec: VariantSpec, dataset: Dataset, store: Store, train_split: str = "train", embedder: Embedder | None = None
+) -> ContextBuilder:
+    """The prompt side of a spec (template version, retrieval, schema linking), for runs and previews."""
+    version = store.prompt_version(spec.template_version)
+    template = PromptTemplate.parse(version.name, version.body)
+    hyde = spec.retrieval == "skeleton"
+    prompt = PromptSpec(
+        template,
+        spec.retrieval,
+        spec.k,
+        spec.schema_tables,
+        version.id,
+        draft_template=template if hyde else None,
+        draft_retrieval="bm25" if hyde else "none",
+    )
+    split = train_split if train_split in dataset.splits else dataset.splits[0]
+    return ContextBuilder(dataset, prompt, train_split=split, embedder=embedder)

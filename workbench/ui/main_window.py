@@ -1,0 +1,241 @@
+"""The main window: four dockable panes and the question list around one shared session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from workbench.core.dataset import DatasetError
+from workbench.core.runspec import VariantSpec
+from workbench.paths import DEMO_DATASET
+from workbench.ui.accuracy_pane import AccuracyPane
+from workbench.ui.context_pane import ContextPane
+from workbench.ui.outputs_pane import OutputsPane
+from workbench.ui.prompt_pane import PromptPane
+from workbench.ui.questions_pane import QuestionsPane
+from workbench.ui.run_bar import RunBar
+from workbench.ui.session import AppSession
+from workbench.ui.settings_dialog import SettingsDialog
+from workbench.ui.variants_dialog import VariantsDialog
+
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = QSettings(str(session.paths.ui_settings), QSettings.Format.IniFormat)
+        self.setWindowTitle("workbench")
+        self.resize(1500, 900)
+        self.last_problem = ""
+        self.questions = QuestionsPane(session)
+        self.prompt = PromptPane(session)
+        self.context = ContextPane(session)
+        self.outputs = OutputsPane(session)
+        self.accuracy = AccuracyPane(session)
+        self.run_bar = RunBar(session)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        toolbar = QToolBar("Run")
+        toolbar.setObjectName("run-toolbar")
+        toolbar.addWidget(self.run_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.local_label = QLabel(f"local model: {session.local.status}")
+        self.statusBar().addPermanentWidget(self.local_label)
+        self._build_menus()
+        self.default_state = self.saveState(LAYOUT_VERSION)
+        session.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        session.problem.connect(self.show_problem)
+        session.local.status_changed.connect(lambda s: self.local_label.setText(f"local model: {s}"))
+        session.specs_changed.connect(self._remember_specs)
+        session.run_state_changed.connect(self._state_changed)
+        self.run_bar.open_dataset_requested.connect(self.choose_dataset)
+        self.run_bar.variants_requested.connect(self.edit_variants)
+
+    # --- construction ------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        self.setDockNestingEnabled(True)
+        panes: list[tuple[str, str, QWidget]] = [
+            ("questions", "Questions", self.questions),
+            ("outputs", "Outputs", self.outputs),
+            ("accuracy", "Accuracy", self.accuracy),
+            ("prompt", "Prompt", self.prompt),
+            ("context", "Context", self.context),
+        ]
+        for key, title, widget in panes:
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock-{key}")
+            dock.setWidget(widget)
+            self.docks[key] = dock
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.docks["questions"])
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.docks["outputs"])
+        self.splitDockWidget(self.docks["questions"], self.docks["accuracy"], Qt.Orientation.Vertical)
+        self.splitDockWidget(self.docks["outputs"], self.docks["context"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["context"], self.docks["prompt"])
+        self.docks["context"].raise_()
+        self.resizeDocks([self.docks["questions"], self.docks["outputs"]], [560, 940], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["questions"], self.docks["accuracy"]], [520, 300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["outputs"], self.docks["context"]], [480, 340], Qt.Orientation.Vertical)
+
+    def _action(self, menu_name: str, text: str, slot: object, shortcut: str | QKeySequence | None = None) -> QAction:
+        menu = self._menus.get(menu_name) or self.menuBar().addMenu(menu_name)
+        self._menus[menu_name] = menu
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        action.triggered.connect(slot)  # type: ignore[arg-type]
+        menu.addAction(action)
+        self.actions_by_name[text] = action
+        return action
+
+    def _build_menus(self) -> None:
+        self._menus: dict[str, object] = {}
+        self.actions_by_name: dict[str, QAction] = {}
+        editor = self.prompt.editor
+        self._action("&File", "Open dataset…", self.choose_dataset, QKeySequence.StandardKey.Open)
+        self._action("&File", "Open demo dataset", lambda: self.open_dataset(DEMO_DATASET))
+        self._action("&File", "Show a stored run…", self.choose_run)
+        self._action("&File", "Settings…", self.edit_settings, QKeySequence.StandardKey.Preferences)
+        self._action("&File", "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action("&Edit", "Undo", editor.undo, QKeySequence.StandardKey.Undo)
+        self._action("&Edit", "Redo", editor.redo, QKeySequence.StandardKey.Redo)
+        self._action("&Edit", "Save prompt version", self.prompt.save, QKeySequence.StandardKey.Save)
+        self._action("&Edit", "Find question", self.questions.search.setFocus, QKeySequence.StandardKey.Find)
+        self._action("&Run", "Run", self.run_bar.run, "F5")
+        self._action("&Run", "Pause / continue", self.session.pause, "F6")
+        self._action("&Run", "Cancel", self.session.cancel, "Shift+F5")
+        self._action("&Run", "Variants…", self.edit_variants, "Ctrl+E")
+        self._action("&Go", "Next question", lambda: self.outputs.step(1), "Ctrl+]")
+        self._action("&Go", "Previous question", lambda: self.outputs.step(-1), "Ctrl+[")
+        self._action("&Go", "Next wrong answer", self.outputs.next_wrong, "F8")
+        for dock in self.docks.values():
+            menu = self._menus.get("&View") or self.menuBar().addMenu("&View")
+            self._menus["&View"] = menu
+            menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+        self._action("&View", "Reset layout", lambda: self.restoreState(self.default_state, LAYOUT_VERSION))
+        self._action("&Help", "Keyboard shortcuts", self.show_shortcuts, "F1")
+        # undo/redo follow the editor's availability
+        self.actions_by_name["Undo"].setEnabled(False)
+        self.actions_by_name["Redo"].setEnabled(False)
+        editor.undoAvailable.connect(self.actions_by_name["Undo"].setEnabled)
+        editor.redoAvailable.connect(self.actions_by_name["Redo"].setEnabled)
+
+    # --- start and stop ----------------------------------------------------------------
+    def start(self) -> None:
+        """Restore the layout and the last dataset, variants and run; offer to resume a stopped run."""
+        geometry, state = self.settings.value("geometry"), self.settings.value("state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)  # type: ignore[arg-type]
+        if state is not None:
+            self.restoreState(state, LAYOUT_VERSION)  # type: ignore[arg-type]
+        specs = self._stored_specs() or self.session.default_specs()
+        self.session.set_specs(specs)
+        root = Path(str(self.settings.value("dataset", str(DEMO_DATASET))))
+        split = str(self.settings.value("split", "dev"))
+        if not self.open_dataset(root, split) and root != DEMO_DATASET:
+            self.open_dataset(DEMO_DATASET)
+        self.prompt.reload_templates()
+        last = self._last_run()
+        if last is not None:
+            self.session.load_run(last)
+        self.run_bar.offer_resume()
+
+    def _stored_specs(self) -> list[VariantSpec] | None:
+        raw = self.settings.value("specs")
+        if not raw:
+            return None
+        try:
+            specs = [VariantSpec.from_json(s) for s in json.loads(str(raw))]
+        except (ValueError, TypeError):
+            return None
+        usable = [s for s in specs if not [p for p in s.problems(self.session.profiles, self.session.store)
+                                           if "'local'" not in p]]  # fmt: skip
+        return usable or None
+
+    def _last_run(self):  # type: ignore[no-untyped-def]
+        dataset = self.session.dataset
+        if dataset is None:
+            return None
+        root = str(dataset.root.resolve())
+        runs = [r for r in self.session.store.runs() if r.dataset_root == root and r.split == self.session.split]
+        return runs[-1] if runs else None
+
+    def _remember_specs(self) -> None:
+        self.settings.setValue("specs", json.dumps([s.to_json() for s in self.session.specs]))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState(LAYOUT_VERSION))
+        if self.session.dataset is not None:
+            self.settings.setValue("dataset", str(self.session.dataset.root))
+            self.settings.setValue("split", self.session.split)
+        self.settings.sync()
+        self.session.cancel()  # what was answered is stored; the run can be resumed on the next start
+        event.accept()
+
+    # --- actions -----------------------------------------------------------------------
+    def open_dataset(self, root: Path, split: str | None = None) -> bool:
+        try:
+            self.session.open_dataset(root, split)
+        except DatasetError as exc:
+            self.show_problem(f"Cannot open {root}:\n{exc}")
+            return False
+        return True
+
+    def choose_dataset(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a Spider-format dataset folder")
+        if folder:
+            self.open_dataset(Path(folder))
+
+    def choose_run(self) -> None:
+        runs = self.session.store.runs()
+        if not runs:
+            self.show_problem("No runs in the store yet.")
+            return
+        labels = [f"#{r.id} {r.name} ({r.state}, {r.split})" for r in reversed(runs)]
+        label, ok = QInputDialog.getItem(self, "Show a stored run", "Run", labels, 0, False)
+        if ok:
+            self.session.load_run(list(reversed(runs))[labels.index(label)])
+            self.run_bar.offer_resume()
+
+    def edit_variants(self) -> None:
+        if self.session.running:
+            return
+        VariantsDialog(self.session, self).open()
+
+    def edit_settings(self) -> None:
+        SettingsDialog(self.session, self).open()
+
+    def show_problem(self, text: str) -> None:
+        """Tell the user, without blocking the event loop (a run may be streaming)."""
+        self.last_problem = text
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "workbench", text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def show_shortcuts(self) -> None:
+        lines = [f"{a.shortcut().toString()}\t{name}" for name, a in self.actions_by_name.items()
+                 if not a.shortcut().isEmpty()]  # fmt: skip
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(lines),
+                          QMessageBox.StandardButton.Ok, self)  # fmt: skip
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _state_changed(self, state: str) -> None:
+        self.setWindowTitle(f"workbench — {state}" if state in ("running", "paused", "starting") else "workbench")

@@ -1,0 +1,251 @@
+"""The Outputs pane: the selected question answered side by side by every variant of the run."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.answers import ResultGrid, result_grid, sql_diff
+from workbench.core.store import ScoreRow
+from workbench.ui.session import AppSession
+
+GRID_ROWS = 50
+DIFF_STYLE = {
+    "same": "{}",
+    "added": "<span style='background:#d9f2d9; color:#1d6b1d'>{}</span>",
+    "removed": "<span style='background:#f8dada; color:#9b1c1c; text-decoration:line-through'>{}</span>",
+}
+
+
+def diff_html(gold: str, predicted: str) -> str:
+    pieces = sql_diff(gold, predicted)
+    return "".join(DIFF_STYLE[p.kind].format(html.escape(p.text)) for p in pieces).replace("\n", "<br>")
+
+
+def verdict_text(row: ScoreRow | None) -> tuple[str, str]:
+    """(label, colour) for an outcome."""
+    if row is None:
+        return "not answered yet", "#777777"
+    if row.status == "failed":
+        return "failed", "#a4500b"
+    if row.status == "unscorable":
+        return "unscorable", "#777777"
+    if row.exec_match:
+        return "✓ correct", "#2d7d2d"
+    return "✗ wrong", "#9b1c1c"
+
+
+class GridView(QTableWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setMinimumHeight(90)
+        self.caption = QLabel()
+
+    def show_grid(self, grid: ResultGrid | None) -> None:
+        self.clear()
+        if grid is None:
+            self.setRowCount(0)
+            self.setColumnCount(0)
+            self.caption.setText("running the query …")
+            return
+        self.caption.setText(grid.summary)
+        self.setColumnCount(len(grid.columns))
+        self.setHorizontalHeaderLabels(grid.columns)
+        rows = grid.rows[:GRID_ROWS]
+        self.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                self.setItem(r, c, QTableWidgetItem("NULL" if value is None else str(value)))
+        self.resizeColumnsToContents()
+
+
+class AnswerCard(QFrame):
+    """One variant's answer: verdict, reason, SQL with its diff to gold, result grid, cost."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(320)
+        self.title = QLabel(f"<b>{html.escape(title)}</b>")
+        self.verdict = QLabel()
+        self.reason = QLabel()
+        self.reason.setWordWrap(True)
+        self.sql = QTextBrowser()
+        self.sql.setMaximumHeight(110)
+        self.grid = GridView()
+        self.metrics = QLabel()
+        self.metrics.setStyleSheet("color: #555555")
+        layout = QVBoxLayout(self)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.verdict)
+        layout.addLayout(head)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.sql)
+        layout.addWidget(self.grid.caption)
+        layout.addWidget(self.grid, 1)
+        layout.addWidget(self.metrics)
+
+    def show_row(self, row: ScoreRow | None, gold: str) -> None:
+        label, colour = verdict_text(row)
+        self.verdict.setText(f"<b style='color:{colour}'>{label}</b>")
+        self.reason.setText(html.escape(row.reason) if row else "")
+        sql = (row.predicted_sql or "") if row else ""
+        if sql:
+            self.sql.setHtml(f"<div style='font-family:monospace; white-space:pre-wrap'>{diff_html(gold, sql)}</div>")
+        else:
+            self.sql.setHtml("<i>no SQL</i>")
+        if row is None or row.status == "failed":
+            self.metrics.setText("")
+        else:
+            latency = "cached" if row.cached else f"{(row.latency_ms or 0):.0f} ms"
+            self.metrics.setText(f"{latency} · {row.prompt_tokens}+{row.completion_tokens} tokens · ${row.cost:.5f}")
+
+
+class OutputsPane(QWidget):
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prev_button = QPushButton("◀ Previous")
+        self.next_button = QPushButton("Next ▶")
+        self.next_wrong_button = QPushButton("Next wrong ▶▶")
+        for button, tip in (
+            (self.prev_button, "Previous question in the list (Ctrl+[)"),
+            (self.next_button, "Next question in the list (Ctrl+])"),
+            (self.next_wrong_button, "Next question that some variant got wrong (F8)"),
+        ):
+            button.setToolTip(tip)
+        nav = QHBoxLayout()
+        nav.addWidget(self.header, 1)
+        nav.addWidget(self.prev_button)
+        nav.addWidget(self.next_button)
+        nav.addWidget(self.next_wrong_button)
+        self.gold = AnswerCard("gold")
+        self.cards_box = QWidget()
+        self.cards_layout = QHBoxLayout(self.cards_box)
+        self.cards_layout.setContentsMargins(0, 0, 0, 0)
+        self.cards_layout.addWidget(self.gold)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.cards_box)
+        layout = QVBoxLayout(self)
+        layout.addLayout(nav)
+        layout.addWidget(scroll, 1)
+        self.cards: dict[str, AnswerCard] = {}
+        self._generation = 0
+        self._shown: tuple[object, ...] = ()
+        self._grid_tasks: set[asyncio.Task[None]] = set()
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.next_wrong_button.clicked.connect(self.next_wrong)
+        session.question_selected.connect(lambda _: self.refresh(force=True))
+        session.results_changed.connect(self.refresh)
+        session.dataset_changed.connect(lambda: self.refresh(force=True))
+
+    def variant_names(self) -> list[str]:
+        return self.session.results.variants or [s.name for s in self.session.specs]
+
+    def _ensure_cards(self, names: list[str]) -> None:
+        if list(self.cards) == names:
+            return
+        for card in self.cards.values():
+            card.setParent(None)
+            card.deleteLater()
+        self.cards = {}
+        for name in names:
+            model = self.session.results.models.get(name, "")
+            card = AnswerCard(f"{name}" + (f"  ·  {model}" if model else ""))
+            self.cards_layout.addWidget(card)
+            self.cards[name] = card
+
+    def refresh(self, force: bool = False) -> None:
+        session, index = self.session, self.session.current_index
+        item = session.item(index) if index is not None else None
+        names = self.variant_names()
+        rows = [session.results.outcome(n, index) for n in names] if index is not None else []
+        signature = (index, tuple(names), tuple(rows))
+        if not force and signature == self._shown:
+            return  # coalesced updates that did not touch this question
+        self._shown = signature
+        self._ensure_cards(names)
+        if item is None or session.dataset is None:
+            self.header.setText("<i>Select a question.</i>")
+            return
+        hardness = session.results.hardness(item.index) or "?"
+        self.header.setText(
+            f"<b>#{item.index}</b> [{html.escape(item.db_id)}, {hardness}] {html.escape(item.question)}"
+        )
+        self._generation += 1
+        db_path = session.dataset.db_path(item.db_id)
+        self.gold.verdict.setText("<b>gold</b>")
+        self.gold.sql.setHtml(f"<div style='font-family:monospace'>{html.escape(item.query)}</div>")
+        self._grid_later(self.gold.grid, db_path, item.query)
+        for name, row in zip(names, rows, strict=True):
+            card = self.cards[name]
+            card.show_row(row, item.query)
+            sql = row.predicted_sql if row is not None else None
+            if sql:
+                self._grid_later(card.grid, db_path, sql)
+            else:
+                card.grid.show_grid(ResultGrid([], [], 0, "no result"))
+
+    def _grid_later(self, view: GridView, db_path: Path, sql: str) -> None:
+        """Run the query off the event loop; drop the grid if the selection moved on meanwhile."""
+        view.show_grid(None)
+        generation = self._generation
+
+        async def fill() -> None:
+            grid = await asyncio.to_thread(result_grid, db_path, sql)
+            if generation == self._generation:
+                view.show_grid(grid)
+
+        task = asyncio.ensure_future(fill())
+        self._grid_tasks.add(task)
+        task.add_done_callback(self._grid_tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for the result grids being computed (tests and screenshots)."""
+        while self._grid_tasks:
+            await asyncio.gather(*list(self._grid_tasks), return_exceptions=True)
+
+    # --- navigation ---------------------------------------------------------------------
+    def step(self, delta: int) -> None:
+        visible = self.session.visible_indices()
+        if not visible:
+            return
+        current = self.session.current_index
+        position = visible.index(current) + delta if current in visible else 0
+        self.session.select_question(visible[max(0, min(len(visible) - 1, position))])
+
+    def next_wrong(self) -> None:
+        session = self.session
+        order = [i.index for i in session.items]
+        if not order:
+            return
+        start = order.index(session.current_index) + 1 if session.current_index in order else 0
+        for index in order[start:] + order[:start]:
+            rows = [session.results.outcome(n, index) for n in self.variant_names()]
+            if any(r is not None and (r.status == "failed" or (r.status == "scored" and not r.exec_match))
+                   for r in rows):  # fmt: skip
+                session.select_question(index)
+                return
+        session.message.emit("no question that a variant got wrong")

@@ -1,0 +1,192 @@
+"""The question list: the split's questions with each variant's verdict, filtered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from workbench.core.results import QuestionFilter
+from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.ui.outputs_pane import verdict_text
+from workbench.ui.session import AppSession
+
+FIXED = ("#", "db", "hardness", "question")
+MARKS = {"✓ correct": "✓", "✗ wrong": "✗", "failed": "!", "unscorable": "?", "not answered yet": "·"}
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class QuestionsModel(QAbstractTableModel):
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.rows: list[int] = []  # item indices shown
+        self.variants: list[str] = []
+        self.search = ""
+        self._questions: dict[int, tuple[str, str]] = {}
+
+    def reload(self) -> None:
+        session = self.session
+        self._questions = {i.index: (i.db_id, i.question) for i in session.items}
+        needle = self.search.lower()
+        rows = [
+            i
+            for i in session.visible_indices()
+            if not needle or needle in self._questions[i][1].lower() or needle == str(i)
+        ]
+        variants = list(session.results.variants)
+        if rows != self.rows or variants != self.variants:
+            self.beginResetModel()
+            self.rows, self.variants = rows, variants
+            self.endResetModel()
+        elif rows:
+            self.dataChanged.emit(self.index(0, 2), self.index(len(rows) - 1, self.columnCount() - 1))
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(FIXED) + len(self.variants)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return FIXED[section] if section < len(FIXED) else self.variants[section - len(FIXED)]
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item_index, column = self.rows[index.row()], index.column()
+        if column >= len(FIXED):
+            row = self.session.results.outcome(self.variants[column - len(FIXED)], item_index)
+            label, colour = verdict_text(row)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return MARKS[label]
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QColor(colour)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{label}: {row.reason}" if row else label
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignCenter)
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            db_id, question = self._questions[item_index]
+            if column == 0:
+                return item_index
+            if column == 1:
+                return db_id
+            if column == 2:
+                return self.session.results.hardness(item_index) or ""
+            return question
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
+            return self._questions[item_index][1]
+        return None
+
+
+class QuestionsPane(QWidget):
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.kind = QComboBox()
+        self.hardness = QComboBox()
+        self.hardness.addItems(["any hardness", *HARDNESS_LEVELS])
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("search questions (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.count = QLabel()
+        self.model = QuestionsModel(session)
+        self._sized_columns = -1
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.setWordWrap(False)
+        filters = QHBoxLayout()
+        filters.addWidget(self.kind, 2)
+        filters.addWidget(self.hardness, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(self.search)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count)
+        self.kind.activated.connect(lambda _: self._filter_chosen())
+        self.hardness.activated.connect(lambda _: self._filter_chosen())
+        self.search.textChanged.connect(self._search_changed)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        session.results_changed.connect(self.reload)
+        session.filter_changed.connect(self._filter_from_session)
+        session.dataset_changed.connect(self.reload)
+        session.question_selected.connect(self._select)
+        self.reload()
+
+    def _filters(self) -> list[QuestionFilter]:
+        out = [QuestionFilter("all"), QuestionFilter("disagree")]
+        for name in self.session.results.variants:
+            out += [QuestionFilter("wrong", name), QuestionFilter("right", name), QuestionFilter("failed", name)]
+        return out
+
+    def _fill_kinds(self) -> None:
+        wanted = [f.describe() for f in self._filters()]
+        if wanted != [self.kind.itemText(i) for i in range(self.kind.count())]:
+            self.kind.blockSignals(True)
+            self.kind.clear()
+            self.kind.addItems(wanted)
+            self.kind.blockSignals(False)
+        current = QuestionFilter(self.session.question_filter.kind, self.session.question_filter.variant)
+        if current.kind in ("all", "disagree"):
+            current = QuestionFilter(current.kind)
+        self.kind.setCurrentText(current.describe())
+        self.hardness.setCurrentText(self.session.question_filter.hardness or "any hardness")
+
+    def _filter_chosen(self) -> None:
+        base = self._filters()[max(0, self.kind.currentIndex())]
+        hardness = self.hardness.currentText()
+        self.session.set_filter(
+            QuestionFilter(base.kind, base.variant, None if hardness == "any hardness" else hardness)
+        )
+
+    def _filter_from_session(self) -> None:
+        self.reload()
+        if self.model.rows and self.session.current_index not in self.model.rows:
+            self.session.select_question(self.model.rows[0])
+
+    def _search_changed(self, text: str) -> None:
+        self.model.search = text.strip()
+        self.reload()
+
+    def reload(self) -> None:
+        self._fill_kinds()
+        self.model.reload()
+        total = len(self.session.items)
+        self.count.setText(f"{len(self.model.rows)} of {total} questions · {self.session.question_filter.describe()}")
+        self._select(self.session.current_index)
+        if self.table.horizontalHeader().count() != self._sized_columns:
+            self._size_columns()
+
+    def _size_columns(self) -> None:
+        """Fixed widths, set once per column layout: measuring contents on every update would stall."""
+        header = self.table.horizontalHeader()
+        widths = {0: 44, 1: 80, 2: 64}
+        for column in range(self.model.columnCount()):
+            if column == 3:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+            else:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(column, widths.get(column, 72))
+        self._sized_columns = header.count()
+
+    def _select(self, index: int | None) -> None:
+        if index is None or index not in self.model.rows:
+            return
+        row = self.model.rows.index(index)
+        if self.table.currentIndex().row() != row:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and current.row() < len(self.model.rows):
+            self.session.select_question(self.model.rows[current.row()])

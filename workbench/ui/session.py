@@ -1,0 +1,346 @@
+"""The one shared app context: dataset, store, variants, the current run and its live results.
+
+Panes never reach into each other; they read this object and listen to its signals.
+Runs are core ``Runner`` coroutines scheduled on the Qt loop (qasync). Events are folded
+into ``RunResults`` as they arrive, but the signals that repaint the window are
+coalesced: at most one ``results_changed`` per ``FLUSH_MS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_config_dir
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from workbench.core.context import Context, load_template
+from workbench.core.dataset import Dataset, DatasetError, Item
+from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path, resolve_api_key
+from workbench.core.progress import ProgressMeter
+from workbench.core.results import QuestionFilter, RunResults
+from workbench.core.runner import Runner
+from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
+from workbench.core.store import RunInfo, Store, StoreError, default_store_path
+from workbench.core.templates import TemplateProblem, bundled_templates
+from workbench.local.models import LocalModelError
+from workbench.paths import RESOURCES
+from workbench.ui.local_service import LocalModelService
+
+FLUSH_MS = 150
+TEMPLATES_DIR = RESOURCES / "templates"
+
+
+@dataclass
+class AppPaths:
+    store: Path = field(default_factory=default_store_path)
+    profiles: Path = field(default_factory=default_profiles_path)
+    ui_settings: Path = field(default_factory=lambda: Path(user_config_dir("workbench")) / "ui.ini")
+
+
+class AppSession(QObject):
+    dataset_changed = Signal()
+    question_selected = Signal(int)  # an item index in the current split
+    filter_changed = Signal()
+    results_changed = Signal()  # coalesced
+    progress_changed = Signal()  # coalesced
+    run_state_changed = Signal(str)  # idle | starting | running | paused | completed | cancelled | interrupted | failed
+    specs_changed = Signal()
+    templates_changed = Signal()
+    profiles_changed = Signal()
+    message = Signal(str)  # a line for the status bar
+    problem = Signal(str)  # something the user must read (a dialog)
+
+    def __init__(self, paths: AppPaths | None = None, local: LocalModelService | None = None) -> None:
+        super().__init__()
+        self.paths = paths or AppPaths()
+        self.store = Store(self.paths.store)
+        self.profile_store = ProfileStore(self.paths.profiles)
+        self.profiles: dict[str, EndpointProfile] = {}
+        self.local = local or LocalModelService()
+        self.dataset: Dataset | None = None
+        self.split = "dev"
+        self.items: list[Item] = []
+        self.specs: list[VariantSpec] = []
+        self.results = RunResults([])
+        self.run_info: RunInfo | None = None
+        self.state = "idle"
+        self.meter = ProgressMeter()
+        self.current_index: int | None = None
+        self.question_filter = QuestionFilter()
+        self.limit: int | None = None
+        self._runner: Runner | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dirty = False
+        self.closed = False
+        self._previews: dict[tuple[VariantSpec, str], object] = {}
+        self._flush = QTimer(self)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self._emit_if_dirty)
+        self._flush.start()
+        self.ensure_bundled_templates()
+        self.reload_profiles()
+
+    # --- setup -------------------------------------------------------------------------
+    def ensure_bundled_templates(self) -> None:
+        for name, template in bundled_templates(TEMPLATES_DIR).items():
+            if not self.store.prompt_versions(name):
+                self.store.save_prompt_version(name, template.text)
+
+    def reload_profiles(self) -> None:
+        try:
+            self.profiles = self.profile_store.load()
+        except ProfileError as exc:
+            self.profiles = {}
+            self.problem.emit(str(exc))
+        self.profiles_changed.emit()
+
+    def save_profiles(self, profiles: dict[str, EndpointProfile]) -> None:
+        self.profile_store.save(profiles)
+        self.reload_profiles()
+
+    def default_specs(self) -> list[VariantSpec]:
+        """Out of the box: the local model, zero-shot and with retrieved examples."""
+        version = self.latest_version("completion_few_shot")
+        return [
+            VariantSpec("local-zero", LOCAL_PROFILE, version, "none", 0, mode="completion"),
+            VariantSpec("local-bm25", LOCAL_PROFILE, version, "bm25", 3, mode="completion"),
+        ]
+
+    def latest_version(self, name: str) -> int:
+        versions = self.store.prompt_versions(name)
+        if not versions:
+            return self.store.save_prompt_version(name, load_template(name).text)
+        return versions[-1].id
+
+    def open_dataset(self, root: Path, split: str | None = None) -> None:
+        """Open a Spider-format folder; on failure nothing changes and the reason is raised."""
+        if self.running:
+            raise DatasetError("a run is in progress: cancel it before opening another dataset")
+        dataset = Dataset(root)
+        splits = dataset.splits
+        if not splits:
+            raise DatasetError(f"{root}: no question files (dev.json, train_spider.json, …)")
+        chosen = split if split in splits else ("dev" if "dev" in splits else splits[0])
+        loaded = dataset.load_split(chosen)
+        self.dataset, self.split, self.items = dataset, chosen, loaded.items
+        self.results = RunResults([s.name for s in self.specs])
+        self.run_info = None
+        self.current_index = None
+        self._previews.clear()
+        self.dataset_changed.emit()
+        self.results_changed.emit()
+        if self.items:
+            self.select_question(self.items[0].index)
+
+    def set_split(self, split: str) -> None:
+        if self.dataset is not None and split != self.split:
+            self.open_dataset(self.dataset.root, split)
+
+    def set_specs(self, specs: list[VariantSpec]) -> None:
+        self.specs = list(specs)
+        self._previews.clear()
+        self.specs_changed.emit()
+
+    def select_question(self, index: int) -> None:
+        if index != self.current_index:
+            self.current_index = index
+            self.question_selected.emit(index)
+
+    def set_filter(self, spec: QuestionFilter) -> None:
+        self.question_filter = spec
+        self.filter_changed.emit()
+
+    def item(self, index: int) -> Item | None:
+        for item in self.items:
+            if item.index == index:
+                return item
+        return None
+
+    def visible_indices(self) -> list[int]:
+        return self.results.filter([i.index for i in self.items], self.question_filter)
+
+    # --- previews ----------------------------------------------------------------------
+    def preview(self, spec: VariantSpec, index: int) -> Context:
+        """What ``spec`` sends for question ``index`` (raises TemplateProblem or ValueError)."""
+        if self.dataset is None:
+            raise ValueError("no dataset is open")
+        item = self.item(index)
+        if item is None:
+            raise ValueError(f"no question {index} in {self.split}")
+        key = (spec, self.split)
+        builder = self._previews.get(key)
+        if builder is None:
+            builder = context_builder(spec, self.dataset, self.store)
+            self._previews[key] = builder
+        return builder.build(item)  # type: ignore[attr-defined, no-any-return]
+
+    def save_template(self, name: str, body: str, parent_id: int | None) -> int:
+        """A new prompt version (the same id when nothing changed); variants on the parent move to it."""
+        from workbench.core.templates import PromptTemplate
+
+        PromptTemplate.parse(name, body)  # raises TemplateProblem: a broken template is never saved
+        version = self.store.save_prompt_version(name, body, parent_id)
+        if version != parent_id:
+            moved = [s for s in self.specs if s.template_version == parent_id]
+            if moved:
+                from dataclasses import replace
+
+                self.set_specs([replace(s, template_version=version) if s in moved else s for s in self.specs])
+                self.message.emit(f"saved {name} v{version}; {', '.join(s.name for s in moved)} now use it")
+            else:
+                self.message.emit(f"saved {name} v{version}")
+            self.templates_changed.emit()
+        return version
+
+    # --- runs --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def paused(self) -> bool:
+        return self._runner is not None and self._runner.paused
+
+    def start_run(self, name: str | None = None) -> asyncio.Task[None] | None:
+        if self.running or self.dataset is None:
+            return None
+        if not self.specs:
+            self.problem.emit("add a variant first (Run ▸ Variants…)")
+            return None
+        run_name = name or f"{self.dataset.name}-{self.split}-{time.strftime('%Y%m%d-%H%M%S')}"
+        self._task = asyncio.ensure_future(self._run(run_name, self.dataset, self.split, self.specs, resume=False))
+        return self._task
+
+    def resume_run(self, run: RunInfo) -> asyncio.Task[None] | None:
+        """Continue a stored run with the variants it was started with."""
+        if self.running:
+            return None
+        stored = self.store.run_specs(run.id)
+        if stored is None:
+            self.problem.emit(f"run {run.name!r} was not started from the app; resume it with `workbench run --resume`")
+            return None
+        specs = [VariantSpec.from_json(s) for s in stored]
+        try:
+            if self.dataset is None or str(self.dataset.root.resolve()) != run.dataset_root or self.split != run.split:
+                self.open_dataset(Path(run.dataset_root), run.split)
+        except DatasetError as exc:
+            self.problem.emit(f"cannot resume {run.name!r}: {exc}")
+            return None
+        self.set_specs(specs)
+        self.limit = run.item_limit
+        assert self.dataset is not None
+        self._task = asyncio.ensure_future(self._run(run.name, self.dataset, run.split, specs, resume=True))
+        return self._task
+
+    def pause(self) -> None:
+        if self._runner is not None and self.running:
+            if self._runner.paused:
+                self._runner.unpause()
+                self._set_state("running")
+            else:
+                self._runner.pause()
+                self._set_state("paused")
+
+    def cancel(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+
+    async def _profiles_for(self, specs: list[VariantSpec]) -> dict[str, EndpointProfile]:
+        profiles = dict(self.profiles)
+        if any(s.profile == LOCAL_PROFILE for s in specs):
+            profiles[LOCAL_PROFILE] = await self.local.ensure()
+        return profiles
+
+    async def _run(self, name: str, dataset: Dataset, split: str, specs: list[VariantSpec], resume: bool) -> None:
+        self._set_state("starting")
+        try:
+            profiles = await self._profiles_for(specs)
+            variants = build_variants(specs, dataset, self.store, profiles)
+            for v in variants:
+                resolve_api_key(v.profile)
+            self._runner = Runner(self.store, dataset, split, variants, name, limit=self.limit, resume=resume)
+            async for event in self._runner.events():
+                self._apply(event, specs)
+        except (SpecError, ProfileError, StoreError, LocalModelError, DatasetError, TemplateProblem) as exc:
+            self._set_state("failed")
+            self.problem.emit(f"the run could not start: {exc}")
+        finally:
+            self._runner = None
+            self._emit_if_dirty()
+
+    def _apply(self, event: Event, specs: list[VariantSpec]) -> None:
+        if isinstance(event, RunStarted):
+            self.store.save_run_specs(event.run_id, [s.to_json() for s in specs])
+            self.run_info = self.store.run(event.run_id)
+            self.results = RunResults(event.variants, event.models)
+            if event.already_done:  # resumed: what was done before comes from the store
+                self.results = RunResults.from_store(self.store, event.run_id)
+            self.results.apply(event)
+            self.meter.restart(event.total - event.already_done)
+            self._set_state("running")
+            self.results_changed.emit()
+            return
+        if isinstance(event, RunFinished):
+            self.run_info = self.store.run(event.run_id)
+            self._set_state(event.state)
+            self.message.emit(f"run {event.state}: {event.scored} scored, {event.failed} failed")
+            return
+        if self.results.apply(event):
+            if isinstance(event, ItemScored):
+                self.meter.record(right=bool(event.exec_match), cost=event.cost)
+            elif isinstance(event, ItemFailed):
+                self.meter.record(failed=True)
+            self._dirty = True
+
+    def load_run(self, run: RunInfo) -> None:
+        """Show a stored run's results (and its variants, when the app started it)."""
+        if self.running:
+            return
+        try:
+            if self.dataset is None or str(self.dataset.root.resolve()) != run.dataset_root or self.split != run.split:
+                self.open_dataset(Path(run.dataset_root), run.split)
+        except DatasetError as exc:
+            self.problem.emit(f"cannot show {run.name!r}: {exc}")
+            return
+        stored = self.store.run_specs(run.id)
+        if stored is not None:
+            self.set_specs([VariantSpec.from_json(s) for s in stored])
+        self.run_info = run
+        self.results = RunResults.from_store(self.store, run.id)
+        self.meter.restart(0)
+        self._set_state(run.state if run.state != "running" else "interrupted")
+        self.results_changed.emit()
+
+    def resumable_run(self) -> RunInfo | None:
+        """The newest run that stopped before its end and that the app can continue."""
+        for run in self.store.unfinished_runs():
+            if self.store.run_specs(run.id) is not None:
+                return run
+        return None
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.run_state_changed.emit(state)
+        self.progress_changed.emit()
+
+    def _emit_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.results_changed.emit()
+            self.progress_changed.emit()
+
+    async def shutdown(self) -> None:
+        """Cancel a run (it stays resumable), stop the local model, close the store. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.running and self._task is not None:
+            self.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._flush.stop()
+        self.local.stop()
+        self.store.close()

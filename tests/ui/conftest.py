@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 import qasync
+from PySide6.QtWidgets import QApplication
 
 from workbench.core.profiles import EndpointProfile, ProfileStore
 from workbench.ui.main_window import MainWindow
@@ -66,6 +67,8 @@ def open_window(qloop: asyncio.AbstractEventLoop, qtbot: Any, app_paths: AppPath
         window = MainWindow(session)
         window.start()
         window.show()
+        window.windowHandle().requestActivate()  # shortcuts go to the active window
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
         opened.append((session, window))
         return window
 

@@ -215,7 +215,7 @@ class PromptPane(QWidget):
     def _mark(self, problem: TemplateProblem | None) -> None:
         selections = []
         if problem is not None:
-            block = self.editor.document().findBlockByLineNumber(max(0, problem.line - 1))
+            block = self.editor.document().findBlockByNumber(max(0, problem.line - 1))
             selection = QTextEdit.ExtraSelection()
             fmt = QTextCharFormat()
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)

@@ -21,6 +21,7 @@ class SpiderTokenError(ValueError):
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     # opening quotes and runs of backticks stand alone
     (re.compile("([«“‘„]|`+)"), r" \1 "),
+    (re.compile("(``)"), r" \1 "),  # then pairs of backticks split off again ("```" -> "``", "`")
     # a final period (with closing brackets after it) is split off
     (re.compile(r"([^.])(\.)([\]\)}>\"'»”’ ]*+)\s*$"), r"\1 \2 \3 "),
     # colons and commas are split unless a digit follows ("1,000" stays whole)

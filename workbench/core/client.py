@@ -18,9 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import openai
-
 from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
 from workbench.core.profiles import EndpointProfile, resolve_api_key
 
@@ -90,6 +87,8 @@ def limits_for(profile: EndpointProfile) -> _ProfileLimits:
 
 
 def _http_client() -> Any:
+    import openai  # the SDK loads lazily (0.7 s): the window opens without it
+
     try:
         return openai.DefaultAioHttpClient()
     except RuntimeError:  # the aiohttp extra is not installed: the default transport works too
@@ -101,6 +100,8 @@ class EndpointClient:
         self.profile = profile
         key = api_key or resolve_api_key(profile)
         azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
+        import openai
+
         self._sdk = openai.AsyncOpenAI(
             base_url=profile.base_url,
             api_key=key,
@@ -164,6 +165,9 @@ class EndpointClient:
             await asyncio.sleep(backoff_delay(attempt, status, headers, time.time(), self._rng.random()))
 
     async def _attempt(self, request: ChatRequest, attempt: int) -> Completion | tuple[str, str, int | None, dict]:
+        import httpx
+        import openai
+
         start = time.perf_counter()
         try:
             # The SDK's documented low-level call: same auth, base URL, headers, timeouts and

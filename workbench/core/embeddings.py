@@ -15,9 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import numpy as np
-import openai
 from platformdirs import user_cache_dir
 
 from workbench.core.dataset import Item
@@ -89,6 +87,9 @@ class Embedder:
         return matrix / np.where(norms == 0, 1, norms)
 
     async def _fetch(self, texts: list[str]) -> dict[str, np.ndarray]:
+        import httpx
+        import openai  # loaded on first use: importing the SDK takes most of a second
+
         sdk = openai.AsyncOpenAI(
             base_url=self.profile.base_url,
             api_key=resolve_api_key(self.profile),

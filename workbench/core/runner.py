@@ -177,7 +177,8 @@ class Runner:
             for v in self.variants:
                 if v.profile.name not in ctx.clients:
                     key = self.api_keys.get(v.profile.name)
-                    ctx.clients[v.profile.name] = EndpointClient(v.profile, api_key=key)
+                    # built in a thread: the SDK loads TLS certificates (tens of ms) and the loop must not stall
+                    ctx.clients[v.profile.name] = await asyncio.to_thread(EndpointClient, v.profile, key)
             work = asyncio.create_task(self._work(ctx, todo))
             while (event := await ctx.queue.get()) is not None:
                 if type(event) in counts:

@@ -9,7 +9,9 @@ coalesced: at most one ``results_changed`` per ``FLUSH_MS``.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, Ru
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.results import QuestionFilter, RunResults
-from workbench.core.runner import Runner
+from workbench.core.runner import Runner, scoring_pool
 from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.core.templates import TemplateProblem, bundled_templates
@@ -75,6 +77,7 @@ class AppSession(QObject):
         self._runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
+        self._pool: ProcessPoolExecutor | None = None
         self.closed = False
         self._previews: dict[tuple[VariantSpec, str], object] = {}
         self._flush = QTimer(self)
@@ -249,6 +252,15 @@ class AppSession(QObject):
         if self._runner is not None:
             self._runner.cancel()
 
+    async def _scoring_pool(self) -> ProcessPoolExecutor:
+        """One pool of scoring processes per session, started off the event loop (spawning blocks)."""
+        if self._pool is None:
+            workers = os.cpu_count() or 1
+            pool = scoring_pool(workers)
+            await asyncio.to_thread(lambda: list(pool.map(abs, range(workers))))
+            self._pool = pool
+        return self._pool
+
     async def _profiles_for(self, specs: list[VariantSpec]) -> dict[str, EndpointProfile]:
         profiles = dict(self.profiles)
         if any(s.profile == LOCAL_PROFILE for s in specs):
@@ -262,7 +274,10 @@ class AppSession(QObject):
             variants = build_variants(specs, dataset, self.store, profiles)
             for v in variants:
                 resolve_api_key(v.profile)
-            self._runner = Runner(self.store, dataset, split, variants, name, limit=self.limit, resume=resume)
+            pool = await self._scoring_pool()
+            self._runner = Runner(
+                self.store, dataset, split, variants, name, limit=self.limit, resume=resume, executor=pool
+            )
             async for event in self._runner.events():
                 self._apply(event, specs)
         except (SpecError, ProfileError, StoreError, LocalModelError, DatasetError, TemplateProblem) as exc:
@@ -342,5 +357,7 @@ class AppSession(QObject):
             self.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._flush.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         self.local.stop()
         self.store.close()

@@ -94,7 +94,7 @@ def test_two_variants_stream_into_every_pane(
     assert window.session.current_index != before
 
 
-@pytest.mark.server(answer="model", latency_s=0.03)
+@pytest.mark.server(answer="model", latency_s=0.15)
 def test_cancel_then_resume_after_reopening(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
@@ -103,6 +103,9 @@ def test_cancel_then_resume_after_reopening(
     use_test_variants(window)
     window.run_bar.run()
     qtbot.waitUntil(lambda: window.session.results.done >= 30, timeout=RUN_TIMEOUT_MS)
+    # the table fills in while the run streams (coalesced updates, a few per second)
+    qtbot.waitUntil(lambda: int(table_row(window, "right")["n"]) > 0, timeout=5_000)
+    assert window.session.state == "running" and "ETA" in window.run_bar.progress_label.text()
     qtbot.mouseClick(window.run_bar.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.session.state == "cancelled", timeout=RUN_TIMEOUT_MS)
     done_before = window.session.results.done

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.answers import ResultGrid, result_grid, sql_diff
 from workbench.core.store import ScoreRow
+from workbench.ui.highlighters import SqlHighlighter
 from workbench.ui.session import AppSession
 
 GRID_ROWS = 50
@@ -34,7 +35,8 @@ DIFF_STYLE = {
 
 def diff_html(gold: str, predicted: str) -> str:
     pieces = sql_diff(gold, predicted)
-    return "".join(DIFF_STYLE[p.kind].format(html.escape(p.text)) for p in pieces).replace("\n", "<br>")
+    parts = [DIFF_STYLE[p.kind].format(html.escape(p.text)) + (" " if p.kind == "removed" else "") for p in pieces]
+    return "".join(parts).replace("\n", "<br>")
 
 
 def verdict_text(row: ScoreRow | None) -> tuple[str, str]:
@@ -86,8 +88,10 @@ class AnswerCard(QFrame):
         self.verdict = QLabel()
         self.reason = QLabel()
         self.reason.setWordWrap(True)
+        self.reason.setTextFormat(Qt.TextFormat.PlainText)  # model output and error text, shown as written
         self.sql = QTextBrowser()
         self.sql.setMaximumHeight(110)
+        self.highlighter = SqlHighlighter(self.sql.document())
         self.grid = GridView()
         self.metrics = QLabel()
         self.metrics.setStyleSheet("color: #555555")
@@ -105,7 +109,7 @@ class AnswerCard(QFrame):
     def show_row(self, row: ScoreRow | None, gold: str) -> None:
         label, colour = verdict_text(row)
         self.verdict.setText(f"<b style='color:{colour}'>{label}</b>")
-        self.reason.setText(html.escape(row.reason) if row else "")
+        self.reason.setText(row.reason if row else "")
         sql = (row.predicted_sql or "") if row else ""
         if sql:
             self.sql.setHtml(f"<div style='font-family:monospace; white-space:pre-wrap'>{diff_html(gold, sql)}</div>")
@@ -196,7 +200,7 @@ class OutputsPane(QWidget):
         )
         self._generation += 1
         db_path = session.dataset.db_path(item.db_id)
-        self.gold.verdict.setText("<b>gold</b>")
+        self.gold.verdict.setText("<span style='color:#555555'>reference</span>")
         self.gold.sql.setHtml(f"<div style='font-family:monospace'>{html.escape(item.query)}</div>")
         self._grid_later(self.gold.grid, db_path, item.query)
         for name, row in zip(names, rows, strict=True):

@@ -176,7 +176,9 @@ class QuestionsPane(QWidget):
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
             else:
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-                header.resizeSection(column, widths.get(column, 72))
+                label = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
+                fitted = header.fontMetrics().horizontalAdvance(label) + 16
+                header.resizeSection(column, widths.get(column, max(48, fitted)))
         self._sized_columns = header.count()
 
     def _select(self, index: int | None) -> None:

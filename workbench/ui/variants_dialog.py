@@ -32,6 +32,8 @@ class VariantsDialog(QDialog):
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in ((0, 150), (1, 130), (2, 220), (3, 100), (4, 60), (5, 100)):
+            self.table.setColumnWidth(column, width)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #9b1c1c")

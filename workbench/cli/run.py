@@ -15,6 +15,7 @@ from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
 from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.export import write_report
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
@@ -249,6 +250,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    for kind, out in (("html", args.html), ("csv", args.csv)):
+        if out is None:
+            continue
+        store = Store(args.store)
+        try:
+            data = write_report(store, args.run, out, kind)
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+        finally:
+            store.close()
+        extra = f", {data.disagreement_total} disagreements" if kind == "html" else ""
+        print(f"wrote {out} ({kind}, {len(data.summaries)} variants{extra})", file=sys.stderr)
     return _print_report(args.store, args.run, args.json)
 
 
@@ -291,6 +306,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     report = sub.add_parser("report", help="print a run's accuracy table")
     report.add_argument("run", help="run name or id")
     report.add_argument("--json", action="store_true", help="machine-readable output")
+    report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
+    report.add_argument("--csv", type=Path, metavar="OUT", help="also write the accuracy table as CSV")
     _store_arg(report)
     report.set_defaults(func=cmd_report)
 

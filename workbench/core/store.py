@@ -216,6 +216,17 @@ class Store:
         )
         return [(int(i), str(n), str(m)) for i, n, m in rows]
 
+    def variant_details(self, run_id: int) -> list[dict[str, Any]]:
+        """Each variant of a run with what it was made of: endpoint, model, prompt version, retrieval, params."""
+        rows = self.db.execute(
+            "SELECT v.id, v.name, v.endpoint, v.model, v.prompt_version_id, v.retrieval, v.params "
+            "FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id WHERE rv.run_id = ? "
+            "ORDER BY rv.position",
+            (run_id,),
+        )
+        keys = ("id", "name", "endpoint", "model", "prompt_version_id", "retrieval", "params")
+        return [dict(zip(keys[:6], r[:6], strict=True)) | {"params": json.loads(r[6])} for r in rows]
+
     def variant_names(self, run_id: int) -> dict[int, str]:
         return {i: name for i, name, _ in self.run_variants(run_id)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -19,11 +20,14 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.dataset import DatasetError
+from workbench.core.export import write_report
 from workbench.core.runspec import VariantSpec
+from workbench.core.store import Store, StoreError
 from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.context_pane import ContextPane
 from workbench.ui.outputs_pane import OutputsPane
+from workbench.ui.plots_pane import PlotsPane
 from workbench.ui.prompt_pane import PromptPane
 from workbench.ui.questions_pane import QuestionsPane
 from workbench.ui.run_bar import RunBar
@@ -47,6 +51,7 @@ class MainWindow(QMainWindow):
         self.context = ContextPane(session)
         self.outputs = OutputsPane(session)
         self.accuracy = AccuracyPane(session)
+        self.plots = PlotsPane(session)
         self.run_bar = RunBar(session)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
             ("accuracy", "Accuracy", self.accuracy),
             ("prompt", "Prompt", self.prompt),
             ("context", "Context", self.context),
+            ("plots", "Plots", self.plots),
         ]
         for key, title, widget in panes:
             dock = QDockWidget(title, self)
@@ -86,6 +92,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["questions"], self.docks["accuracy"], Qt.Orientation.Vertical)
         self.splitDockWidget(self.docks["outputs"], self.docks["context"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["context"], self.docks["prompt"])
+        self.tabifyDockWidget(self.docks["prompt"], self.docks["plots"])
         self.docks["context"].raise_()
         self.resizeDocks([self.docks["questions"], self.docks["outputs"]], [560, 940], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["questions"], self.docks["accuracy"]], [520, 300], Qt.Orientation.Vertical)
@@ -110,6 +117,8 @@ class MainWindow(QMainWindow):
         self._action("&File", "Open dataset…", self.choose_dataset, QKeySequence.StandardKey.Open)
         self._action("&File", "Open demo dataset", lambda: self.open_dataset(DEMO_DATASET))
         self._action("&File", "Show a stored run…", self.choose_run)
+        self._action("&File", "Export report as HTML…", lambda: self.export_report("html"))
+        self._action("&File", "Export table as CSV…", lambda: self.export_report("csv"))
         self._action("&File", "Settings…", self.edit_settings, QKeySequence.StandardKey.Preferences)
         self._action("&File", "Quit", self.close, QKeySequence.StandardKey.Quit)
         self._action("&Edit", "Undo", editor.undo, QKeySequence.StandardKey.Undo)
@@ -212,6 +221,37 @@ class MainWindow(QMainWindow):
         if ok:
             self.session.load_run(list(reversed(runs))[labels.index(label)])
             self.run_bar.offer_resume()
+
+    def export_report(self, kind: str, path: Path | None = None) -> asyncio.Task[None] | None:
+        """Write the shown run's report (in a thread: it runs the disagreements' queries)."""
+        run = self.session.run_info
+        if run is None:
+            self.show_problem("No run to export yet: run the variants, or File ▸ Show a stored run…")
+            return None
+        if path is None:
+            pattern = "HTML report (*.html)" if kind == "html" else "CSV table (*.csv)"
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export", f"{run.name}.{kind}", pattern)
+            if not chosen:
+                return None
+            path = Path(chosen)
+        store_path = self.session.store.path
+
+        def write() -> None:
+            store = Store(store_path)
+            try:
+                write_report(store, run.id, path, kind)
+            finally:
+                store.close()
+
+        async def export() -> None:
+            try:
+                await asyncio.to_thread(write)
+            except (OSError, StoreError) as exc:
+                self.show_problem(f"Could not write {path}:\n{exc}")
+                return
+            self.session.message.emit(f"wrote {path}")
+
+        return asyncio.ensure_future(export())
 
     def edit_variants(self) -> None:
         if self.session.running:

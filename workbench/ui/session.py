@@ -214,9 +214,17 @@ class AppSession(QObject):
         if not self.specs:
             self.problem.emit("add a variant first (Run ▸ Variants…)")
             return None
-        run_name = name or f"{self.dataset.name}-{self.split}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run_name = name or self._fresh_run_name(f"{self.dataset.name}-{self.split}-{time.strftime('%Y%m%d-%H%M%S')}")
         self._task = asyncio.ensure_future(self._run(run_name, self.dataset, self.split, self.specs, resume=False))
         return self._task
+
+    def _fresh_run_name(self, base: str) -> str:
+        taken = {r.name for r in self.store.runs()}
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}-{k}"
+        return name
 
     def resume_run(self, run: RunInfo) -> asyncio.Task[None] | None:
         """Continue a stored run with the variants it was started with."""

@@ -1,0 +1,55 @@
+"""Accuracy across prompt versions over time: every stored run's variants on one dataset split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.core.report import summarize_run
+from workbench.core.store import Store
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    template: str  # the prompt family ("few_shot"); "" for variants without a stored template
+    version_id: int | None
+    run_name: str
+    created_at: str
+    variant: str
+    accuracy: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def label(self) -> str:
+        version = f"{self.template} v{self.version_id}" if self.version_id else "built-in prompt"
+        return f"{version} · {self.variant} · {self.run_name}"
+
+
+def prompt_history(store: Store, dataset_root: str, split: str) -> list[HistoryPoint]:
+    """One point per (run, variant) with answers, oldest run first."""
+    names = {v.id: v.name for v in store.prompt_versions()}
+    points = []
+    for run in store.runs():
+        if run.dataset_root != dataset_root or run.split != split:
+            continue
+        details = {d["name"]: d for d in store.variant_details(run.id)}
+        for summary in summarize_run(store, run.id):
+            if not summary.completed:
+                continue
+            version = details.get(summary.variant, {}).get("prompt_version_id")
+            low, high = summary.interval
+            points.append(
+                HistoryPoint(
+                    names.get(version, "") if version else "",
+                    version,
+                    run.name,
+                    run.created_at,
+                    summary.variant,
+                    summary.execution_accuracy,
+                    low,
+                    high,
+                    summary.completed,
+                )
+            )
+    return points

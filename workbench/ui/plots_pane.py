@@ -1,0 +1,108 @@
+"""The Plots pane: accuracy per variant with error bars, and accuracy across prompt versions over time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from workbench.core.charts import PALETTE
+from workbench.core.history import HistoryPoint, prompt_history
+from workbench.ui.session import AppSession
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+
+
+def _plot(title: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(title=title)
+    widget.setYRange(0, 108, padding=0)
+    widget.setLabel("left", "execution accuracy", units="%")
+    widget.showGrid(y=True, alpha=0.3)
+    widget.setMouseEnabled(x=False, y=False)
+    widget.setMenuEnabled(False)
+    return widget
+
+
+class PlotsPane(QWidget):
+    def __init__(self, session: AppSession) -> None:
+        super().__init__()
+        self.session = session
+        self.variants_plot = _plot("Accuracy per variant (95% CI)")
+        self.history_plot = _plot("Accuracy across prompt versions, run by run")
+        self.history_plot.addLegend(offset=(10, 10))
+        self.history_note = QLabel()
+        self.history_note.setWordWrap(True)
+        self.history_note.setStyleSheet("color: #555555")
+        self.bars: list[tuple[str, float, float, float]] = []  # what the variant plot shows: name, value, lo, hi
+        self.history: list[HistoryPoint] = []
+        history_box = QWidget()
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(self.history_plot, 1)
+        history_layout.addWidget(self.history_note)
+        splitter = QSplitter()
+        splitter.addWidget(self.variants_plot)
+        splitter.addWidget(history_box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        session.results_changed.connect(self.refresh_variants)
+        session.run_state_changed.connect(lambda _: self.refresh_history())
+        session.dataset_changed.connect(self.refresh_history)
+        self.refresh_variants()
+        self.refresh_history()
+
+    def refresh_variants(self) -> None:
+        summaries = [s for s in self.session.results.summaries() if s.completed]
+        bars = [(s.variant, *(100 * v for v in (s.execution_accuracy, *s.interval))) for s in summaries]
+        if bars == self.bars:
+            return
+        self.bars = bars
+        plot = self.variants_plot
+        plot.clear()
+        if not bars:
+            return
+        x = np.arange(len(bars), dtype=float)
+        values = np.array([b[1] for b in bars])
+        brushes = [pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in range(len(bars))]
+        plot.addItem(pg.BarGraphItem(x=x, height=values, width=0.6, brushes=brushes))
+        low = values - np.array([b[2] for b in bars])
+        high = np.array([b[3] for b in bars]) - values
+        plot.addItem(pg.ErrorBarItem(x=x, y=values, top=high, bottom=low, beam=0.2, pen=pg.mkPen("#222222")))
+        for k, (_, value, _, top) in enumerate(bars):
+            label = pg.TextItem(f"{value:.1f}", anchor=(0.5, 1.0), color="#222222")
+            label.setPos(k, min(100.0, top + 1))
+            plot.addItem(label)
+        plot.getAxis("bottom").setTicks([[(k, b[0]) for k, b in enumerate(bars)]])
+        plot.setXRange(-0.6, len(bars) - 0.4, padding=0)
+
+    def refresh_history(self) -> None:
+        session = self.session
+        if session.dataset is None or session.state in ("starting", "running", "paused"):
+            return  # redrawn when the run ends
+        self.history = prompt_history(session.store, str(session.dataset.root.resolve()), session.split)
+        plot = self.history_plot
+        plot.clear()
+        if plot.plotItem.legend is not None:
+            plot.plotItem.legend.clear()
+        if not self.history:
+            self.history_note.setText("No runs on this split yet.")
+            return
+        runs = list(dict.fromkeys(p.run_name for p in self.history))
+        series: dict[str, list[HistoryPoint]] = {}
+        for point in self.history:
+            series.setdefault(point.template or "built-in prompt", []).append(point)
+        for k, (template, points) in enumerate(series.items()):
+            colour = PALETTE[k % len(PALETTE)]
+            x = np.array([runs.index(p.run_name) for p in points], dtype=float)
+            y = np.array([100 * p.accuracy for p in points])
+            plot.addItem(pg.ErrorBarItem(x=x, y=y, top=100 * np.array([p.high for p in points]) - y,
+                                         bottom=y - 100 * np.array([p.low for p in points]), beam=0.15,
+                                         pen=pg.mkPen(colour)))  # fmt: skip
+            plot.plot(x, y, pen=None, symbol="o", symbolBrush=colour, symbolPen=colour, name=template)
+        plot.getAxis("bottom").setTicks([[(k, f"#{k + 1}") for k in range(len(runs))]])
+        plot.setXRange(-0.5, len(runs) - 0.5, padding=0)
+        latest = self.history[-1]
+        self.history_note.setText(
+            f"{len(self.history)} points from {len(runs)} runs (x: runs in order; colour: template). "
+            f"Latest: {latest.label}, {100 * latest.accuracy:.1f}% of {latest.n}."
+        )

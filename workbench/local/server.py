@@ -92,10 +92,11 @@ class LocalServer:
 
     def command(self) -> list[str]:
         path = locate(self.model)
+        # in the desktop bundle the executable is the app itself; it serves when asked to (packaging/entry.py)
+        server = ["--llama-server"] if getattr(sys, "frozen", False) else ["-m", "llama_cpp.server"]
         cmd = [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            *server,
             "--model",
             str(path),
             "--model_alias",

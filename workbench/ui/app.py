@@ -13,8 +13,10 @@ import time
 
 import qasync
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from workbench.paths import DEMO_DATASET, ICON
 from workbench.ui.main_window import MainWindow
 from workbench.ui.session import AppPaths, AppSession
 
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("workbench")
     app.setOrganizationName("workbench")
     app.setDesktopFileName("workbench")
+    app.setWindowIcon(QIcon(str(ICON)))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
@@ -90,7 +93,25 @@ def main(argv: list[str] | None = None) -> int:
     exit_after = os.environ.get("WORKBENCH_EXIT_AFTER_MS")  # smoke tests: open, show, quit
     if exit_after:
         QTimer.singleShot(int(exit_after), window.close)
+    smoke = os.environ.get("WORKBENCH_SMOKE_RUN")  # smoke tests: open, run N questions, report, quit
+    outcome: list[str] = []
+    if smoke:
+        QTimer.singleShot(0, lambda: asyncio.ensure_future(smoke_run(session, window, int(smoke), outcome)))
     with loop:
         loop.run_until_complete(closed.wait())
         loop.run_until_complete(session.shutdown())
-    return 0
+    return 0 if not smoke or outcome == ["completed"] else 1
+
+
+async def smoke_run(session: AppSession, window: MainWindow, limit: int, outcome: list[str]) -> None:
+    """Run the window's variants over the first ``limit`` questions, print the result, close."""
+    session.open_dataset(session.dataset.root if session.dataset else DEMO_DATASET, session.split)
+    session.limit = limit
+    task = session.start_run()
+    if task is not None:
+        await task
+    summaries = session.results.summaries()
+    figures = ", ".join(f"{s.variant} {s.correct}/{s.completed}" for s in summaries)
+    print(f"smoke: run {session.state}: {session.results.done} answers; {figures}", file=sys.stderr)
+    outcome.append(session.state)
+    window.close()

@@ -41,6 +41,7 @@ class EndpointProfile:
     price_in_per_m: float = 0.0  # dollars per million prompt tokens
     price_out_per_m: float = 0.0
     api_version: str | None = None  # Azure-style endpoints: sent as ?api-version=..., key in an api-key header
+    description: str = ""  # e.g. "fine-tuned from gpt-4o-mini (job ftjob-…)"
     identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
 
     @property

@@ -91,7 +91,29 @@ def _m3_run_specs(db: sqlite3.Connection) -> None:
     _script(db, "CREATE TABLE run_specs (run_id INTEGER PRIMARY KEY REFERENCES runs(id), specs TEXT NOT NULL);")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_initial, _m2_cache_index_and_cost, _m3_run_specs]
+def _m4_finetune_jobs(db: sqlite3.Connection) -> None:
+    """Fine-tuning jobs and their events, kept so a job is reattached after the app restarts."""
+    _script(
+        db,
+        """
+        CREATE TABLE finetune_jobs (
+            id TEXT PRIMARY KEY, profile TEXT NOT NULL, base_model TEXT NOT NULL, status TEXT NOT NULL,
+            fine_tuned_model TEXT, registered_profile TEXT, error TEXT, spec TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE finetune_events (
+            job_id TEXT NOT NULL REFERENCES finetune_jobs(id), event_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+            level TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (job_id, event_id));
+    """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_initial,
+    _m2_cache_index_and_cost,
+    _m3_run_specs,
+    _m4_finetune_jobs,
+]
 
 
 class StoreError(RuntimeError):
@@ -279,6 +301,63 @@ class Store:
     def set_state(self, run_id: int, state: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
+
+    # --- fine-tuning jobs --------------------------------------------------------
+    def save_job(self, job_id: str, profile: str, base_model: str, status: str, spec: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO finetune_jobs (id, profile, base_model, status, spec, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, "
+                "updated_at = excluded.updated_at",
+                (job_id, profile, base_model, status, json.dumps(spec), _now(), _now()),
+            )
+
+    def update_job(self, job_id: str, **fields: Any) -> None:
+        allowed = {"status", "fine_tuned_model", "registered_profile", "error"}
+        if set(fields) - allowed:
+            raise ValueError(f"unknown job field(s): {', '.join(sorted(set(fields) - allowed))}")
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self.transaction() as db:
+            db.execute(
+                f"UPDATE finetune_jobs SET {assignments}, updated_at = ? WHERE id = ?",
+                (*fields.values(), _now(), job_id),
+            )
+
+    def jobs(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, profile, base_model, status, fine_tuned_model, registered_profile, error, spec, created_at, "
+            "updated_at FROM finetune_jobs ORDER BY created_at, id"
+        ).fetchall()
+        keys = ("id", "profile", "base_model", "status", "fine_tuned_model", "registered_profile", "error", "spec",
+                "created_at", "updated_at")  # fmt: skip
+        return [dict(zip(keys, r, strict=True)) | {"spec": json.loads(r[7])} for r in rows]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        for job in self.jobs():
+            if job["id"] == job_id:
+                return job
+        raise StoreError(f"no fine-tuning job {job_id!r} in {self.path}")
+
+    def save_job_events(self, job_id: str, events: list[dict[str, Any]]) -> int:
+        """Store events not seen before; returns how many were new."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO finetune_events VALUES (?, ?, ?, ?, ?, ?)",
+                [(job_id, e["id"], int(e.get("created_at") or 0), str(e.get("level", "info")),
+                  str(e.get("message", "")), json.dumps(e.get("data") or {})) for e in events],
+            )  # fmt: skip
+            return db.total_changes - before
+
+    def job_events(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT event_id, created_at, level, message, data FROM finetune_events WHERE job_id = ? "
+            "ORDER BY created_at, rowid",
+            (job_id,),
+        )
+        return [
+            {"id": r[0], "created_at": r[1], "level": r[2], "message": r[3], "data": json.loads(r[4])} for r in rows
+        ]
 
     # --- prompt versions ---------------------------------------------------------
     def save_prompt_version(self, name: str, body: str, parent_id: int | None = None) -> int:

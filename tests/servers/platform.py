@@ -220,7 +220,7 @@ class PlatformAPI:
         after = request.query.get("after")
         if after:
             ids = [e["id"] for e in newest_first]
-            newest_first = newest_first[: ids.index(after)] if after in ids else newest_first
+            newest_first = newest_first[ids.index(after) + 1 :] if after in ids else newest_first  # older ones
         limit = int(request.query.get("limit", 20))
         page = newest_first[:limit]
         return web.json_response({"object": "list", "data": page, "has_more": len(newest_first) > limit})

@@ -3,7 +3,9 @@
 workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
 workbench run --dataset DIR --split dev --variant NAME ... [--limit N] [--resume]
 workbench runs
-workbench report RUN [--json]
+workbench report RUN [--json] [--html OUT] [--csv OUT]
+workbench local start|stop|status
+workbench finetune export|validate|start|status|cancel
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import local, run, score
+from workbench.cli import finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 
 
@@ -22,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_parser(sub)
     run.add_parsers(sub)
     local.add_parser(sub)
+    finetune.add_parser(sub)
     return parser
 
 

@@ -41,6 +41,7 @@ class EndpointProfile:
     price_in_per_m: float = 0.0  # dollars per million prompt tokens
     price_out_per_m: float = 0.0
     api_version: str | None = None  # Azure-style endpoints: sent as ?api-version=..., key in an api-key header
+    api_key_from: str | None = None  # keyring entry of another profile (a fine-tuned model uses its base's key)
     description: str = ""  # e.g. "fine-tuned from gpt-4o-mini (job ftjob-…)"
     identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
 
@@ -82,7 +83,7 @@ def resolve_api_key(profile: EndpointProfile) -> str:
             raise ProfileError(f"profile {profile.name!r}: environment variable {profile.api_key_env} is not set")
     if profile.api_key_keyring:
         try:
-            value = keyring.get_password(KEYRING_SERVICE, profile.name)
+            value = keyring.get_password(KEYRING_SERVICE, profile.api_key_from or profile.name)
         except keyring.errors.KeyringError as exc:
             raise ProfileError(
                 f"profile {profile.name!r}: no usable OS keyring ({type(exc).__name__}); "

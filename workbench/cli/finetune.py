@@ -1,0 +1,247 @@
+"""`workbench finetune export | validate | start | status | cancel`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.common import CliError
+from workbench.core.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.dataset import Dataset, DatasetError
+from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
+from workbench.core.finetune.jobs import FineTuneClient, JobError, JobInfo, register_model, start_job, watch
+from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS, validate
+from workbench.core.profiles import ProfileError, ProfileStore
+from workbench.core.retrieval import RECIPES
+from workbench.core.runspec import COMPLETION_PREFIX
+from workbench.core.store import Store, StoreError, default_store_path
+from workbench.core.templates import TemplateProblem
+from workbench.paths import DEMO_DATASET
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        dataset = Dataset(args.dataset)
+        items = dataset.load_split(args.split).items
+        template = load_template(args.template)
+    except (DatasetError, ValueError, TemplateProblem) as exc:
+        raise CliError(str(exc)) from None
+    builder = ContextBuilder(dataset, PromptSpec(template, args.retrieval, args.k), train_split=args.split)
+    prefix = COMPLETION_PREFIX if template.text.rstrip().endswith(COMPLETION_PREFIX) else ""
+    options = {"dedupe": not args.keep_duplicates, "style": args.answer_style, "answer_prefix": prefix}
+    result = export_training_data(builder, items, args.out, args.validation_fraction, args.seed, **options)
+    print(f"wrote {result.train} training examples to {result.train_path}")
+    if result.validation_path:
+        print(f"wrote {result.validation} validation examples to {result.validation_path}")
+    if result.duplicates_dropped:
+        print(f"dropped {result.duplicates_dropped} duplicate question(s)")
+    for line in result.skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    report = validate(args.file, args.validation, max_tokens=args.max_tokens)
+    print(report.summary(args.epochs, args.price_per_m))
+    if not report.ok:
+        raise CliError(f"{args.file} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+    return 0
+
+
+def _client(args: argparse.Namespace) -> FineTuneClient:
+    try:
+        profile = ProfileStore(args.profiles).get(args.profile)
+        return FineTuneClient(profile)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _print_event(event: dict[str, Any]) -> None:
+    print(f"  [{event.get('level', 'info')}] {event.get('message', '')}", flush=True)
+
+
+def _follow(client: FineTuneClient, store: Store, job_id: str, args: argparse.Namespace) -> JobInfo:
+    async def go() -> JobInfo:
+        try:
+            return await watch(client, store, job_id, _print_event, lambda j: print(f"status: {j.status}", flush=True),
+                               max_poll_s=args.max_poll, first_poll_s=min(1.0, args.max_poll))  # fmt: skip
+        finally:
+            await client.aclose()
+
+    job = asyncio.run(go())
+    if job.status == "succeeded":
+        profiles = ProfileStore(args.profiles)
+        profile = register_model(profiles, profiles.get(store.job(job_id)["profile"]), job, store)
+        print(f"model {job.fine_tuned_model} registered as profile {profile.name!r} ({profile.description})")
+    elif job.status == "failed":
+        print(f"job failed: {job.error or 'no reason given'}", file=sys.stderr)
+    return job
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    report = validate(args.train, args.validation, max_tokens=args.max_tokens)
+    profiles = ProfileStore(args.profiles)
+    try:
+        profile = profiles.get(args.profile)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from None
+    price = args.price_per_m if args.price_per_m is not None else profile.price_in_per_m
+    print(report.summary(args.epochs or DEFAULT_EPOCHS, price))
+    if not report.ok:
+        raise CliError(f"{args.train} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("confirm the cost above with --yes (no terminal to ask on)")
+        if input(f"start fine-tuning {args.base_model or profile.model}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("not started")
+            return 1
+    client = _client(args)
+    store = Store(args.store)
+    options = {"epochs": args.epochs, "suffix": args.suffix, "seed": args.seed}
+
+    async def go() -> JobInfo:
+        try:
+            return await start_job(client, store, args.train, args.validation, args.base_model or profile.model,
+                                   **options)  # fmt: skip
+        finally:
+            if not args.wait:
+                await client.aclose()
+
+    try:
+        job = asyncio.run(go())
+        print(f"started job {job.id} ({job.status}); follow it with: workbench finetune status {job.id} --watch")
+        if args.wait:
+            job = _follow(_client(args), store, job.id, args)
+    except JobError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    return 0 if job.status != "failed" else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = Store(args.store)
+    try:
+        if not args.job:
+            jobs = store.jobs()
+            if not jobs:
+                print("no fine-tuning jobs in the store")
+            for j in jobs:
+                model = j["fine_tuned_model"] or "-"
+                print(f"{j['id']}  {j['status']:<16} {j['base_model']} -> {model}  (profile {j['profile']})")
+            return 0
+        try:
+            record = store.job(args.job)
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
+        args.profile = record["profile"]
+        client = _client(args)
+        if args.watch:
+            for event in store.job_events(args.job):
+                _print_event(event)
+            job = _follow(client, store, args.job, args)
+        else:
+            job = asyncio.run(_once(client, store, args.job))
+            for event in store.job_events(args.job)[-args.events :]:
+                _print_event(event)
+        print(f"{job.id}: {job.status}" + (f", model {job.fine_tuned_model}" if job.fine_tuned_model else "")
+              + (f", error: {job.error}" if job.error else ""))  # fmt: skip
+        return 0
+    except JobError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+
+
+async def _once(client: FineTuneClient, store: Store, job_id: str) -> JobInfo:
+    try:
+        job = await client.retrieve(job_id)
+        store.save_job_events(job_id, await client.events(job_id))
+        store.update_job(job_id, status=job.status, fine_tuned_model=job.fine_tuned_model, error=job.error)
+        return job
+    finally:
+        await client.aclose()
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    store = Store(args.store)
+    try:
+        record = store.job(args.job)
+        args.profile = record["profile"]
+        client = _client(args)
+
+        async def go() -> JobInfo:
+            try:
+                return await client.cancel(args.job)
+            finally:
+                await client.aclose()
+
+        job = asyncio.run(go())
+        store.update_job(args.job, status=job.status)
+        print(f"{job.id}: {job.status}")
+        return 0
+    except (StoreError, JobError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ft = sub.add_parser("finetune", help="training data, validation and fine-tuning jobs")
+    verbs = ft.add_subparsers(dest="verb", required=True)
+
+    export = verbs.add_parser("export", help="render a split through a template into chat JSONL")
+    export.add_argument("--dataset", type=Path, default=DEMO_DATASET)
+    export.add_argument("--split", default="train")
+    export.add_argument("--out", type=Path, required=True, help="training file; validation goes beside it")
+    export.add_argument("--template", default="zero_shot", help="bundled template name or .prompt file")
+    export.add_argument("--retrieval", default="none", choices=[r for r in RECIPES if r not in ("skeleton", "dense")])
+    export.add_argument("--k", type=int, default=3)
+    export.add_argument("--validation-fraction", type=float, default=0.1)
+    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--keep-duplicates", action="store_true", help="keep repeated questions (default: drop)")
+    export.add_argument("--answer-style", choices=ANSWER_STYLES, default="fenced",
+                        help="assistant turn: fenced ```sql block (default) or the plain query")  # fmt: skip
+    export.set_defaults(func=cmd_export)
+
+    check = verbs.add_parser("validate", help="check a training file; exit 2 with the reasons if unusable")
+    check.add_argument("file", type=Path)
+    check.add_argument("--validation", type=Path)
+    check.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="per example")
+    check.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    check.add_argument("--price-per-m", type=float, default=0.0, help="training $ per million tokens")
+    check.set_defaults(func=cmd_validate)
+
+    start = verbs.add_parser("start", help="validate, show the cost, upload and start a job")
+    start.add_argument("--profile", required=True, help="endpoint profile of the API that trains")
+    start.add_argument("--train", type=Path, required=True)
+    start.add_argument("--validation", type=Path)
+    start.add_argument("--base-model", help="model to fine-tune (default: the profile's model)")
+    start.add_argument("--epochs", type=int)
+    start.add_argument("--suffix")
+    start.add_argument("--seed", type=int)
+    start.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
+    start.add_argument(
+        "--price-per-m", type=float, help="training $ per million tokens (default: the profile's input price)"
+    )
+    start.add_argument("--yes", action="store_true", help="start without asking")
+    start.add_argument("--wait", action="store_true", help="follow the job to its end and register the model")
+    start.set_defaults(func=cmd_start)
+
+    status = verbs.add_parser("status", help="list jobs, or show one (reattaches by id)")
+    status.add_argument("job", nargs="?")
+    status.add_argument("--watch", action="store_true", help="follow to the end; a success registers the model")
+    status.add_argument("--events", type=int, default=10, help="recent events to show")
+    status.set_defaults(func=cmd_status)
+
+    cancel = verbs.add_parser("cancel", help="cancel a running job")
+    cancel.add_argument("job")
+    cancel.set_defaults(func=cmd_cancel)
+
+    for p in (start, status, cancel):
+        p.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
+        p.add_argument("--store", type=Path, default=default_store_path())
+        p.add_argument("--max-poll", type=float, default=30.0, help=argparse.SUPPRESS)

@@ -4,7 +4,7 @@
 
 Starts the OpenAI-protocol test server (zero latency, gold answers) in its own process,
 then the app in a fresh process (offscreen), as a user would start it. The app opens on a
-Spider-format copy of the demo dataset with 1,000+ dev questions, runs one variant over
+Spider-format copy of the demo dataset with 1,000+ distinct dev questions, runs one variant over
 the first ``--results`` of them, and watches its own event loop with a 5 ms timer.
 
 Figures: ``shown_ms`` is the time from starting the app's process to its window shown
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,21 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TICK_MS = 5
-
-
-def build_dataset(folder: Path, size: int) -> Path:
-    """The demo's dev questions repeated until there are ``size`` (same databases, scores stay real)."""
-    from workbench.paths import DEMO_DATASET
-
-    dest = folder / "demo-large"
-    dest.mkdir(parents=True)
-    shutil.copy(DEMO_DATASET / "tables.json", dest / "tables.json")
-    (dest / "database").symlink_to(DEMO_DATASET / "database")
-    dev = json.loads((DEMO_DATASET / "dev.json").read_text())
-    repeated = [dev[i % len(dev)] for i in range(size)]
-    (dest / "dev.json").write_text(json.dumps(repeated))
-    shutil.copy(DEMO_DATASET / "train.json", dest / "train.json")
-    return dest
 
 
 def child(args: argparse.Namespace) -> None:
@@ -139,13 +123,13 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    from tests.conftest import ServerProcess
+    from tests.conftest import ServerProcess, repeated_demo
     from workbench.paths import DEMO_DATASET
 
     server = ServerProcess("--answer", "gold", "--dataset", str(DEMO_DATASET))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            dataset = build_dataset(Path(tmp), max(args.results, 1000))
+            dataset = repeated_demo(Path(tmp), max(args.results, 1000))
             runs = [one_run(server.base_url, dataset, args.results, Path(tmp)) for _ in range(args.repeat)]
     finally:
         server.stop()

@@ -27,6 +27,28 @@ def demo_copy(tmp_path: Path) -> Path:
     return dest
 
 
+def repeated_demo(folder: Path, size: int) -> Path:
+    """A Spider-format copy of the demo whose dev split repeats its questions up to ``size``.
+
+    Each copy's question is marked ("… [copy 3]"), so every request is distinct; the test
+    server still answers it with the original's gold SQL; databases are the demo's (linked).
+    """
+    dest = folder / "demo-large"
+    dest.mkdir(parents=True)
+    shutil.copy(DEMO_DATASET / "tables.json", dest / "tables.json")
+    shutil.copy(DEMO_DATASET / "train.json", dest / "train.json")
+    (dest / "database").symlink_to(DEMO_DATASET / "database")
+    dev = json.loads((DEMO_DATASET / "dev.json").read_text())
+    rows = []
+    for i in range(size):
+        row = dict(dev[i % len(dev)])
+        if i >= len(dev):
+            row["question"] = f"{row['question']} [copy {i // len(dev)}]"
+        rows.append(row)
+    (dest / "dev.json").write_text(json.dumps(rows))
+    return dest
+
+
 def make_db(path: Path, script: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)

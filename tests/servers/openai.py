@@ -153,7 +153,7 @@ class OpenAITestServer:
         return web.json_response({"object": "list", "data": data, "model": body.get("model"), "usage": usage})
 
     async def get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stats.to_json())
+        return web.json_response(self.stats.to_json() | {"platform": self.platform.stats()})
 
     def _over_rpm(self, now: float) -> bool:
         if self.config.rpm is None:
@@ -324,6 +324,8 @@ def main() -> None:
     ap.add_argument("--answer", choices=("gold", "wrong", "model"), default="gold")
     ap.add_argument("--dataset", type=Path, help="Spider-format folder whose gold SQL answers its questions")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--phase-s", type=float, default=0.05, help="seconds per fine-tuning job / batch phase")
+    ap.add_argument("--batch-fail-every", type=int, default=0, help="every Nth batch request fails (0: none)")
     args = ap.parse_args()
     config = ServerConfig(
         latency_s=args.latency,
@@ -334,6 +336,7 @@ def main() -> None:
         answer=args.answer,
         seed=args.seed,
         answers=load_answers(args.dataset) if args.dataset else {},
+        platform=PlatformConfig(phase_s=args.phase_s, batch_fail_every=args.batch_fail_every),
     )
     server = OpenAITestServer(config)
 

@@ -96,6 +96,15 @@ class PlatformAPI:
         r.add_get("/v1/batches/{id}", self.get_batch)
         r.add_post("/v1/batches/{id}/cancel", self.cancel_batch)
 
+    def stats(self) -> dict[str, Any]:
+        """Counts for tests: calls per endpoint, batches created and the requests they held."""
+        return {
+            "calls": dict(self.calls),
+            "batches": len(self.batches),
+            "batch_requests": sum(len(b.lines) for b in self.batches.values()),
+            "distinct_batch_requests": len({line["custom_id"] for b in self.batches.values() for line in b.lines}),
+        }
+
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
 

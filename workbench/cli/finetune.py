@@ -12,7 +12,7 @@ from workbench.cli.common import CliError
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
-from workbench.core.finetune.jobs import FineTuneClient, JobError, JobInfo, register_model, start_job, watch
+from workbench.core.finetune.jobs import JobError, JobInfo, PlatformClient, register_model, start_job, watch
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS, validate
 from workbench.core.profiles import ProfileError, ProfileStore
 from workbench.core.retrieval import RECIPES
@@ -51,10 +51,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace) -> FineTuneClient:
+def _client(args: argparse.Namespace) -> PlatformClient:
     try:
         profile = ProfileStore(args.profiles).get(args.profile)
-        return FineTuneClient(profile)
+        return PlatformClient(profile)
     except ProfileError as exc:
         raise CliError(str(exc)) from None
 
@@ -63,7 +63,7 @@ def _print_event(event: dict[str, Any]) -> None:
     print(f"  [{event.get('level', 'info')}] {event.get('message', '')}", flush=True)
 
 
-def _follow(client: FineTuneClient, store: Store, job_id: str, args: argparse.Namespace) -> JobInfo:
+def _follow(client: PlatformClient, store: Store, job_id: str, args: argparse.Namespace) -> JobInfo:
     async def go() -> JobInfo:
         try:
             return await watch(client, store, job_id, _print_event, lambda j: print(f"status: {j.status}", flush=True),
@@ -156,7 +156,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
 
 
-async def _once(client: FineTuneClient, store: Store, job_id: str) -> JobInfo:
+async def _once(client: PlatformClient, store: Store, job_id: str) -> JobInfo:
     try:
         job = await client.retrieve(job_id)
         store.save_job_events(job_id, await client.events(job_id))

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from workbench.cli.common import CliError
+from workbench.core.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
-from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.export import write_report
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
 from workbench.core.progress import ProgressMeter
@@ -45,6 +46,13 @@ class Progress:
         )
 
     def update(self, event: Event) -> None:
+        if isinstance(event, BatchUpdate):
+            self.stream.write(
+                ("\n" if self.live else "") + f"batch {event.batch_id}: {event.status} ({event.completed}/"
+                f"{event.requests} answered, {event.failed} failed); {event.open_batches} batch(es) open\n"
+            )
+            self.stream.flush()
+            return
         if isinstance(event, ItemScored):
             self.meter.record(right=bool(event.exec_match), cost=event.cost)
         elif isinstance(event, ItemFailed):
@@ -176,7 +184,12 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         raise CliError(str(exc)) from None
     store = Store(args.store)
     name = args.run_name or f"{dataset.name}-{args.split}-{time.strftime('%Y%m%d-%H%M%S')}"
-    runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume)
+    if args.batch:
+        limits = BatchLimits(args.batch_max_requests, MAX_BYTES, min(5.0, args.batch_poll), args.batch_poll)
+        runner: Runner = BatchRunner(store, dataset, args.split, variants, name, limit=args.limit,
+                                     resume=args.resume, limits=limits)  # fmt: skip
+    else:
+        runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume)
     progress = Progress(sys.stderr)
 
     async def consume() -> int:
@@ -288,7 +301,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run.add_argument("--timeout", type=float, default=60.0, help="seconds per request for --base-url")
     run.add_argument("--limit", type=int, help="only the first N questions")
     run.add_argument("--run-name", help="name of the run (default: dataset-split-time)")
-    run.add_argument("--resume", action="store_true", help="continue the named run")
+    run.add_argument("--resume", action="store_true", help="continue the named run (reattaches to its batches)")
+    run.add_argument(
+        "--batch", action="store_true", help="send through the OpenAI Batch API (cheaper, answers within 24 h)"
+    )
+    run.add_argument("--batch-max-requests", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
+    run.add_argument("--batch-poll", type=float, default=60.0, help="longest wait between batch status checks (s)")
     run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
     run.add_argument(
         "--local-mode",

@@ -47,6 +47,18 @@ class ItemFailed:
 
 
 @dataclass(frozen=True)
+class BatchUpdate:
+    """A Batch API submission of the run changed state (submitted, progressing, done)."""
+
+    batch_id: str
+    status: str
+    requests: int
+    completed: int
+    failed: int
+    open_batches: int  # of this run, still waiting
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: int
     state: str  # "completed" | "cancelled" | "interrupted"
@@ -54,4 +66,4 @@ class RunFinished:
     failed: int
 
 
-Event = RunStarted | RequestSent | ItemScored | ItemFailed | RunFinished
+Event = RunStarted | RequestSent | ItemScored | ItemFailed | BatchUpdate | RunFinished

@@ -246,34 +246,28 @@ class Runner:
         """The stored answer to these messages, or a fresh one (recorded), or the failure (recorded)."""
         request = ChatRequest(tuple(messages), variant.request_params, variant.mode)
         key = request.fingerprint(variant.profile)
-        cached = self.store.cached_response(key)
+        cached = self._cached(variant, key)
         if cached is not None:
-            text, p_tok, c_tok, latency_ms = cached
-            model = variant.profile.model
-            return Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, model), key, True
+            return cached, key, True
         await ctx.queue.put(RequestSent(variant.name, item.index))
         outcome = await self._ask(ctx, variant, request, key)
         if isinstance(outcome, RequestFailed):
-            row = ScoreRow(
-                ctx.variant_ids[variant.name],
-                item.index,
-                item.db_id,
-                None,
-                None,
-                None,
-                "failed",
-                str(outcome),
-                None,
-                key,
-                0.0,
-                False,
-                None,
-                0,
-                0,
-            )
-            self.store.save_score(ctx.run_id, row)
-            return ItemFailed(variant.name, item.index, str(outcome))
+            return self._failed(ctx, variant, item, key, str(outcome))
         return outcome, key, False
+
+    def _cached(self, variant: Variant, key: str) -> Completion | None:
+        row = self.store.cached_response(key)
+        if row is None:
+            return None
+        text, p_tok, c_tok, latency_ms = row
+        return Completion(text, p_tok or 0, c_tok or 0, (latency_ms or 0.0) / 1000, 0, variant.profile.model)
+
+    def _failed(self, ctx: _RunContext, variant: Variant, item: Item, key: str, reason: str) -> ItemFailed:
+        """Record that ``item`` got no answer (it is tried again on resume)."""
+        row = ScoreRow(ctx.variant_ids[variant.name], item.index, item.db_id, None, None, None, "failed", reason,
+                       None, key, 0.0, False, None, 0, 0)  # fmt: skip
+        self.store.save_score(ctx.run_id, row)
+        return ItemFailed(variant.name, item.index, reason)
 
     async def _ask(
         self, ctx: _RunContext, variant: Variant, request: ChatRequest, key: str

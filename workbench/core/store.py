@@ -108,11 +108,28 @@ def _m4_finetune_jobs(db: sqlite3.Connection) -> None:
     )
 
 
+def _m5_batches(db: sqlite3.Connection) -> None:
+    """Batch API submissions of a run and the requests in each, so a restart reattaches instead of resending."""
+    _script(
+        db,
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), profile TEXT NOT NULL,
+            status TEXT NOT NULL, input_file TEXT NOT NULL, requests INTEGER NOT NULL,
+            ingested INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE batch_requests (
+            batch_id TEXT NOT NULL REFERENCES batches(id), request_hash TEXT NOT NULL,
+            PRIMARY KEY (batch_id, request_hash));
+    """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
     _m3_run_specs,
     _m4_finetune_jobs,
+    _m5_batches,
 ]
 
 
@@ -301,6 +318,38 @@ class Store:
     def set_state(self, run_id: int, state: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
+
+    # --- batches -------------------------------------------------------------------
+    def save_batch(
+        self, batch_id: str, run_id: int, profile: str, status: str, input_file: str, hashes: list[str]
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO batches (id, run_id, profile, status, input_file, requests, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, run_id, profile, status, input_file, len(hashes), _now(), _now()),
+            )
+            db.executemany("INSERT OR IGNORE INTO batch_requests VALUES (?, ?)", [(batch_id, h) for h in hashes])
+
+    def set_batch(self, batch_id: str, status: str, ingested: bool = False) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE batches SET status = ?, ingested = max(ingested, ?), updated_at = ? WHERE id = ?",
+                (status, int(ingested), _now(), batch_id),
+            )
+
+    def batches(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, profile, status, input_file, requests, ingested, created_at FROM batches WHERE run_id = ? "
+            "ORDER BY created_at, rowid",
+            (run_id,),
+        )
+        keys = ("id", "profile", "status", "input_file", "requests", "ingested", "created_at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def batch_hashes(self, batch_id: str) -> list[str]:
+        rows = self.db.execute("SELECT request_hash FROM batch_requests WHERE batch_id = ?", (batch_id,))
+        return [str(r[0]) for r in rows]
 
     # --- fine-tuning jobs --------------------------------------------------------
     def save_job(self, job_id: str, profile: str, base_model: str, status: str, spec: dict[str, Any]) -> None:

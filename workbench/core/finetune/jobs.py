@@ -10,140 +10,21 @@ same URL, key reference and prices, described as "fine-tuned from <base>".
 from __future__ import annotations
 
 import asyncio
-import random
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from workbench.core.limits import backoff_delay
-from workbench.core.profiles import EndpointProfile, ProfileStore, resolve_api_key
+from workbench.core.platform import JobInfo, JobSpec, PlatformClient
+from workbench.core.platform import PlatformError as JobError
+from workbench.core.profiles import EndpointProfile, ProfileStore
 from workbench.core.store import Store
 
 TERMINAL = ("succeeded", "failed", "cancelled")
-RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
-T = TypeVar("T")
-
-
-class JobError(RuntimeError):
-    """The API refused or failed a fine-tuning call; the message says why (never the key)."""
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    status: str
-    model: str
-    fine_tuned_model: str | None
-    error: str | None
-    trained_tokens: int | None = None
-
-    @classmethod
-    def from_api(cls, job: Any) -> JobInfo:
-        error = getattr(job, "error", None)
-        message = getattr(error, "message", None) if error is not None else None
-        return cls(job.id, job.status, job.model, job.fine_tuned_model, message or None, job.trained_tokens)
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    base_model: str
-    training_file: str  # file ids, once uploaded
-    validation_file: str | None = None
-    epochs: int | None = None
-    suffix: str | None = None
-    seed: int | None = None
-
-
-class FineTuneClient:
-    """One endpoint's files and fine-tuning API. Retries (ours, not the SDK's) on 429, 5xx, dropped connections."""
-
-    def __init__(self, profile: EndpointProfile, api_key: str | None = None, attempts: int = 5) -> None:
-        import openai  # loaded on first use (most of a second)
-
-        self.profile = profile
-        self.attempts = attempts
-        self._openai = openai
-        self._sdk = openai.AsyncOpenAI(
-            base_url=profile.base_url, api_key=api_key or resolve_api_key(profile), max_retries=0, timeout=120.0
-        )
-        self._rng = random.Random()
-
-    async def aclose(self) -> None:
-        await self._sdk.close()
-
-    async def _call(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
-        openai = self._openai
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await make()
-            except openai.APIStatusError as exc:
-                if exc.status_code not in RETRY_STATUSES or attempt == self.attempts:
-                    raise JobError(f"{what}: HTTP {exc.status_code}: {_message(exc)}") from None
-                delay = backoff_delay(
-                    attempt, exc.status_code, dict(exc.response.headers), time.time(), self._rng.random()
-                )
-            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-                if attempt == self.attempts:
-                    raise JobError(f"{what}: cannot reach {self.profile.base_url} ({exc})") from None
-                delay = backoff_delay(attempt, None, {}, time.time(), self._rng.random())
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def upload(self, path: Path, purpose: str = "fine-tune") -> str:
-        content = path.read_bytes()
-        result = await self._call(f"upload {path.name}", lambda: self._sdk.files.create(
-            file=(path.name, content), purpose=purpose))  # type: ignore[arg-type]  # fmt: skip
-        return str(result.id)
-
-    async def download(self, file_id: str) -> bytes:
-        response = await self._call(f"download {file_id}", lambda: self._sdk.files.content(file_id))
-        return bytes(response.content)
-
-    async def create(self, spec: JobSpec) -> JobInfo:
-        extra: dict[str, Any] = {}
-        if spec.validation_file:
-            extra["validation_file"] = spec.validation_file
-        if spec.epochs:
-            extra["hyperparameters"] = {"n_epochs": spec.epochs}
-        if spec.suffix:
-            extra["suffix"] = spec.suffix
-        if spec.seed is not None:
-            extra["seed"] = spec.seed
-        job = await self._call("create the fine-tuning job", lambda: self._sdk.fine_tuning.jobs.create(
-            model=spec.base_model, training_file=spec.training_file, **extra))  # fmt: skip
-        return JobInfo.from_api(job)
-
-    async def retrieve(self, job_id: str) -> JobInfo:
-        return JobInfo.from_api(await self._call(f"job {job_id}", lambda: self._sdk.fine_tuning.jobs.retrieve(job_id)))
-
-    async def events(self, job_id: str) -> list[dict[str, Any]]:
-        """All of the job's events, oldest first (the API pages them newest first)."""
-        page = await self._call(
-            f"events of {job_id}", lambda: self._sdk.fine_tuning.jobs.list_events(job_id, limit=100)
-        )
-        events = [e.model_dump() async for e in page]
-        return list(reversed(events))  # oldest first
-
-    async def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
-        page = await self._call(f"checkpoints of {job_id}",
-                                lambda: self._sdk.fine_tuning.jobs.checkpoints.list(job_id))  # fmt: skip
-        return [c.model_dump() async for c in page]
-
-    async def cancel(self, job_id: str) -> JobInfo:
-        return JobInfo.from_api(await self._call(f"cancel {job_id}", lambda: self._sdk.fine_tuning.jobs.cancel(job_id)))
-
-
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return str(getattr(exc, "message", exc))[:300]
+__all__ = ["TERMINAL", "JobError", "JobInfo", "JobSpec", "PlatformClient", "register_model", "start_job", "watch"]
 
 
 async def start_job(
-    client: FineTuneClient, store: Store, train: Path, validation: Path | None, base_model: str, **options: Any
+    client: PlatformClient, store: Store, train: Path, validation: Path | None, base_model: str, **options: Any
 ) -> JobInfo:
     """Upload the files, create the job, record it. Raises JobError."""
     training_file = await client.upload(train)
@@ -156,7 +37,7 @@ async def start_job(
 
 
 async def watch(
-    client: FineTuneClient,
+    client: PlatformClient,
     store: Store,
     job_id: str,
     on_event: Callable[[dict[str, Any]], None] | None = None,

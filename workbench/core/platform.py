@@ -1,0 +1,179 @@
+"""The OpenAI platform API beyond chat: files, fine-tuning jobs and batches, through the openai SDK.
+
+One client per endpoint profile. Calls are retried here (not by the SDK) on 429, 5xx,
+timeouts and dropped connections, with the same backoff as chat requests; any other
+refusal becomes a ``PlatformError`` whose message is the API's (never the key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from workbench.core.limits import backoff_delay
+from workbench.core.profiles import EndpointProfile, resolve_api_key
+
+RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+T = TypeVar("T")
+
+
+class PlatformError(RuntimeError):
+    """The API refused or failed a call; the message says why."""
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    status: str
+    model: str
+    fine_tuned_model: str | None
+    error: str | None
+    trained_tokens: int | None = None
+
+    @classmethod
+    def from_api(cls, job: Any) -> JobInfo:
+        error = getattr(job, "error", None)
+        message = getattr(error, "message", None) if error is not None else None
+        return cls(job.id, job.status, job.model, job.fine_tuned_model, message or None, job.trained_tokens)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    base_model: str
+    training_file: str  # file ids, once uploaded
+    validation_file: str | None = None
+    epochs: int | None = None
+    suffix: str | None = None
+    seed: int | None = None
+
+
+class PlatformClient:
+    """One endpoint's files, fine-tuning jobs and batches."""
+
+    def __init__(self, profile: EndpointProfile, api_key: str | None = None, attempts: int = 5) -> None:
+        import openai  # loaded on first use (most of a second)
+
+        self.profile = profile
+        self.attempts = attempts
+        self._openai = openai
+        self._sdk = openai.AsyncOpenAI(
+            base_url=profile.base_url, api_key=api_key or resolve_api_key(profile), max_retries=0, timeout=120.0
+        )
+        self._rng = random.Random()
+
+    async def aclose(self) -> None:
+        await self._sdk.close()
+
+    async def _call(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
+        openai = self._openai
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make()
+            except openai.APIStatusError as exc:
+                if exc.status_code not in RETRY_STATUSES or attempt == self.attempts:
+                    raise PlatformError(f"{what}: HTTP {exc.status_code}: {_message(exc)}") from None
+                delay = backoff_delay(
+                    attempt, exc.status_code, dict(exc.response.headers), time.time(), self._rng.random()
+                )
+            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+                if attempt == self.attempts:
+                    raise PlatformError(f"{what}: cannot reach {self.profile.base_url} ({exc})") from None
+                delay = backoff_delay(attempt, None, {}, time.time(), self._rng.random())
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def upload(self, path: Path, purpose: str = "fine-tune") -> str:
+        return await self.upload_bytes(path.name, path.read_bytes(), purpose)
+
+    async def upload_bytes(self, name: str, content: bytes, purpose: str) -> str:
+        path = Path(name)
+        result = await self._call(f"upload {path.name}", lambda: self._sdk.files.create(
+            file=(path.name, content), purpose=purpose))  # type: ignore[arg-type]  # fmt: skip
+        return str(result.id)
+
+    async def download(self, file_id: str) -> bytes:
+        response = await self._call(f"download {file_id}", lambda: self._sdk.files.content(file_id))
+        return bytes(response.content)
+
+    async def create(self, spec: JobSpec) -> JobInfo:
+        extra: dict[str, Any] = {}
+        if spec.validation_file:
+            extra["validation_file"] = spec.validation_file
+        if spec.epochs:
+            extra["hyperparameters"] = {"n_epochs": spec.epochs}
+        if spec.suffix:
+            extra["suffix"] = spec.suffix
+        if spec.seed is not None:
+            extra["seed"] = spec.seed
+        job = await self._call("create the fine-tuning job", lambda: self._sdk.fine_tuning.jobs.create(
+            model=spec.base_model, training_file=spec.training_file, **extra))  # fmt: skip
+        return JobInfo.from_api(job)
+
+    async def retrieve(self, job_id: str) -> JobInfo:
+        return JobInfo.from_api(await self._call(f"job {job_id}", lambda: self._sdk.fine_tuning.jobs.retrieve(job_id)))
+
+    async def events(self, job_id: str) -> list[dict[str, Any]]:
+        """All of the job's events, oldest first (the API pages them newest first)."""
+        page = await self._call(
+            f"events of {job_id}", lambda: self._sdk.fine_tuning.jobs.list_events(job_id, limit=100)
+        )
+        events = [e.model_dump() async for e in page]
+        return list(reversed(events))  # oldest first
+
+    async def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
+        page = await self._call(f"checkpoints of {job_id}",
+                                lambda: self._sdk.fine_tuning.jobs.checkpoints.list(job_id))  # fmt: skip
+        return [c.model_dump() async for c in page]
+
+    async def cancel(self, job_id: str) -> JobInfo:
+        return JobInfo.from_api(await self._call(f"cancel {job_id}", lambda: self._sdk.fine_tuning.jobs.cancel(job_id)))
+
+    # --- batches ---------------------------------------------------------------------------
+    async def create_batch(
+        self, input_file_id: str, endpoint: str, metadata: dict[str, str] | None = None
+    ) -> BatchInfo:
+        batch = await self._call("create a batch", lambda: self._sdk.batches.create(
+            input_file_id=input_file_id, endpoint=endpoint, completion_window="24h", metadata=metadata))  # type: ignore[arg-type]  # fmt: skip
+        return BatchInfo.from_api(batch)
+
+    async def retrieve_batch(self, batch_id: str) -> BatchInfo:
+        return BatchInfo.from_api(await self._call(f"batch {batch_id}", lambda: self._sdk.batches.retrieve(batch_id)))
+
+    async def cancel_batch(self, batch_id: str) -> BatchInfo:
+        return BatchInfo.from_api(await self._call(f"cancel {batch_id}", lambda: self._sdk.batches.cancel(batch_id)))
+
+
+BATCH_DONE = ("completed", "failed", "expired", "cancelled")
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    status: str  # validating | in_progress | finalizing | completed | failed | expired | cancelling | cancelled
+    output_file_id: str | None
+    error_file_id: str | None
+    total: int
+    completed: int
+    failed: int
+    errors: str = ""
+
+    @classmethod
+    def from_api(cls, batch: Any) -> BatchInfo:
+        counts = batch.request_counts
+        errors = getattr(batch, "errors", None)
+        messages = [e.message for e in (getattr(errors, "data", None) or []) if getattr(e, "message", None)]
+        return cls(batch.id, batch.status, batch.output_file_id, batch.error_file_id,
+                   counts.total if counts else 0, counts.completed if counts else 0, counts.failed if counts else 0,
+                   "; ".join(messages))  # fmt: skip
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return str(getattr(exc, "message", exc))[:300]

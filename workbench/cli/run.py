@@ -17,6 +17,7 @@ from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
 from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.export import write_report
+from workbench.core.platform import PlatformError
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
@@ -205,7 +206,7 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
 
     try:
         run_id = asyncio.run(consume())
-    except StoreError as exc:
+    except (StoreError, PlatformError) as exc:
         raise CliError(str(exc)) from None
     finally:
         store.close()

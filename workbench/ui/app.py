@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(closed.set)
     session, window = build()
     window.show()
+
     def shown() -> None:
         elapsed = 1000 * (time.perf_counter() - started)
         print(f"workbench: window shown {elapsed:.0f} ms after start", file=sys.stderr)

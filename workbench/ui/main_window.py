@@ -26,6 +26,7 @@ from workbench.core.store import Store, StoreError
 from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.context_pane import ContextPane
+from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.outputs_pane import OutputsPane
 from workbench.ui.plots_pane import PlotsPane
 from workbench.ui.prompt_pane import PromptPane
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self._action("&Run", "Pause / continue", self.session.pause, "F6")
         self._action("&Run", "Cancel", self.session.cancel, "Shift+F5")
         self._action("&Run", "Variants…", self.edit_variants, "Ctrl+E")
+        self._action("&Run", "Fine-tune…", self.fine_tune, "Ctrl+T")
         self._action("&Go", "Next question", lambda: self.outputs.step(1), "Ctrl+]")
         self._action("&Go", "Previous question", lambda: self.outputs.step(-1), "Ctrl+[")
         self._action("&Go", "Next wrong answer", self.outputs.next_wrong, "F8")
@@ -257,6 +259,11 @@ class MainWindow(QMainWindow):
         if self.session.running:
             return
         VariantsDialog(self.session, self).open()
+
+    def fine_tune(self) -> FineTuneDialog:
+        dialog = FineTuneDialog(self.session, self)
+        dialog.open()
+        return dialog
 
     def edit_settings(self) -> None:
         SettingsDialog(self.session, self).open()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -37,6 +38,11 @@ class RunBar(QWidget):
         self.limit.setPrefix("first ")
         self.limit.setToolTip("Run only the first N questions (all: 0)")
         self.variants_button = QPushButton("Variants…")
+        self.batch = QCheckBox("as batch")
+        self.batch.setToolTip(
+            "Submit through the OpenAI Batch API: about half the price, answers within 24 hours. "
+            "The run waits for its batches; closing the app is safe, Resume reattaches."
+        )
         self.run_button = QPushButton("▶ Run")
         self.pause_button = QPushButton("Pause")
         self.cancel_button = QPushButton("Cancel")
@@ -54,6 +60,7 @@ class RunBar(QWidget):
         first.addWidget(self.split)
         first.addWidget(self.limit)
         first.addWidget(self.variants_button)
+        first.addWidget(self.batch)
         first.addStretch(1)
         first.addWidget(self.resume_label)
         first.addWidget(self.resume_button)
@@ -99,6 +106,7 @@ class RunBar(QWidget):
 
     def run(self) -> None:
         self.session.limit = self.limit.value() or None
+        self.session.batch = self.batch.isChecked()
         self.session.start_run()
 
     def resume(self) -> None:
@@ -119,7 +127,7 @@ class RunBar(QWidget):
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Continue" if state == "paused" else "Pause")
         self.cancel_button.setEnabled(active)
-        for w in (self.open_button, self.split, self.limit, self.variants_button):
+        for w in (self.open_button, self.split, self.limit, self.variants_button, self.batch):
             w.setEnabled(not active)
         self.offer_resume()
         self.update_progress()
@@ -133,7 +141,8 @@ class RunBar(QWidget):
         if state == "starting":
             self.progress_label.setText(f"starting … {self.session.local.status if self._needs_local() else ''}")
         elif state in ("running", "paused"):
-            self.progress_label.setText(f"{prefix}{state} · {meter.describe()}")
+            waiting = f" · {self.session.batch_status}" if self.session.batch_status else ""
+            self.progress_label.setText(f"{prefix}{state} · {meter.describe()}{waiting}")
         elif state == "idle":
             self.progress_label.setText("ready · F5 runs the variants on this split")
         else:

@@ -14,13 +14,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_dir
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from workbench.core.batch import BatchLimits, BatchRunner
 from workbench.core.context import Context, load_template
 from workbench.core.dataset import Dataset, DatasetError, Item
-from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.platform import PlatformError
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.results import QuestionFilter, RunResults
@@ -33,6 +36,8 @@ from workbench.paths import RESOURCES
 from workbench.ui.local_service import LocalModelService
 
 FLUSH_MS = 150
+# what stops a run with a message for the user (anything else is a bug and propagates)
+RUN_PROBLEMS = (SpecError, ProfileError, StoreError, LocalModelError, DatasetError, TemplateProblem, PlatformError)
 TEMPLATES_DIR = RESOURCES / "templates"
 
 
@@ -74,6 +79,9 @@ class AppSession(QObject):
         self.current_index: int | None = None
         self.question_filter = QuestionFilter()
         self.limit: int | None = None
+        self.batch = False  # submit runs through the Batch API
+        self.batch_limits = BatchLimits()
+        self.batch_status = ""
         self._runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
@@ -215,7 +223,9 @@ class AppSession(QObject):
             self.problem.emit("add a variant first (Run ▸ Variants…)")
             return None
         run_name = name or self._fresh_run_name(f"{self.dataset.name}-{self.split}-{time.strftime('%Y%m%d-%H%M%S')}")
-        self._task = asyncio.ensure_future(self._run(run_name, self.dataset, self.split, self.specs, resume=False))
+        self._task = asyncio.ensure_future(
+            self._run(run_name, self.dataset, self.split, self.specs, resume=False, batch=self.batch)
+        )
         return self._task
 
     def _fresh_run_name(self, base: str) -> str:
@@ -244,7 +254,10 @@ class AppSession(QObject):
         self.set_specs(specs)
         self.limit = run.item_limit
         assert self.dataset is not None
-        self._task = asyncio.ensure_future(self._run(run.name, self.dataset, run.split, specs, resume=True))
+        batch = bool(self.store.batches(run.id))  # a batch run continues as one: it reattaches to its batches
+        self._task = asyncio.ensure_future(
+            self._run(run.name, self.dataset, run.split, specs, resume=True, batch=batch)
+        )
         return self._task
 
     def pause(self) -> None:
@@ -275,7 +288,9 @@ class AppSession(QObject):
             profiles[LOCAL_PROFILE] = await self.local.ensure()
         return profiles
 
-    async def _run(self, name: str, dataset: Dataset, split: str, specs: list[VariantSpec], resume: bool) -> None:
+    async def _run(
+        self, name: str, dataset: Dataset, split: str, specs: list[VariantSpec], resume: bool, batch: bool = False
+    ) -> None:
         self._set_state("starting")
         try:
             profiles = await self._profiles_for(specs)
@@ -283,12 +298,25 @@ class AppSession(QObject):
             for v in variants:
                 resolve_api_key(v.profile)
             pool = await self._scoring_pool()
-            self._runner = Runner(
-                self.store, dataset, split, variants, name, limit=self.limit, resume=resume, executor=pool
-            )
+            options: dict[str, Any] = {"limit": self.limit, "resume": resume, "executor": pool}
+            if batch:
+                self.batch_status = "submitting batches …"
+                self._runner = BatchRunner(
+                    self.store, dataset, split, variants, name, limits=self.batch_limits, **options
+                )
+            else:
+                self._runner = Runner(self.store, dataset, split, variants, name, **options)
             async for event in self._runner.events():
                 self._apply(event, specs)
-        except (SpecError, ProfileError, StoreError, LocalModelError, DatasetError, TemplateProblem) as exc:
+        except (
+            SpecError,
+            ProfileError,
+            StoreError,
+            LocalModelError,
+            DatasetError,
+            TemplateProblem,
+            PlatformError,
+        ) as exc:
             self._set_state("failed")
             self.problem.emit(f"the run could not start: {exc}")
         finally:
@@ -307,7 +335,15 @@ class AppSession(QObject):
             self._set_state("running")
             self.results_changed.emit()
             return
+        if isinstance(event, BatchUpdate):
+            self.batch_status = (
+                f"batch {event.batch_id[-8:]} {event.status} ({event.completed}/{event.requests}); "
+                f"{event.open_batches} batch(es) open"
+            )
+            self._dirty = True
+            return
         if isinstance(event, RunFinished):
+            self.batch_status = ""
             self.run_info = self.store.run(event.run_id)
             self._set_state(event.state)
             self.message.emit(f"run {event.state}: {event.scored} scored, {event.failed} failed")

@@ -1,0 +1,358 @@
+"""The Fine-tune dialog: export -> validate -> estimate -> start -> live events -> register -> compare.
+
+All the work is core's (``core.finetune``); this is its view. Jobs are watched while the
+dialog is open; unfinished ones are picked up again whenever it opens (after a restart
+too), since every job and event is in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.finetune.export import ExportResult, export_training_data
+from workbench.core.finetune.jobs import TERMINAL, JobError, JobInfo, PlatformClient, register_model, start_job, watch
+from workbench.core.finetune.validate import DEFAULT_EPOCHS, Validation, validate
+from workbench.core.profiles import ProfileError
+from workbench.core.runspec import LOCAL_PROFILE, VariantSpec, context_builder
+from workbench.ui.session import AppSession
+
+
+class FineTuneDialog(QDialog):
+    def __init__(self, session: AppSession, parent: QWidget | None = None, out_dir: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Fine-tune")
+        self.resize(980, 720)
+        self.session = session
+        self.out_dir = out_dir or Path(user_data_dir("workbench")) / "finetune"
+        self.exported: ExportResult | None = None
+        self.report: Validation | None = None
+        self.watchers: dict[str, asyncio.Task[None]] = {}
+        self.poll_s = 30.0
+
+        # 1. training data
+        self.split, self.template, self.retrieval = QComboBox(), QComboBox(), QComboBox()
+        self.k, self.fraction = QSpinBox(), QDoubleSpinBox()
+        self.k.setRange(0, 10)
+        self.k.setValue(3)
+        self.fraction.setRange(0.0, 0.5)
+        self.fraction.setSingleStep(0.05)
+        self.fraction.setValue(0.1)
+        self.retrieval.addItems(["none", "bm25", "masked"])
+        self.export_button = QPushButton("Export and check")
+        self.export_label = QLabel()
+        self.export_label.setWordWrap(True)
+        data_form = QFormLayout()
+        for label, widget in (("Split", self.split), ("Prompt version", self.template), ("Retrieval", self.retrieval),
+                              ("Examples (k)", self.k), ("Validation share", self.fraction)):  # fmt: skip
+            data_form.addRow(label, widget)
+        data_box = QGroupBox("1 · Training data (the same template and retrieval as a run)")
+        data_layout = QVBoxLayout(data_box)
+        data_layout.addLayout(data_form)
+        data_layout.addWidget(self.export_button)
+        data_layout.addWidget(self.export_label)
+
+        # 2. validation and estimate, 3. start
+        self.checks = QPlainTextEdit()
+        self.checks.setReadOnly(True)
+        self.checks.setPlaceholderText("Export to see the checks: structure, token counts, duplicates, overlap")
+        self.profile, self.base_model, self.suffix = QComboBox(), QLineEdit(), QLineEdit()
+        self.epochs, self.price = QSpinBox(), QDoubleSpinBox()
+        self.epochs.setRange(1, 50)
+        self.epochs.setValue(DEFAULT_EPOCHS)
+        self.price.setRange(0, 1000)
+        self.price.setDecimals(2)
+        self.price.setSuffix(" $/M training tokens")
+        self.suffix.setPlaceholderText("optional name part of the new model")
+        self.estimate = QLabel()
+        self.start_button = QPushButton("Start fine-tuning")
+        train_form = QFormLayout()
+        for label, widget in (("Endpoint", self.profile), ("Base model", self.base_model), ("Epochs", self.epochs),
+                              ("Suffix", self.suffix), ("Price", self.price)):  # fmt: skip
+            train_form.addRow(label, widget)
+        train_box = QGroupBox("2 · Check, estimate and start")
+        train_layout = QVBoxLayout(train_box)
+        train_layout.addWidget(self.checks, 1)
+        train_layout.addLayout(train_form)
+        train_layout.addWidget(self.estimate)
+        train_layout.addWidget(self.start_button)
+
+        # 4. jobs
+        self.jobs = QListWidget()
+        self.events = QPlainTextEdit()
+        self.events.setReadOnly(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.cancel_button, self.variant_button = (
+            QPushButton("Cancel job"),
+            QPushButton("Add as variant beside its base"),
+        )
+        jobs_box = QGroupBox("3 · Jobs (followed while this dialog is open; reattached when it opens)")
+        jobs_layout = QHBoxLayout(jobs_box)
+        jobs_layout.addWidget(self.jobs, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.events, 1)
+        right.addWidget(self.status)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.variant_button)
+        right.addLayout(buttons)
+        jobs_layout.addLayout(right, 2)
+
+        top = QHBoxLayout()
+        top.addWidget(data_box, 1)
+        top.addWidget(train_box, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top, 3)
+        layout.addWidget(jobs_box, 2)
+
+        self.export_button.clicked.connect(lambda: asyncio.ensure_future(self.export()))
+        self.start_button.clicked.connect(lambda: asyncio.ensure_future(self.start()))
+        self.cancel_button.clicked.connect(lambda: asyncio.ensure_future(self.cancel_job()))
+        self.variant_button.clicked.connect(self.add_variant)
+        self.profile.currentTextChanged.connect(self._profile_changed)
+        for signal in (self.epochs.valueChanged, self.price.valueChanged):
+            signal.connect(lambda _: self._update_estimate())
+        self.jobs.currentItemChanged.connect(lambda *_: self.show_job())
+        self._fill()
+        self.reload_jobs(reattach=True)
+
+    # --- setup -------------------------------------------------------------------------------
+    def _fill(self) -> None:
+        session = self.session
+        if session.dataset is not None:
+            self.split.addItems(session.dataset.splits)
+            self.split.setCurrentText("train" if "train" in session.dataset.splits else session.split)
+        for version in session.store.prompt_versions():
+            self.template.addItem(f"{version.name} v{version.id}", version.id)
+        self.template.setCurrentIndex(max(0, self.template.findText("zero_shot", Qt.MatchFlag.MatchStartsWith)))
+        self.profile.addItems(sorted(session.profiles))
+        self._profile_changed(self.profile.currentText())
+        self._update_estimate()
+
+    def _profile_changed(self, name: str) -> None:
+        profile = self.session.profiles.get(name)
+        if profile is not None:
+            self.base_model.setText(profile.model)
+            self.price.setValue(profile.price_in_per_m)
+        self._update_estimate()
+
+    def _update_estimate(self) -> None:
+        report = self.report
+        ready = report is not None and report.ok and bool(self.profile.currentText())
+        self.start_button.setEnabled(ready)
+        if report is None:
+            self.estimate.setText("")
+            self.start_button.setText("Start fine-tuning")
+            return
+        cost = report.cost(self.epochs.value(), self.price.value())
+        label = "" if report.tokens_exact else " (token count estimated)"
+        self.estimate.setText(f"Estimated cost: ${cost:.2f} = {report.tokens:,} tokens × {self.epochs.value()} "
+                              f"epochs × ${self.price.value():.2f}/M{label}")  # fmt: skip
+        self.start_button.setText(f"Start fine-tuning (≈ ${cost:.2f})")
+
+    # --- export and check ----------------------------------------------------------------------
+    async def export(self) -> ExportResult | None:
+        session = self.session
+        if session.dataset is None:
+            return None
+        version_id = int(self.template.currentData())
+        spec = VariantSpec("export", LOCAL_PROFILE, version_id, self.retrieval.currentText(), self.k.value())
+        split = self.split.currentText()
+        builder = context_builder(spec, session.dataset, session.store, train_split=split)
+        items = session.dataset.load_split(split).items
+        prefix = "SELECT" if builder.spec.template.text.rstrip().endswith("SELECT") else ""
+        out = self.out_dir / f"{session.dataset.name}-{split}-v{version_id}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        self.export_label.setText("exporting …")
+        self.export_button.setEnabled(False)
+        try:
+            result = await asyncio.to_thread(
+                export_training_data, builder, items, out, self.fraction.value(), 0, True, "fenced", prefix
+            )
+        except (OSError, ValueError) as exc:
+            self.export_label.setText(f"✗ {exc}")
+            return None
+        finally:
+            self.export_button.setEnabled(True)
+        self.exported = result
+        skipped = f"; {len(result.skipped)} skipped" if result.skipped else ""
+        self.export_label.setText(f"{result.train} training and {result.validation} validation examples in "
+                                  f"{result.train_path.parent}{skipped}")  # fmt: skip
+        self.report = validate(result.train_path, result.validation_path)
+        self.checks.setPlainText(("✓ usable\n" if self.report.ok else "✗ not usable\n") + self.report.summary())
+        self._update_estimate()
+        return result
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def _client(self, profile_name: str) -> PlatformClient:
+        return PlatformClient(self.session.profiles[profile_name])
+
+    async def start(self) -> str | None:
+        if self.exported is None or self.report is None or not self.report.ok:
+            return None
+        name = self.profile.currentText()
+        self.start_button.setEnabled(False)
+        self.status.setText("uploading and starting …")
+        try:
+            client = self._client(name)
+            try:
+                options = {"epochs": self.epochs.value(), "suffix": self.suffix.text().strip() or None}
+                files = (self.exported.train_path, self.exported.validation_path)
+                job = await start_job(client, self.session.store, *files, self.base_model.text().strip(), **options)
+            finally:
+                await client.aclose()
+        except (JobError, ProfileError, KeyError) as exc:
+            self.status.setText(f"✗ could not start: {exc}")
+            self._update_estimate()
+            return None
+        self.reload_jobs()
+        self._select(job.id)
+        self.follow(job.id)
+        self._update_estimate()  # another job may be started from the same data
+        return job.id
+
+    def reload_jobs(self, reattach: bool = False) -> None:
+        current = self._selected()
+        self.jobs.blockSignals(True)
+        self.jobs.clear()
+        for job in reversed(self.session.store.jobs()):
+            model = job["fine_tuned_model"] or job["base_model"]
+            item = QListWidgetItem(f"{job['status']:<16} {model}\n{job['id']}")
+            item.setData(Qt.ItemDataRole.UserRole, job["id"])
+            self.jobs.addItem(item)
+            if reattach and job["status"] not in TERMINAL:
+                self.follow(job["id"])
+        self.jobs.blockSignals(False)
+        if current:
+            self._select(current)
+        elif self.jobs.count():
+            self.jobs.setCurrentRow(0)
+        self.show_job()
+
+    def _selected(self) -> str | None:
+        item = self.jobs.currentItem()
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+    def _select(self, job_id: str) -> None:
+        for row in range(self.jobs.count()):
+            if self.jobs.item(row).data(Qt.ItemDataRole.UserRole) == job_id:
+                self.jobs.setCurrentRow(row)
+
+    def show_job(self) -> None:
+        job_id = self._selected()
+        if job_id is None:
+            self.events.clear()
+            self.status.setText("no jobs yet")
+            return
+        job = self.session.store.job(job_id)
+        self.events.setPlainText(
+            "\n".join(f"[{e['level']}] {e['message']}" for e in self.session.store.job_events(job_id))
+        )
+        self.events.verticalScrollBar().setValue(self.events.verticalScrollBar().maximum())
+        text = f"{job['id']}: {job['status']}"
+        if job["fine_tuned_model"]:
+            text += f" → {job['fine_tuned_model']}"
+        if job["registered_profile"]:
+            text += f"; endpoint profile {job['registered_profile']!r}"
+        if job["error"]:
+            text += f"\n✗ {job['error']}"
+        watcher = self.watchers.get(job_id)
+        if watcher is not None and not watcher.done() and job["status"] not in TERMINAL:
+            text += " (following)"
+        self.status.setText(text)
+        self.cancel_button.setEnabled(job["status"] not in TERMINAL)
+        self.variant_button.setEnabled(bool(job["registered_profile"]))
+
+    def follow(self, job_id: str) -> None:
+        if job_id in self.watchers and not self.watchers[job_id].done():
+            return
+        self.watchers[job_id] = asyncio.ensure_future(self._follow(job_id))
+
+    async def _follow(self, job_id: str) -> None:
+        record = self.session.store.job(job_id)
+        try:
+            client = self._client(record["profile"])
+        except (ProfileError, KeyError) as exc:
+            self.status.setText(f"✗ cannot follow {job_id}: {exc}")
+            return
+        try:
+            job = await watch(client, self.session.store, job_id, lambda _: self.show_job(),
+                              lambda _: self.reload_jobs(), max_poll_s=self.poll_s,
+                              first_poll_s=min(1.0, self.poll_s))  # fmt: skip
+            if job.status == "succeeded":
+                self._register(job, record["profile"])
+        except JobError as exc:
+            self.status.setText(f"✗ {exc}")
+        finally:
+            await client.aclose()
+            self.reload_jobs()
+
+    def _register(self, job: JobInfo, base_name: str) -> None:
+        base = self.session.profiles[base_name]
+        profile = register_model(self.session.profile_store, base, job, self.session.store)
+        self.session.reload_profiles()
+        self.session.message.emit(f"fine-tuned model registered as endpoint profile {profile.name!r}")
+
+    async def cancel_job(self) -> None:
+        job_id = self._selected()
+        if job_id is None:
+            return
+        client = self._client(self.session.store.job(job_id)["profile"])
+        try:
+            job = await client.cancel(job_id)
+            self.session.store.update_job(job_id, status=job.status)
+        except JobError as exc:
+            self.status.setText(f"✗ {exc}")
+        finally:
+            await client.aclose()
+        self.reload_jobs()
+
+    def add_variant(self) -> VariantSpec | None:
+        """Put the fine-tuned model in the run beside its base (same prompt and retrieval as the base's variant)."""
+        job_id = self._selected()
+        if job_id is None:
+            return None
+        job = self.session.store.job(job_id)
+        registered = job["registered_profile"]
+        if not registered:
+            return None
+        specs = list(self.session.specs)
+        base = next((s for s in specs if s.profile == job["profile"]), None)
+        if base is None:
+            version = int(self.template.currentData())
+            base = VariantSpec(job["profile"], job["profile"], version, self.retrieval.currentText(), self.k.value())
+            specs.append(base)
+        spec = replace(base, name=f"{base.name}-ft", profile=registered)
+        if spec.name not in {s.name for s in specs}:
+            specs.insert(specs.index(base) + 1, spec)
+        self.session.set_specs(specs)
+        self.session.message.emit(f"variant {spec.name!r} added beside {base.name!r}")
+        return spec
+
+    def done(self, result: int) -> None:
+        for task in self.watchers.values():
+            task.cancel()  # the jobs go on at the provider; reopening the dialog follows them again
+        super().done(result)

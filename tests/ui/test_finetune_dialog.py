@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from tests.servers.openai import OpenAITestServer
 from tests.servers.platform import PlatformConfig
@@ -130,3 +131,47 @@ def test_a_run_submitted_as_batch_fills_the_table(
     qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
     assert table_row(window, "right")["EX %"] == "100.0" and table_row(window, "wrong")["n"] == "30"
     assert openai_server.stats.received == 0 and openai_server.platform.stats()["batch_requests"] == 60
+
+
+def test_the_local_backend_is_offered_with_a_free_estimate(open_window: OpenWindow, qtbot: Any, tmp_path: Path) -> None:
+    from workbench.ui.finetune_dialog import LOCAL_LABEL, local_backend_problem
+
+    window = open_window()
+    dialog = dialog_for(window, tmp_path)
+    assert local_backend_problem() is None  # README's install command installs the extra
+    assert dialog.profile.itemText(0) == LOCAL_LABEL and dialog.local_note.text() == ""
+    dialog.profile.setCurrentText(LOCAL_LABEL)
+    await_in_qt(qtbot, dialog.export())
+    assert (
+        dialog.estimate.text().startswith("Free, on this computer: 75 steps") and "under 4 GB" in dialog.estimate.text()
+    )
+    assert dialog.start_button.text() == "Start fine-tuning on this CPU"
+    dialog.close()
+
+
+def test_a_local_job_from_the_dialog_trains_registers_and_becomes_a_variant(
+    open_window: OpenWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    from workbench.ui.finetune_dialog import LOCAL_LABEL
+
+    window = open_window()
+    session = window.session
+    dialog = dialog_for(window, tmp_path)
+    dialog.local_steps, dialog.jobs_folder = 1, tmp_path / "jobs"
+    dialog.profile.setCurrentText(LOCAL_LABEL)
+    dialog.template.setCurrentIndex(dialog.template.findText("completion_few_shot", Qt.MatchFlag.MatchStartsWith))
+    await_in_qt(qtbot, dialog.export())
+    job_id = await_in_qt(qtbot, dialog.start())
+    assert job_id is not None and job_id.startswith("local-ftjob-")
+    qtbot.waitUntil(lambda: session.store.job(job_id)["status"] in ("succeeded", "failed"), timeout=600_000)
+    job = session.store.job(job_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert "Step 1/1: training loss=" in dialog.events.toPlainText()
+    registered = session.profiles[job["registered_profile"]]
+    assert registered.local_file and Path(registered.local_file).is_file()
+    qtbot.waitUntil(lambda: dialog.variant_button.isEnabled(), timeout=10_000)
+    spec = dialog.add_variant()
+    assert spec is not None and spec.profile == registered.name and spec.mode == "completion"
+    names = [s.name for s in session.specs]
+    assert names.index(spec.name) == names.index(spec.name.removesuffix("-ft")) + 1  # right beside its base
+    dialog.close()

@@ -81,7 +81,65 @@ def _follow(client: PlatformClient, store: Store, job_id: str, args: argparse.Na
     return job
 
 
+def _local_finish(store: Store, job_id: str, args: argparse.Namespace, status: str) -> int:
+    from workbench.local.finetune import backend
+
+    if status != "trained":
+        job = store.job(job_id)
+        print(f"job {job_id} {status}" + (f": {job['error']}" if job["error"] else ""), file=sys.stderr)
+        return 1 if status == "failed" else 0
+    try:
+        profile = backend.check_and_register(store, ProfileStore(args.profiles), job_id, args.train.name if
+                                             getattr(args, "train", None) else "")  # fmt: skip
+    except backend.LocalFineTuneError as exc:
+        raise CliError(str(exc)) from None
+    print(f"model {profile.model} checked and registered as profile {profile.name!r} ({profile.description})")
+    return 0
+
+
+def _last_event_ends(store: Store, job_id: str) -> bool:
+    events = store.job_events(job_id)
+    return bool(events) and events[-1]["data"].get("event") in ("cancelled", "error", "done")
+
+
+def cmd_start_local(args: argparse.Namespace) -> int:
+    from workbench.local.finetune import backend
+
+    store = Store(args.store)
+    try:
+        if args.continue_job:
+            job_id = args.continue_job
+            finished = store.job(job_id)["status"] in ("cancelled", "failed") or _last_event_ends(store, job_id)
+            if backend.alive(store, job_id) and not (finished and backend.wait_until_stopped(store, job_id)):
+                raise CliError(f"job {job_id} is running; follow it with: workbench finetune status {job_id} --watch")
+        else:
+            if args.train is None:
+                raise CliError("--train FILE is needed (make one with: workbench finetune export --answer-style plain)")
+            report = validate(args.train, None, max_tokens=args.max_tokens)
+            print(report.summary(args.epochs or 2, 0.0))
+            if not report.ok:
+                raise CliError(f"{args.train} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+            options = {"epochs": args.epochs or 2, "method": args.method, "max_steps": args.steps or 0,
+                       "max_rss_mb": args.max_memory_mb, "seed": args.seed or 0}  # fmt: skip
+            job_id = backend.new_job(store, args.train, **options)
+        backend.start(store, job_id)
+        print(f"started local job {job_id} (training in its own process; cancel: workbench finetune cancel {job_id})")
+        if not args.wait:
+            print(f"follow it with: workbench finetune status {job_id} --watch")
+            return 0
+        status = asyncio.run(backend.follow(store, job_id, _print_event))
+        return _local_finish(store, job_id, args, status)
+    except (backend.LocalFineTuneError, StoreError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+
+
 def cmd_start(args: argparse.Namespace) -> int:
+    if args.backend == "local":
+        return cmd_start_local(args)
+    if args.profile is None or args.train is None:
+        raise CliError("the API backend needs --profile NAME and --train FILE")
     report = validate(args.train, args.validation, max_tokens=args.max_tokens)
     profiles = ProfileStore(args.profiles)
     try:
@@ -137,6 +195,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             record = store.job(args.job)
         except StoreError as exc:
             raise CliError(str(exc)) from None
+        if record["spec"].get("backend") == "local":
+            return _status_local(store, record, args)
         args.profile = record["profile"]
         client = _client(args)
         if args.watch:
@@ -156,6 +216,28 @@ def cmd_status(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _status_local(store: Store, record: dict[str, Any], args: argparse.Namespace) -> int:
+    from workbench.local.finetune import backend
+
+    job_id = record["id"]
+    if args.watch and record["status"] in ("running", "queued"):
+        for event in store.job_events(job_id):
+            _print_event(event)
+        status = asyncio.run(backend.follow(store, job_id, _print_event))
+        args.train = Path(record["spec"]["train_path"])
+        return _local_finish(store, job_id, args, status)
+    if args.watch and record["status"] == "trained":
+        args.train = Path(record["spec"]["train_path"])
+        return _local_finish(store, job_id, args, "trained")
+    for event in store.job_events(job_id)[-args.events :]:
+        _print_event(event)
+    job = store.job(job_id)
+    running = " (process running)" if backend.alive(store, job_id) else ""
+    model = f", model {job['fine_tuned_model']}" if job["fine_tuned_model"] else ""
+    print(f"{job_id}: {job['status']}{running}{model}" + (f", error: {job['error']}" if job["error"] else ""))
+    return 0
+
+
 async def _once(client: PlatformClient, store: Store, job_id: str) -> JobInfo:
     try:
         job = await client.retrieve(job_id)
@@ -170,6 +252,14 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         record = store.job(args.job)
+        if record["spec"].get("backend") == "local":
+            from workbench.local.finetune import backend
+
+            stopped = backend.cancel(store, args.job)
+            print(f"{args.job}: " + ("stopping (a checkpoint is saved first; continue with "
+                                     f"workbench finetune start --backend local --continue {args.job})"
+                                     if stopped else f"not running ({record['status']})"))  # fmt: skip
+            return 0
         args.profile = record["profile"]
         client = _client(args)
 
@@ -215,9 +305,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     check.add_argument("--price-per-m", type=float, default=0.0, help="training $ per million tokens")
     check.set_defaults(func=cmd_validate)
 
-    start = verbs.add_parser("start", help="validate, show the cost, upload and start a job")
-    start.add_argument("--profile", required=True, help="endpoint profile of the API that trains")
-    start.add_argument("--train", type=Path, required=True)
+    start = verbs.add_parser("start", help="validate, show the cost, and start a job (API or local CPU)")
+    start.add_argument("--backend", choices=("api", "local"), default="api",
+                       help="api: a fine-tuning API (--profile); local: the embedded model, on this CPU")  # fmt: skip
+    start.add_argument("--profile", help="endpoint profile of the API that trains")
+    start.add_argument("--train", type=Path)
     start.add_argument("--validation", type=Path)
     start.add_argument("--base-model", help="model to fine-tune (default: the profile's model)")
     start.add_argument("--epochs", type=int)
@@ -228,6 +320,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--price-per-m", type=float, help="training $ per million tokens (default: the profile's input price)"
     )
     start.add_argument("--yes", action="store_true", help="start without asking")
+    start.add_argument("--method", choices=("full", "lora"), default="full", help="local: all weights, or LoRA")
+    start.add_argument("--steps", type=int, help="local: stop after N optimizer steps (a quick trial)")
+    start.add_argument("--max-memory-mb", type=int, default=4000, help="local: memory to stay under (smaller passes)")
+    start.add_argument("--continue", dest="continue_job", metavar="JOB", help="local: continue a stopped job")
     start.add_argument("--wait", action="store_true", help="follow the job to its end and register the model")
     start.set_defaults(func=cmd_start)
 

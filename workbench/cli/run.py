@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +27,7 @@ from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.core.templates import TemplateProblem
 from workbench.core.variants import VariantFileError, read_variant_file
+from workbench.local.models import LocalModelError
 from workbench.paths import DEMO_DATASET
 
 
@@ -162,6 +164,15 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
 
 def cmd_run(args: argparse.Namespace) -> int:
     variants = _variants(args)
+    files = {v.profile.name for v in variants if v.profile.local_file}
+    if files:  # locally fine-tuned models: a llama.cpp server each, for this command
+        from workbench.local.serving import served
+
+        try:
+            with served({v.profile.name: v.profile for v in variants}, files) as live:
+                return _run(args, [replace(v, profile=live[v.profile.name]) for v in variants])
+        except LocalModelError as exc:
+            raise CliError(str(exc)) from None
     if variants:
         return _run(args, variants)
     # no endpoint given: the embedded local model, with no key and no network

@@ -43,6 +43,7 @@ class EndpointProfile:
     api_version: str | None = None  # Azure-style endpoints: sent as ?api-version=..., key in an api-key header
     api_key_from: str | None = None  # keyring entry of another profile (a fine-tuned model uses its base's key)
     description: str = ""  # e.g. "fine-tuned from gpt-4o-mini (job ftjob-…)"
+    local_file: str | None = None  # a GGUF of ours (a locally fine-tuned model), served on demand by llama.cpp
     identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
 
     @property

@@ -27,6 +27,12 @@ class LocalModel:
     chat_format: str | None  # llama.cpp chat format; None: use the template in the file
     n_ctx: int = 2048
     assembled_from_chunks: bool = False  # the package ships parts that must be joined once
+    path: str | None = None  # a model file on disk (a fine-tuned model) instead of a package's
+
+
+def model_file(path: Path, alias: str) -> LocalModel:
+    """A GGUF file of ours (a fine-tuned model) as a local model."""
+    return LocalModel(f"file-{path.stem}", "", "", path.name, alias, None, path=str(path))
 
 
 MODELS: dict[str, LocalModel] = {
@@ -53,6 +59,10 @@ DEFAULT_MODEL = "smollm2"
 
 def locate(model: LocalModel) -> Path:
     """The model file inside its installed package, without importing the package."""
+    if model.path is not None:
+        if not Path(model.path).is_file():
+            raise LocalModelError(f"the model file {model.path} is missing")
+        return Path(model.path)
     spec = importlib.util.find_spec(model.package)
     if spec is None or not spec.submodule_search_locations:
         raise LocalModelError(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from platformdirs import user_log_dir, user_state_dir
 
-from workbench.local.models import DEFAULT_MODEL, LocalModel, LocalModelError, get, locate
+from workbench.local.models import DEFAULT_MODEL, LocalModel, LocalModelError, get, locate, model_file
 
 _PR_SET_PDEATHSIG = 1
 
@@ -58,9 +58,11 @@ class ServerSettings:
     threads: int = 0  # 0: default_threads()
     n_ctx: int = 0  # 0: the model's default
     port: int = 0  # 0: a free port
+    file: str | None = None  # serve this GGUF (a fine-tuned model) instead of ``model``
+    alias: str | None = None  # its name in requests
 
     def resolved(self) -> tuple[LocalModel, int, int]:
-        model = get(self.model)
+        model = model_file(Path(self.file), self.alias or Path(self.file).stem) if self.file else get(self.model)
         return model, self.threads or default_threads(), self.n_ctx or model.n_ctx
 
 

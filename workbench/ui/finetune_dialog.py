@@ -39,6 +39,15 @@ from workbench.core.profiles import ProfileError
 from workbench.core.runspec import LOCAL_PROFILE, VariantSpec, context_builder
 from workbench.ui.session import AppSession
 
+LOCAL_LABEL = "local (the embedded model, this CPU)"
+
+
+def local_backend_problem() -> str | None:
+    """None when local fine-tuning can run here; otherwise how to make it (without importing torch)."""
+    from workbench.local.finetune.backend import available
+
+    return available()
+
 
 class FineTuneDialog(QDialog):
     def __init__(self, session: AppSession, parent: QWidget | None = None, out_dir: Path | None = None) -> None:
@@ -51,6 +60,8 @@ class FineTuneDialog(QDialog):
         self.report: Validation | None = None
         self.watchers: dict[str, asyncio.Task[None]] = {}
         self.poll_s = 30.0
+        self.local_steps = 0  # 0: the epochs decide (tests train a few steps)
+        self.jobs_folder: Path | None = None  # where local jobs keep their files (default: the user's data folder)
 
         # 1. training data
         self.split, self.template, self.retrieval = QComboBox(), QComboBox(), QComboBox()
@@ -149,11 +160,28 @@ class FineTuneDialog(QDialog):
         for version in session.store.prompt_versions():
             self.template.addItem(f"{version.name} v{version.id}", version.id)
         self.template.setCurrentIndex(max(0, self.template.findText("zero_shot", Qt.MatchFlag.MatchStartsWith)))
-        self.profile.addItems(sorted(session.profiles))
+        self.local_problem = local_backend_problem()
+        if self.local_problem is None:
+            self.profile.addItem(LOCAL_LABEL)
+        self.profile.addItems(sorted(p for p, v in session.profiles.items() if not v.local_file))
+        self.local_note = QLabel(
+            ""
+            if self.local_problem is None
+            else f"Local fine-tuning (the embedded model, on this CPU): {self.local_problem}"
+        )
+        self.local_note.setWordWrap(True)
+        self.local_note.setStyleSheet("color: #555555")
+        self.estimate.parentWidget().layout().addWidget(self.local_note)  # type: ignore[union-attr]
         self._profile_changed(self.profile.currentText())
         self._update_estimate()
 
+    def _local(self) -> bool:
+        return self.profile.currentText() == LOCAL_LABEL
+
     def _profile_changed(self, name: str) -> None:
+        if name == LOCAL_LABEL:
+            self.base_model.setText("smollm2 (the embedded model)")
+            self.price.setValue(0.0)
         profile = self.session.profiles.get(name)
         if profile is not None:
             self.base_model.setText(profile.model)
@@ -167,6 +195,12 @@ class FineTuneDialog(QDialog):
         if report is None:
             self.estimate.setText("")
             self.start_button.setText("Start fine-tuning")
+            return
+        if self._local():
+            steps = -(-report.examples // 8) * self.epochs.value()
+            self.estimate.setText(f"Free, on this computer: {steps} steps of 8 examples, about "
+                                  f"{steps * 15 / 60:.0f} minutes on 2 cores, under 4 GB of memory")  # fmt: skip
+            self.start_button.setText("Start fine-tuning on this CPU")
             return
         cost = report.cost(self.epochs.value(), self.price.value())
         label = "" if report.tokens_exact else " (token count estimated)"
@@ -215,6 +249,8 @@ class FineTuneDialog(QDialog):
             return None
         name = self.profile.currentText()
         self.start_button.setEnabled(False)
+        if self._local():
+            return self._start_local()
         self.status.setText("uploading and starting …")
         try:
             client = self._client(name)
@@ -233,6 +269,23 @@ class FineTuneDialog(QDialog):
         self.follow(job.id)
         self._update_estimate()  # another job may be started from the same data
         return job.id
+
+    def _start_local(self) -> str | None:
+        from workbench.local.finetune import backend
+
+        assert self.exported is not None
+        try:
+            job_id = backend.new_job(self.session.store, self.exported.train_path, folder=self.jobs_folder,
+                                     epochs=self.epochs.value(), max_steps=self.local_steps)  # fmt: skip
+            backend.start(self.session.store, job_id)
+        except backend.LocalFineTuneError as exc:
+            self.status.setText(f"✗ could not start: {exc}")
+            return None
+        self.reload_jobs()
+        self._select(job_id)
+        self.follow(job_id)
+        self._update_estimate()
+        return job_id
 
     def reload_jobs(self, reattach: bool = False) -> None:
         current = self._selected()
@@ -293,6 +346,9 @@ class FineTuneDialog(QDialog):
 
     async def _follow(self, job_id: str) -> None:
         record = self.session.store.job(job_id)
+        if record["spec"].get("backend") == "local":
+            await self._follow_local(job_id)
+            return
         try:
             client = self._client(record["profile"])
         except (ProfileError, KeyError) as exc:
@@ -310,6 +366,22 @@ class FineTuneDialog(QDialog):
             await client.aclose()
             self.reload_jobs()
 
+    async def _follow_local(self, job_id: str) -> None:
+        from workbench.local.finetune import backend
+
+        store = self.session.store
+        status = await backend.follow(store, job_id, lambda _: self.show_job(), poll_s=min(0.5, self.poll_s))
+        if status == "trained":
+            self.status.setText("checking the new model: loading it in llama.cpp and asking a question …")
+            try:
+                label = f"{self.session.dataset.name if self.session.dataset else ''}/{self.split.currentText()}"
+                profiles = self.session.profile_store
+                await asyncio.to_thread(backend.check_and_register, store, profiles, job_id, label)
+                self.session.reload_profiles()
+            except backend.LocalFineTuneError as exc:
+                self.status.setText(f"✗ {exc}")
+        self.reload_jobs()
+
     def _register(self, job: JobInfo, base_name: str) -> None:
         base = self.session.profiles[base_name]
         profile = register_model(self.session.profile_store, base, job, self.session.store)
@@ -319,6 +391,11 @@ class FineTuneDialog(QDialog):
     async def cancel_job(self) -> None:
         job_id = self._selected()
         if job_id is None:
+            return
+        if self.session.store.job(job_id)["spec"].get("backend") == "local":
+            from workbench.local.finetune import backend
+
+            backend.cancel(self.session.store, job_id)  # it saves a checkpoint, then stops
             return
         client = self._client(self.session.store.job(job_id)["profile"])
         try:
@@ -340,10 +417,13 @@ class FineTuneDialog(QDialog):
         if not registered:
             return None
         specs = list(self.session.specs)
-        base = next((s for s in specs if s.profile == job["profile"]), None)
+        base_profile = LOCAL_PROFILE if job["spec"].get("backend") == "local" else job["profile"]
+        base = next((s for s in specs if s.profile == base_profile), None)
         if base is None:
             version = int(self.template.currentData())
-            base = VariantSpec(job["profile"], job["profile"], version, self.retrieval.currentText(), self.k.value())
+            mode = "completion" if base_profile == LOCAL_PROFILE else "chat"
+            base = VariantSpec(base_profile, base_profile, version, self.retrieval.currentText(), self.k.value(),
+                               mode=mode)  # fmt: skip
             specs.append(base)
         spec = replace(base, name=f"{base.name}-ft", profile=registered)
         if spec.name not in {s.name for s in specs}:

@@ -19,6 +19,7 @@ class LocalModelService(QObject):
         super().__init__()
         self.settings = settings or ServerSettings()
         self.server: LocalServer | None = None
+        self.file_servers: dict[str, LocalServer] = {}  # fine-tuned models' GGUF path -> server
         self._starting: asyncio.Task[EndpointProfile] | None = None
         self.status = "not started (starts with the first run that needs it)"
         if not server_available():
@@ -56,7 +57,25 @@ class LocalModelService(QObject):
         self._set(f"{server.model.alias} running at {server.base_url} ({server.threads} thread(s))")
         return local_profile(server.base_url, server.model.alias)
 
+    async def ensure_file(self, profile: EndpointProfile) -> EndpointProfile:
+        """A server for a locally fine-tuned model's GGUF (started in a thread, kept until stop)."""
+        from dataclasses import replace
+
+        from workbench.local.serving import start_for
+
+        assert profile.local_file is not None
+        server = self.file_servers.get(profile.local_file)
+        if server is None or not server.alive():
+            self._set(f"starting {profile.model} …")
+            server, _ = await asyncio.to_thread(start_for, profile)
+            self.file_servers[profile.local_file] = server
+            self._set(f"{profile.model} running at {server.base_url}")
+        return replace(profile, base_url=server.base_url)
+
     def stop(self) -> None:
+        for server in self.file_servers.values():
+            server.stop()
+        self.file_servers.clear()
         if self.server is not None:
             self.server.stop()
             self.server = None

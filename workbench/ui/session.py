@@ -286,6 +286,10 @@ class AppSession(QObject):
         profiles = dict(self.profiles)
         if any(s.profile == LOCAL_PROFILE for s in specs):
             profiles[LOCAL_PROFILE] = await self.local.ensure()
+        for name in {s.profile for s in specs}:
+            profile = profiles.get(name)
+            if profile is not None and profile.local_file:  # a locally fine-tuned model: its own server
+                profiles[name] = await self.local.ensure_file(profile)
         return profiles
 
     async def _run(

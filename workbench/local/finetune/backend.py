@@ -1,0 +1,238 @@
+"""The local fine-tuning backend: the same job records, events and registration as the API's.
+
+A job is a training process (``train.py``) started with a config in its own folder; its
+JSON progress lines become the job's events in the run store (step, loss, ETA, memory).
+Cancel sends SIGTERM (the process saves a checkpoint first); starting a job again
+continues from that checkpoint. When training is done the GGUF is checked (a llama.cpp
+server loads it and answers a question) and registered as an endpoint profile that
+names the file, so a run serves it with its own local server beside the base.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.store import Store
+from workbench.local.finetune.train import TrainConfig
+from workbench.local.models import DEFAULT_MODEL, LocalModelError, get, locate
+from workbench.local.prompts import local_profile
+from workbench.local.server import LocalServer, ServerSettings
+
+LOCAL_BACKEND = "local"
+REQUIRED = ("torch", "transformers", "peft", "gguf")
+INSTALL_HINT = (
+    "local fine-tuning needs the finetune-local extra: .venv/bin/pip install -e '.[finetune-local]' "
+    "(on machines without a local CPU build of torch, add --extra-index-url https://download.pytorch.org/whl/cpu)"
+)
+
+
+class LocalFineTuneError(RuntimeError):
+    pass
+
+
+def available() -> str | None:
+    """None when the extra is installed; otherwise what to do about it."""
+    missing = [m for m in REQUIRED if importlib.util.find_spec(m) is None]
+    return f"missing {', '.join(missing)}; {INSTALL_HINT}" if missing else None
+
+
+def jobs_dir() -> Path:
+    return Path(user_data_dir("workbench")) / "local-finetune"
+
+
+def new_job(store: Store, train: Path, base: str = DEFAULT_MODEL, folder: Path | None = None, **options: Any) -> str:
+    """Record a job and write its config; ``start`` runs it."""
+    problem = available()
+    if problem:
+        raise LocalFineTuneError(problem)
+    try:
+        source = locate(get(base))
+    except LocalModelError as exc:
+        raise LocalFineTuneError(str(exc)) from None
+    job_id = f"local-ftjob-{uuid.uuid4().hex[:12]}"
+    out = (folder or jobs_dir()) / job_id
+    config = TrainConfig(str(source), str(train), str(out), **options)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    spec = {"backend": LOCAL_BACKEND, "config": str(out / "config.json"), "train_path": str(train), "base": base}
+    store.save_job(job_id, LOCAL_BACKEND, get(base).alias, "queued", spec | asdict(config))
+    return job_id
+
+
+def start(store: Store, job_id: str) -> int:
+    """Run (or continue, from its last checkpoint) the job's training process; returns its pid.
+
+    The process outlives the app: its progress goes to ``progress.jsonl`` in the job's folder,
+    which ``follow`` reads (now, or after a restart).
+    """
+    job = store.job(job_id)
+    out = Path(job["spec"]["out_dir"])
+    cmd = [sys.executable, "-m", "workbench.local.finetune.train", job["spec"]["config"]]
+    with open(out / "progress.jsonl", "a", encoding="utf-8") as progress:
+        process = subprocess.Popen(cmd, stdout=progress, stderr=subprocess.DEVNULL, start_new_session=True)
+    (out / "pid").write_text(str(process.pid))
+    _children[process.pid] = process
+    store.update_job(job_id, status="running", error=None)
+    return process.pid
+
+
+_children: dict[int, subprocess.Popen[bytes]] = {}  # processes this one started (reaped when they end)
+
+
+def alive(store: Store, job_id: str) -> bool:
+    try:
+        pid = int((Path(store.job(job_id)["spec"]["out_dir"]) / "pid").read_text())
+    except (OSError, ValueError):
+        return False
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie (ended, not yet reaped by whoever adopted it) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def wait_until_stopped(store: Store, job_id: str, timeout_s: float = 60.0) -> bool:
+    """After a cancel: wait for the process to save its checkpoint and exit."""
+    deadline = time.monotonic() + timeout_s
+    while alive(store, job_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def cancel(store: Store, job_id: str) -> bool:
+    """Ask the job's process to stop (it checkpoints first). False when it is not running."""
+    if not alive(store, job_id):
+        return False
+    pid = int((Path(store.job(job_id)["spec"]["out_dir"]) / "pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    return True
+
+
+def _event(job_id: str, number: int, line: dict[str, Any]) -> dict[str, Any]:
+    kind = line.get("event")
+    if kind == "step":
+        eta = line.get("eta_s", 0)
+        message = (f"Step {line['step']}/{line['total']}: training loss={line['loss']} "
+                   f"(ETA {eta:.0f} s, {line.get('rss_mb')} MB)")  # fmt: skip
+    elif kind == "loaded":
+        message = f"model loaded in {line.get('seconds')} s ({line.get('trainable'):,} parameters trained)"
+    elif kind == "exported":
+        message = f"wrote {line.get('path')} ({line.get('megabytes')} MB)"
+    elif kind == "error":
+        message = f"training failed: {line.get('message')}"
+    else:
+        details = ", ".join(f"{k}={v}" for k, v in line.items() if k != "event")
+        message = f"{kind}: {details}" if details else str(kind)
+    level = "error" if kind == "error" else "info"
+    return {"id": f"{job_id}-{number:05d}-{kind}", "created_at": int(time.time()), "level": level,
+            "message": message, "data": line}  # fmt: skip
+
+
+async def follow(
+    store: Store, job_id: str, on_event: Callable[[dict[str, Any]], None] | None = None, poll_s: float = 0.5
+) -> str:
+    """Store the job's progress lines as events until it ends; returns the status (trained, cancelled, failed)."""
+    progress = Path(store.job(job_id)["spec"]["out_dir"]) / "progress.jsonl"
+    number = len(store.job_events(job_id))
+    while True:
+        lines = progress.read_text(encoding="utf-8").splitlines() if progress.is_file() else []
+        running = alive(store, job_id)
+        ended = None
+        for raw in lines[number:]:
+            number += 1
+            try:
+                line = json.loads(raw)
+            except json.JSONDecodeError:
+                line = {"event": "output", "text": raw[:200]}
+            event = _event(job_id, number, line)
+            store.save_job_events(job_id, [event])
+            if on_event:
+                on_event(event)
+            kind = line.get("event")
+            if kind == "done":
+                ended = "trained"
+            elif kind == "cancelled":
+                ended = "cancelled"
+            elif kind == "error":
+                ended = "failed"
+                store.update_job(job_id, error=str(line.get("message")))
+        if ended is None and not running and len(lines) <= number:
+            ended = "failed"
+            store.update_job(job_id, error="the training process stopped without finishing; start it again to continue")
+        if ended is not None:
+            store.update_job(job_id, status=ended)
+            return ended
+        await asyncio.sleep(poll_s)
+
+
+def model_path(store: Store, job_id: str) -> Path:
+    return Path(store.job(job_id)["spec"]["out_dir"]) / "model-f16.gguf"
+
+
+def check_and_register(store: Store, profiles: ProfileStore, job_id: str, dataset_label: str = "") -> EndpointProfile:
+    """Serve the new GGUF once, ask it a question, and register it; the job becomes "succeeded"."""
+    path = model_path(store, job_id)
+    job = store.job(job_id)
+    alias = f"{job['base_model']}-ft-{job_id[-6:]}"
+    try:
+        with LocalServer(ServerSettings(file=str(path), alias=alias), tied_to_parent=True) as server:
+            answer = _ask(server.base_url, alias)
+    except LocalModelError as exc:
+        store.update_job(job_id, status="failed", error=f"the fine-tuned model does not load: {exc}")
+        raise LocalFineTuneError(f"the fine-tuned model does not load: {exc}") from None
+    if not answer.strip():
+        store.update_job(job_id, status="failed", error="the fine-tuned model loads but answers nothing")
+        raise LocalFineTuneError("the fine-tuned model loads but answers nothing")
+    profile = local_file_profile(path, alias)
+    trained_on = Path(job["spec"]["train_path"]).name
+    profile.description = (f"fine-tuned from {job['base_model']} on {dataset_label or trained_on}, "
+                           f"{time.strftime('%Y-%m-%d')} (job {job_id})")  # fmt: skip
+    existing = profiles.load()
+    existing[profile.name] = profile
+    profiles.save(existing)
+    store.update_job(job_id, status="succeeded", fine_tuned_model=alias, registered_profile=profile.name)
+    return profile
+
+
+def local_file_profile(path: Path, alias: str) -> EndpointProfile:
+    """A profile for a GGUF of ours; the app starts a llama.cpp server for it when a run needs it."""
+    profile = local_profile("http://127.0.0.1:0/v1", alias)
+    profile.name = alias
+    profile.local_file = str(path)
+    profile.identity = f"local-file:{path}"
+    return profile
+
+
+def _ask(base_url: str, alias: str) -> str:
+    import urllib.request
+
+    prompt = "-- SQLite database\nCREATE TABLE t (a number);\n\n-- Question: How many rows are in t?\nSELECT"
+    body = {"model": alias, "prompt": prompt, "max_tokens": 16, "temperature": 0, "stop": [";", "\n\n"]}
+    request = urllib.request.Request(f"{base_url}/completions", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    with contextlib.closing(urllib.request.urlopen(request, timeout=120)) as response:
+        return str(json.loads(response.read())["choices"][0]["text"])

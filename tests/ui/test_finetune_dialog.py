@@ -139,7 +139,8 @@ def test_the_local_backend_is_offered_with_a_free_estimate(open_window: OpenWind
     window = open_window()
     dialog = dialog_for(window, tmp_path)
     assert local_backend_problem() is None  # README's install command installs the extra
-    assert dialog.profile.itemText(0) == LOCAL_LABEL and dialog.local_note.text() == ""
+    items = [dialog.profile.itemText(i) for i in range(dialog.profile.count())]
+    assert items == [LOCAL_LABEL] and dialog.profile.currentText() == LOCAL_LABEL and dialog.local_note.text() == ""
     dialog.profile.setCurrentText(LOCAL_LABEL)
     await_in_qt(qtbot, dialog.export())
     assert (

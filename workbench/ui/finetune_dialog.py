@@ -148,6 +148,7 @@ class FineTuneDialog(QDialog):
         for signal in (self.epochs.valueChanged, self.price.valueChanged):
             signal.connect(lambda _: self._update_estimate())
         self.jobs.currentItemChanged.connect(lambda *_: self.show_job())
+        session.closing.connect(self._stop_following)
         self._fill()
         self.reload_jobs(reattach=True)
 
@@ -161,9 +162,9 @@ class FineTuneDialog(QDialog):
             self.template.addItem(f"{version.name} v{version.id}", version.id)
         self.template.setCurrentIndex(max(0, self.template.findText("zero_shot", Qt.MatchFlag.MatchStartsWith)))
         self.local_problem = local_backend_problem()
-        if self.local_problem is None:
-            self.profile.addItem(LOCAL_LABEL)
         self.profile.addItems(sorted(p for p, v in session.profiles.items() if not v.local_file))
+        if self.local_problem is None:
+            self.profile.addItem(LOCAL_LABEL)  # after the APIs: with none configured, the one choice
         self.local_note = QLabel(
             ""
             if self.local_problem is None
@@ -432,7 +433,10 @@ class FineTuneDialog(QDialog):
         self.session.message.emit(f"variant {spec.name!r} added beside {base.name!r}")
         return spec
 
-    def done(self, result: int) -> None:
+    def _stop_following(self) -> None:
         for task in self.watchers.values():
-            task.cancel()  # the jobs go on at the provider; reopening the dialog follows them again
+            task.cancel()  # the jobs go on (at the provider, or in their own process); reopening follows them again
+
+    def done(self, result: int) -> None:
+        self._stop_following()
         super().done(result)

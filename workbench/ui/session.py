@@ -58,6 +58,7 @@ class AppSession(QObject):
     specs_changed = Signal()
     templates_changed = Signal()
     profiles_changed = Signal()
+    closing = Signal()  # the session is about to close its store: stop whatever reads it
     message = Signal(str)  # a line for the status bar
     problem = Signal(str)  # something the user must read (a dialog)
 
@@ -401,6 +402,7 @@ class AppSession(QObject):
         if self.closed:
             return
         self.closed = True
+        self.closing.emit()
         if self.running and self._task is not None:
             self.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

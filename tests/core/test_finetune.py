@@ -77,6 +77,15 @@ def test_unusable_files_are_refused_with_reasons(tmp_path: Path, capsys: pytest.
     assert "not usable for fine-tuning" in out.err
 
 
+def prepared(
+    tmp_path: Path, server: OpenAITestServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, Path, Path]:
+    """(profiles file, store, training file, validation file) for a job on the test server."""
+    monkeypatch.setenv("FT_TEST_KEY", "sk-ft-test")
+    train, val = export(tmp_path)
+    return write_profiles(tmp_path, server), tmp_path / "w.sqlite", train, val
+
+
 def write_profiles(tmp_path: Path, server: OpenAITestServer) -> Path:
     path = tmp_path / "profiles.json"
     base = EndpointProfile(name="base", base_url=server.base_url, model="wrong", api_key_env="FT_TEST_KEY",
@@ -89,9 +98,7 @@ def write_profiles(tmp_path: Path, server: OpenAITestServer) -> Path:
 def test_job_runs_registers_its_model_and_beats_its_base(
     openai_server: OpenAITestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FT_TEST_KEY", "sk-ft-test")
-    profiles, store_path = write_profiles(tmp_path, openai_server), tmp_path / "w.sqlite"
-    train, val = export(tmp_path)
+    profiles, store_path, train, val = prepared(tmp_path, openai_server, monkeypatch)
     code = main(["finetune", "start", "--profile", "base", "--train", str(train), "--validation", str(val),
                  "--epochs", "2", "--suffix", "sql", "--seed", "7", "--yes", "--wait", "--max-poll", "0.05",
                  "--profiles", str(profiles), "--store", str(store_path)])  # fmt: skip
@@ -130,9 +137,7 @@ def test_job_runs_registers_its_model_and_beats_its_base(
 def test_a_failed_job_says_why(
     openai_server: OpenAITestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FT_TEST_KEY", "sk-ft-test")
-    profiles, store_path = write_profiles(tmp_path, openai_server), tmp_path / "w.sqlite"
-    train, _ = export(tmp_path)
+    profiles, store_path, train, _ = prepared(tmp_path, openai_server, monkeypatch)
     code = main(["finetune", "start", "--profile", "base", "--train", str(train), "--yes", "--wait",
                  "--max-poll", "0.05", "--profiles", str(profiles), "--store", str(store_path)])  # fmt: skip
     captured = capsys.readouterr()
@@ -146,9 +151,7 @@ def test_a_failed_job_says_why(
 def test_a_restarted_app_reattaches_to_its_job(
     openai_server: OpenAITestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FT_TEST_KEY", "sk-ft-test")
-    profiles, store_path = write_profiles(tmp_path, openai_server), tmp_path / "w.sqlite"
-    train, _ = export(tmp_path)
+    profiles, store_path, train, _ = prepared(tmp_path, openai_server, monkeypatch)
     common = ["--profiles", str(profiles), "--store", str(store_path)]
     assert main(["finetune", "start", "--profile", "base", "--train", str(train), "--yes", *common]) == 0
     (job,) = Store(store_path).jobs()

@@ -32,6 +32,7 @@ def qloop(qapp: Any, qtbot: Any) -> Iterator[asyncio.AbstractEventLoop]:
     if executor is not None:
         executor.shutdown(wait=True)
     asyncio.set_event_loop(None)
+    asyncio.events._set_running_loop(None)  # qasync (already_running=True) marked itself running
 
 
 @pytest.fixture()

@@ -23,6 +23,15 @@ def base_profile(paths: AppPaths, server: OpenAITestServer) -> None:
     ProfileStore(paths.profiles).save({"base": base})
 
 
+def started_job(qtbot: Any, window: Any, tmp_path: Path) -> tuple[FineTuneDialog, str]:
+    """The dialog after export and start on the API backend; the job's id."""
+    dialog = dialog_for(window, tmp_path)
+    await_in_qt(qtbot, dialog.export())
+    job_id = await_in_qt(qtbot, dialog.start())
+    assert job_id is not None
+    return dialog, job_id
+
+
 def dialog_for(window: Any, tmp_path: Path) -> FineTuneDialog:
     dialog = FineTuneDialog(window.session, window, out_dir=tmp_path / "ft")
     dialog.poll_s = 0.05
@@ -72,9 +81,7 @@ def test_a_failed_job_shows_its_error(
 ) -> None:
     base_profile(app_paths, openai_server)
     window = open_window()
-    dialog = dialog_for(window, tmp_path)
-    await_in_qt(qtbot, dialog.export())
-    job_id = await_in_qt(qtbot, dialog.start())
+    dialog, job_id = started_job(qtbot, window, tmp_path)
     qtbot.waitUntil(lambda: window.session.store.job(job_id)["status"] == "failed", timeout=30_000)
     qtbot.waitUntil(lambda: "✗ Job failed" in dialog.status.text(), timeout=5_000)
     assert not dialog.variant_button.isEnabled() and len(window.session.profiles) == 1
@@ -86,9 +93,7 @@ def test_closing_and_reopening_reattaches_to_the_job(
 ) -> None:
     base_profile(app_paths, openai_server)
     window = open_window()
-    dialog = dialog_for(window, tmp_path)
-    await_in_qt(qtbot, dialog.export())
-    job_id = await_in_qt(qtbot, dialog.start())
+    dialog, job_id = started_job(qtbot, window, tmp_path)
     dialog.close()  # stops following; the job goes on at the provider
     assert window.session.store.job(job_id)["status"] != "succeeded"
     again = dialog_for(window, tmp_path)
@@ -116,12 +121,9 @@ def test_a_batch_checkbox_and_a_failing_batch_endpoint(
 def test_a_run_submitted_as_batch_fills_the_table(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    from tests.ui.conftest import add_test_profiles
-    from tests.ui.test_run_flow import use_test_variants
+    from tests.ui.test_run_flow import window_with_test_variants
 
-    add_test_profiles(app_paths, openai_server.base_url)
-    window = open_window()
-    use_test_variants(window)
+    window = window_with_test_variants(open_window, app_paths, openai_server)
     window.session.batch_limits = window.session.batch_limits.__class__(first_poll_s=0.05, max_poll_s=0.1)
     window.run_bar.batch.setChecked(True)
     window.run_bar.limit.setValue(30)

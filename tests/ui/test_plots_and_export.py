@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.servers.openai import OpenAITestServer
-from tests.ui.conftest import OpenWindow, add_test_profiles, await_in_qt
-from tests.ui.test_run_flow import RUN_TIMEOUT_MS, use_test_variants
+from tests.ui.conftest import OpenWindow, await_in_qt
+from tests.ui.test_run_flow import RUN_TIMEOUT_MS, window_with_test_variants
 from workbench.ui.session import AppPaths
 
 
@@ -16,9 +16,7 @@ from workbench.ui.session import AppPaths
 def test_plots_follow_runs_and_prompt_versions(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any, tmp_path: Any
 ) -> None:
-    add_test_profiles(app_paths, openai_server.base_url)
-    window = open_window()
-    use_test_variants(window)
+    window = window_with_test_variants(open_window, app_paths, openai_server)
     window.run_bar.limit.setValue(20)
     window.run_bar.run()
     qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)

@@ -24,6 +24,14 @@ def use_test_variants(window: MainWindow) -> None:
     session.set_specs([VariantSpec("right", "gold", zero), VariantSpec("wrong", "wrong", few, "bm25", 2)])
 
 
+def window_with_test_variants(open_window: OpenWindow, app_paths: AppPaths, server: OpenAITestServer) -> MainWindow:
+    """The app on the demo with two variants on the test server: "right" (gold) and "wrong"."""
+    add_test_profiles(app_paths, server.base_url)
+    window = open_window()
+    use_test_variants(window)
+    return window
+
+
 def table_row(window: MainWindow, variant: str) -> dict[str, str]:
     model = window.accuracy.model
     for row in range(model.rowCount()):
@@ -41,9 +49,7 @@ def click_cell(qtbot: Any, view: Any, row: int, column: int) -> None:
 def test_two_variants_stream_into_every_pane(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    add_test_profiles(app_paths, openai_server.base_url)
-    window = open_window()
-    use_test_variants(window)
+    window = window_with_test_variants(open_window, app_paths, openai_server)
     qtbot.mouseClick(window.run_bar.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
 
@@ -98,9 +104,7 @@ def test_two_variants_stream_into_every_pane(
 def test_cancel_then_resume_after_reopening(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    add_test_profiles(app_paths, openai_server.base_url)
-    window = open_window()
-    use_test_variants(window)
+    window = window_with_test_variants(open_window, app_paths, openai_server)
     window.run_bar.run()
     qtbot.waitUntil(lambda: window.session.results.done >= 30, timeout=RUN_TIMEOUT_MS)
     # the table fills in while the run streams (coalesced updates, a few per second)
@@ -132,9 +136,7 @@ def test_cancel_then_resume_after_reopening(
 def test_pause_holds_the_run_and_continue_finishes_it(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    add_test_profiles(app_paths, openai_server.base_url)
-    window = open_window()
-    use_test_variants(window)
+    window = window_with_test_variants(open_window, app_paths, openai_server)
     window.run_bar.limit.setValue(20)
     window.run_bar.run()
     qtbot.waitUntil(lambda: window.session.results.done >= 5, timeout=RUN_TIMEOUT_MS)

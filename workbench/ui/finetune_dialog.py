@@ -37,6 +37,7 @@ from workbench.core.finetune.jobs import TERMINAL, JobError, JobInfo, PlatformCl
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, Validation, validate
 from workbench.core.profiles import ProfileError
 from workbench.core.runspec import LOCAL_PROFILE, VariantSpec, context_builder
+from workbench.local.finetune import backend
 from workbench.ui.session import AppSession
 
 LOCAL_LABEL = "local (the embedded model, this CPU)"
@@ -44,9 +45,7 @@ LOCAL_LABEL = "local (the embedded model, this CPU)"
 
 def local_backend_problem() -> str | None:
     """None when local fine-tuning can run here; otherwise how to make it (without importing torch)."""
-    from workbench.local.finetune.backend import available
-
-    return available()
+    return backend.available()
 
 
 class FineTuneDialog(QDialog):
@@ -272,8 +271,6 @@ class FineTuneDialog(QDialog):
         return job.id
 
     def _start_local(self) -> str | None:
-        from workbench.local.finetune import backend
-
         assert self.exported is not None
         try:
             job_id = backend.new_job(self.session.store, self.exported.train_path, folder=self.jobs_folder,
@@ -347,7 +344,7 @@ class FineTuneDialog(QDialog):
 
     async def _follow(self, job_id: str) -> None:
         record = self.session.store.job(job_id)
-        if record["spec"].get("backend") == "local":
+        if record["spec"].get("backend") == backend.LOCAL_BACKEND:
             await self._follow_local(job_id)
             return
         try:
@@ -368,8 +365,6 @@ class FineTuneDialog(QDialog):
             self.reload_jobs()
 
     async def _follow_local(self, job_id: str) -> None:
-        from workbench.local.finetune import backend
-
         store = self.session.store
         status = await backend.follow(store, job_id, lambda _: self.show_job(), poll_s=min(0.5, self.poll_s))
         if status == "trained":
@@ -393,9 +388,7 @@ class FineTuneDialog(QDialog):
         job_id = self._selected()
         if job_id is None:
             return
-        if self.session.store.job(job_id)["spec"].get("backend") == "local":
-            from workbench.local.finetune import backend
-
+        if self.session.store.job(job_id)["spec"].get("backend") == backend.LOCAL_BACKEND:
             backend.cancel(self.session.store, job_id)  # it saves a checkpoint, then stops
             return
         client = self._client(self.session.store.job(job_id)["profile"])
@@ -418,7 +411,7 @@ class FineTuneDialog(QDialog):
         if not registered:
             return None
         specs = list(self.session.specs)
-        base_profile = LOCAL_PROFILE if job["spec"].get("backend") == "local" else job["profile"]
+        base_profile = LOCAL_PROFILE if job["spec"].get("backend") == backend.LOCAL_BACKEND else job["profile"]
         base = next((s for s in specs if s.profile == base_profile), None)
         if base is None:
             version = int(self.template.currentData())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
@@ -10,6 +11,7 @@ from workbench.core.profiles import EndpointProfile
 from workbench.local.models import LocalModelError
 from workbench.local.prompts import local_profile
 from workbench.local.server import LocalServer, ServerSettings, server_available
+from workbench.local.serving import start_for
 
 
 class LocalModelService(QObject):
@@ -59,10 +61,6 @@ class LocalModelService(QObject):
 
     async def ensure_file(self, profile: EndpointProfile) -> EndpointProfile:
         """A server for a locally fine-tuned model's GGUF (started in a thread, kept until stop)."""
-        from dataclasses import replace
-
-        from workbench.local.serving import start_for
-
         assert profile.local_file is not None
         server = self.file_servers.get(profile.local_file)
         if server is None or not server.alive():

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from workbench.core.dataset import DatasetError
 from workbench.core.export import write_report
 from workbench.core.runspec import VariantSpec
-from workbench.core.store import Store, StoreError
+from workbench.core.store import RunInfo, Store, StoreError
 from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.context_pane import ContextPane
@@ -174,11 +174,10 @@ class MainWindow(QMainWindow):
             specs = [VariantSpec.from_json(s) for s in json.loads(str(raw))]
         except (ValueError, TypeError):
             return None
-        usable = [s for s in specs if not [p for p in s.problems(self.session.profiles, self.session.store)
-                                           if "'local'" not in p]]  # fmt: skip
+        usable = [s for s in specs if not s.problems(self.session.profiles, self.session.store)]
         return usable or None
 
-    def _last_run(self):  # type: ignore[no-untyped-def]
+    def _last_run(self) -> RunInfo | None:
         dataset = self.session.dataset
         if dataset is None:
             return None

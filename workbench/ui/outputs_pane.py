@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.answers import ResultGrid, result_grid, sql_diff
+from workbench.core.results import QuestionFilter
 from workbench.core.store import ScoreRow
 from workbench.ui.highlighters import SqlHighlighter
 from workbench.ui.session import AppSession
@@ -246,10 +247,9 @@ class OutputsPane(QWidget):
         if not order:
             return
         start = order.index(session.current_index) + 1 if session.current_index in order else 0
+        wrong = [QuestionFilter("wrong", name) for name in self.variant_names()]
         for index in order[start:] + order[:start]:
-            rows = [session.results.outcome(n, index) for n in self.variant_names()]
-            if any(r is not None and (r.status == "failed" or (r.status == "scored" and not r.exec_match))
-                   for r in rows):  # fmt: skip
+            if any(session.results.matches(index, spec) for spec in wrong):
                 session.select_question(index)
                 return
         session.message.emit("no question that a variant got wrong")

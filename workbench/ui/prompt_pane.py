@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.context import ContextBuilder, PromptSpec
 from workbench.core.templates import PromptTemplate, TemplateProblem, unified_diff
 from workbench.ui.highlighters import DiffHighlighter, TemplateHighlighter
 from workbench.ui.session import AppSession
@@ -207,8 +208,6 @@ class PromptPane(QWidget):
         item = session.item(index)
         if item is None:
             return ""
-        from workbench.core.context import ContextBuilder, PromptSpec
-
         context = ContextBuilder(session.dataset, PromptSpec(template)).build(item)
         return f" for question {index} ({context.token_label}, without examples)"
 

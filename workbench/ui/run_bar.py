@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.runspec import LOCAL_PROFILE
 from workbench.core.store import RunInfo
 from workbench.ui.session import AppSession
 
@@ -149,4 +150,4 @@ class RunBar(QWidget):
             self.progress_label.setText(f"{prefix}{state}" + (f" · {meter.describe()}" if meter.total else ""))
 
     def _needs_local(self) -> bool:
-        return any(s.profile == "local" for s in self.session.specs)
+        return any(s.profile == LOCAL_PROFILE for s in self.session.specs)

@@ -12,7 +12,7 @@ import asyncio
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from platformdirs import user_config_dir
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workbench.core.batch import BatchLimits, BatchRunner
-from workbench.core.context import Context, load_template
+from workbench.core.context import Context, ContextBuilder, load_template
 from workbench.core.dataset import Dataset, DatasetError, Item
 from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.platform import PlatformError
@@ -30,7 +30,7 @@ from workbench.core.results import QuestionFilter, RunResults
 from workbench.core.runner import Runner, scoring_pool
 from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
-from workbench.core.templates import TemplateProblem, bundled_templates
+from workbench.core.templates import PromptTemplate, TemplateProblem, bundled_templates
 from workbench.local.models import LocalModelError
 from workbench.paths import RESOURCES
 from workbench.ui.local_service import LocalModelService
@@ -88,7 +88,7 @@ class AppSession(QObject):
         self._dirty = False
         self._pool: ProcessPoolExecutor | None = None
         self.closed = False
-        self._previews: dict[tuple[VariantSpec, str], object] = {}
+        self._previews: dict[tuple[VariantSpec, str], ContextBuilder] = {}
         self._flush = QTimer(self)
         self._flush.setInterval(FLUSH_MS)
         self._flush.timeout.connect(self._emit_if_dirty)
@@ -188,19 +188,15 @@ class AppSession(QObject):
         if builder is None:
             builder = context_builder(spec, self.dataset, self.store)
             self._previews[key] = builder
-        return builder.build(item)  # type: ignore[attr-defined, no-any-return]
+        return builder.build(item)
 
     def save_template(self, name: str, body: str, parent_id: int | None) -> int:
         """A new prompt version (the same id when nothing changed); variants on the parent move to it."""
-        from workbench.core.templates import PromptTemplate
-
         PromptTemplate.parse(name, body)  # raises TemplateProblem: a broken template is never saved
         version = self.store.save_prompt_version(name, body, parent_id)
         if version != parent_id:
             moved = [s for s in self.specs if s.template_version == parent_id]
             if moved:
-                from dataclasses import replace
-
                 self.set_specs([replace(s, template_version=version) if s in moved else s for s in self.specs])
                 self.message.emit(f"saved {name} v{version}; {', '.join(s.name for s in moved)} now use it")
             else:
@@ -246,11 +242,7 @@ class AppSession(QObject):
             self.problem.emit(f"run {run.name!r} was not started from the app; resume it with `workbench run --resume`")
             return None
         specs = [VariantSpec.from_json(s) for s in stored]
-        try:
-            if self.dataset is None or str(self.dataset.root.resolve()) != run.dataset_root or self.split != run.split:
-                self.open_dataset(Path(run.dataset_root), run.split)
-        except DatasetError as exc:
-            self.problem.emit(f"cannot resume {run.name!r}: {exc}")
+        if not self._open_dataset_of(run, "resume"):
             return None
         self.set_specs(specs)
         self.limit = run.item_limit
@@ -364,11 +356,7 @@ class AppSession(QObject):
         """Show a stored run's results (and its variants, when the app started it)."""
         if self.running:
             return
-        try:
-            if self.dataset is None or str(self.dataset.root.resolve()) != run.dataset_root or self.split != run.split:
-                self.open_dataset(Path(run.dataset_root), run.split)
-        except DatasetError as exc:
-            self.problem.emit(f"cannot show {run.name!r}: {exc}")
+        if not self._open_dataset_of(run, "show"):
             return
         stored = self.store.run_specs(run.id)
         if stored is not None:
@@ -378,6 +366,18 @@ class AppSession(QObject):
         self.meter.restart(0)
         self._set_state(run.state if run.state != "running" else "interrupted")
         self.results_changed.emit()
+
+    def _open_dataset_of(self, run: RunInfo, purpose: str) -> bool:
+        """Make ``run``'s dataset and split the open ones; False (and the reason said) when they cannot be."""
+        dataset = self.dataset
+        if dataset is not None and str(dataset.root.resolve()) == run.dataset_root and self.split == run.split:
+            return True
+        try:
+            self.open_dataset(Path(run.dataset_root), run.split)
+        except DatasetError as exc:
+            self.problem.emit(f"cannot {purpose} {run.name!r}: {exc}")
+            return False
+        return True
 
     def resumable_run(self) -> RunInfo | None:
         """The newest run that stopped before its end and that the app can continue."""

@@ -130,8 +130,7 @@ class VariantsDialog(QDialog):
         return [self.spec_at(r) for r in range(self.table.rowCount())]
 
     def problems_of(self, specs: list[VariantSpec]) -> list[str]:
-        problems = [p for s in specs for p in s.problems(self.session.profiles, self.session.store)
-                    if "no endpoint profile named 'local'" not in p]  # fmt: skip
+        problems = [p for s in specs for p in s.problems(self.session.profiles, self.session.store)]
         names = [s.name for s in specs]
         problems += [f"two variants are named {n!r}" for n in sorted(set(names)) if names.count(n) > 1]
         return problems

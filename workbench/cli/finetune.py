@@ -19,6 +19,7 @@ from workbench.core.retrieval import RECIPES
 from workbench.core.runspec import COMPLETION_PREFIX
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.core.templates import TemplateProblem
+from workbench.local.finetune import backend
 from workbench.paths import DEMO_DATASET
 
 
@@ -43,11 +44,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    report = validate(args.file, args.validation, max_tokens=args.max_tokens)
-    print(report.summary(args.epochs, args.price_per_m))
+def checked(train: Path, validation: Path | None, max_tokens: int, epochs: int, price_per_m: float) -> None:
+    """Print the checks and the estimate; stop with exit 2 when the file is unusable."""
+    report = validate(train, validation, max_tokens=max_tokens)
+    print(report.summary(epochs, price_per_m))
     if not report.ok:
-        raise CliError(f"{args.file} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+        raise CliError(f"{train} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    checked(args.file, args.validation, args.max_tokens, args.epochs, args.price_per_m)
     return 0
 
 
@@ -82,8 +88,6 @@ def _follow(client: PlatformClient, store: Store, job_id: str, args: argparse.Na
 
 
 def _local_finish(store: Store, job_id: str, args: argparse.Namespace, status: str) -> int:
-    from workbench.local.finetune import backend
-
     if status != "trained":
         job = store.job(job_id)
         print(f"job {job_id} {status}" + (f": {job['error']}" if job["error"] else ""), file=sys.stderr)
@@ -103,8 +107,6 @@ def _last_event_ends(store: Store, job_id: str) -> bool:
 
 
 def cmd_start_local(args: argparse.Namespace) -> int:
-    from workbench.local.finetune import backend
-
     store = Store(args.store)
     try:
         if args.continue_job:
@@ -115,10 +117,7 @@ def cmd_start_local(args: argparse.Namespace) -> int:
         else:
             if args.train is None:
                 raise CliError("--train FILE is needed (make one with: workbench finetune export --answer-style plain)")
-            report = validate(args.train, None, max_tokens=args.max_tokens)
-            print(report.summary(args.epochs or 2, 0.0))
-            if not report.ok:
-                raise CliError(f"{args.train} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+            checked(args.train, None, args.max_tokens, args.epochs or 2, 0.0)
             options = {"epochs": args.epochs or 2, "method": args.method, "max_steps": args.steps or 0,
                        "max_rss_mb": args.max_memory_mb, "seed": args.seed or 0}  # fmt: skip
             job_id = backend.new_job(store, args.train, **options)
@@ -140,16 +139,13 @@ def cmd_start(args: argparse.Namespace) -> int:
         return cmd_start_local(args)
     if args.profile is None or args.train is None:
         raise CliError("the API backend needs --profile NAME and --train FILE")
-    report = validate(args.train, args.validation, max_tokens=args.max_tokens)
     profiles = ProfileStore(args.profiles)
     try:
         profile = profiles.get(args.profile)
     except ProfileError as exc:
         raise CliError(str(exc)) from None
     price = args.price_per_m if args.price_per_m is not None else profile.price_in_per_m
-    print(report.summary(args.epochs or DEFAULT_EPOCHS, price))
-    if not report.ok:
-        raise CliError(f"{args.train} is not usable for fine-tuning ({len(report.errors)} problem(s) above)")
+    checked(args.train, args.validation, args.max_tokens, args.epochs or DEFAULT_EPOCHS, price)
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("confirm the cost above with --yes (no terminal to ask on)")
@@ -195,7 +191,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             record = store.job(args.job)
         except StoreError as exc:
             raise CliError(str(exc)) from None
-        if record["spec"].get("backend") == "local":
+        if record["spec"].get("backend") == backend.LOCAL_BACKEND:
             return _status_local(store, record, args)
         args.profile = record["profile"]
         client = _client(args)
@@ -217,8 +213,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _status_local(store: Store, record: dict[str, Any], args: argparse.Namespace) -> int:
-    from workbench.local.finetune import backend
-
     job_id = record["id"]
     if args.watch and record["status"] in ("running", "queued"):
         for event in store.job_events(job_id):
@@ -252,9 +246,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         record = store.job(args.job)
-        if record["spec"].get("backend") == "local":
-            from workbench.local.finetune import backend
-
+        if record["spec"].get("backend") == backend.LOCAL_BACKEND:
             stopped = backend.cancel(store, args.job)
             print(f"{args.job}: " + ("stopping (a checkpoint is saved first; continue with "
                                      f"workbench finetune start --backend local --continue {args.job})"

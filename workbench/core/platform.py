@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from workbench.core.client import RETRY_STATUSES
 from workbench.core.limits import backoff_delay
 from workbench.core.profiles import EndpointProfile, resolve_api_key
 
-RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 T = TypeVar("T")
 
 

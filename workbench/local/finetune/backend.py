@@ -95,10 +95,17 @@ def start(store: Store, job_id: str) -> int:
 _children: dict[int, subprocess.Popen[bytes]] = {}  # processes this one started (reaped when they end)
 
 
-def alive(store: Store, job_id: str) -> bool:
+def _pid(store: Store, job_id: str) -> int | None:
+    """The job's training process as last started (it may have ended since)."""
     try:
-        pid = int((Path(store.job(job_id)["spec"]["out_dir"]) / "pid").read_text())
+        return int((Path(store.job(job_id)["spec"]["out_dir"]) / "pid").read_text())
     except (OSError, ValueError):
+        return None
+
+
+def alive(store: Store, job_id: str) -> bool:
+    pid = _pid(store, job_id)
+    if pid is None:
         return False
     child = _children.get(pid)
     if child is not None:
@@ -125,9 +132,9 @@ def wait_until_stopped(store: Store, job_id: str, timeout_s: float = 60.0) -> bo
 
 def cancel(store: Store, job_id: str) -> bool:
     """Ask the job's process to stop (it checkpoints first). False when it is not running."""
-    if not alive(store, job_id):
+    pid = _pid(store, job_id)
+    if pid is None or not alive(store, job_id):
         return False
-    pid = int((Path(store.job(job_id)["spec"]["out_dir"]) / "pid").read_text())
     os.kill(pid, signal.SIGTERM)
     return True
 

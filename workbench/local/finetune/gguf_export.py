@@ -43,29 +43,22 @@ def permute(weights: np.ndarray, heads: int) -> np.ndarray:
     return weights.reshape(heads, 2, rows // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
 
 
-def _field_value(field: Any) -> Any:
-    return field.contents()
-
-
 def export_gguf(source: Path, state: Mapping[str, Any], out: Path, name: str | None = None) -> Path:
     """Write ``out`` from ``source``'s metadata and tensor layout with ``state``'s values (HF names)."""
     import gguf
 
     reader = gguf.GGUFReader(str(source))
-    arch = str(_field_value(reader.fields["general.architecture"]))
-    heads = int(_field_value(reader.fields[f"{arch}.attention.head_count"]))
-    kv_heads = int(
-        _field_value(
-            reader.fields.get(f"{arch}.attention.head_count_kv") or reader.fields[f"{arch}.attention.head_count"]
-        )
-    )
+    arch = str(reader.fields["general.architecture"].contents())
+    heads = int(reader.fields[f"{arch}.attention.head_count"].contents())
+    kv_field = reader.fields.get(f"{arch}.attention.head_count_kv")
+    kv_heads = int(kv_field.contents()) if kv_field is not None else heads
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     writer = gguf.GGUFWriter(str(tmp), arch)
     for key, field in reader.fields.items():
         if key in SKIPPED_KEYS:
             continue
-        value = _field_value(field)
+        value = field.contents()
         if key == "general.name" and name:
             value = name
         main = field.types[0]
@@ -79,11 +72,7 @@ def export_gguf(source: Path, state: Mapping[str, Any], out: Path, name: str | N
             if param == "lm_head.weight":
                 continue  # tied to the embeddings
             raise KeyError(f"the trained model has no {param} (for {tensor.name})")
-        values = (
-            state[param].detach().to("cpu").float().numpy()
-            if hasattr(state[param], "detach")
-            else np.asarray(state[param], dtype=np.float32)
-        )
+        values = state[param].detach().to("cpu").float().numpy()
         if ".attn_q." in tensor.name:
             values = permute(values, heads)
         elif ".attn_k." in tensor.name:

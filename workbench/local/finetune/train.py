@@ -18,7 +18,7 @@ import resource
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +200,9 @@ def train(config: TrainConfig) -> int:
     resumed_at, resumed_time = step, time.monotonic()
 
     def save() -> None:
-        trainable = {k: v for k, v in model.state_dict().items()}
-        torch.save({"model": trainable, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                    "step": step}, out / "checkpoint.tmp")  # fmt: skip
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                 "schedule": schedule.state_dict()}  # fmt: skip
+        torch.save(state, out / "checkpoint.tmp")
         (out / "checkpoint.tmp").replace(checkpoint)
         emit("checkpoint", step=step)
 
@@ -211,9 +211,7 @@ def train(config: TrainConfig) -> int:
         order = list(range(len(data)))
         epoch_rng.shuffle(order)
         start = (step % per_epoch) * config.batch_size
-        chosen = [data[i] for i in order[start : start + config.batch_size]] or [
-            data[i] for i in order[: config.batch_size]
-        ]
+        chosen = [data[i] for i in order[start : start + config.batch_size]]  # never empty: start < len(data)
         optimizer.zero_grad()
         loss_sum, tokens = 0.0, 0
         for ids, labels, mask in batches(chosen, config.micro_batch, pad):
@@ -263,4 +261,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["TrainConfig", "asdict", "encode", "train"]
+__all__ = ["TrainConfig", "encode", "train"]

@@ -13,8 +13,6 @@ from workbench.core.events import Event, ItemFailed, ItemScored, RunStarted
 from workbench.core.report import PairedComparison, VariantSummary, compare_verdicts
 from workbench.core.store import ScoreRow, Store
 
-FILTER_KINDS = ("all", "wrong", "right", "failed", "disagree")
-
 
 @dataclass(frozen=True)
 class QuestionFilter:
@@ -59,6 +57,7 @@ class RunResults:
         self.rows: dict[str, dict[int, ScoreRow]] = {v: {} for v in self.variants}
         self.total = 0
         self.already_done = 0
+        self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
 
     @classmethod
     def from_store(cls, store: Store, run_id: int) -> RunResults:
@@ -79,9 +78,11 @@ class RunResults:
                     self.rows[name] = {}
             self.models.update(event.models)
             self.total, self.already_done = event.total, event.already_done
+            self._summaries = None
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
             self.rows[event.variant][event.index] = row_from_event(self.variants.index(event.variant), event)
+            self._summaries = None
             return True
         return False
 
@@ -90,13 +91,15 @@ class RunResults:
         return self.rows.get(variant, {}).get(index)
 
     def summaries(self) -> list[VariantSummary]:
-        out = []
-        for name in self.variants:
-            summary = VariantSummary(name, self.models.get(name, ""))
-            for row in self.rows[name].values():
-                summary.add(row)
-            out.append(summary)
-        return out
+        if self._summaries is None:
+            out = []
+            for name in self.variants:
+                summary = VariantSummary(name, self.models.get(name, ""))
+                for row in self.rows[name].values():
+                    summary.add(row)
+                out.append(summary)
+            self._summaries = out
+        return self._summaries
 
     def verdicts(self, variant: str) -> dict[int, bool]:
         return {i: bool(r.exec_match) for i, r in self.rows.get(variant, {}).items() if r.status == "scored"}

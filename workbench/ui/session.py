@@ -324,9 +324,11 @@ class AppSession(QObject):
         if isinstance(event, RunStarted):
             self.store.save_run_specs(event.run_id, [s.to_json() for s in specs])
             self.run_info = self.store.run(event.run_id)
-            self.results = RunResults(event.variants, event.models)
-            if event.already_done:  # resumed: what was done before comes from the store
-                self.results = RunResults.from_store(self.store, event.run_id)
+            # resumed: what was done before comes from the store
+            fresh = not event.already_done
+            self.results = (
+                RunResults(event.variants, event.models) if fresh else RunResults.from_store(self.store, event.run_id)
+            )
             self.results.apply(event)
             self.meter.restart(event.total - event.already_done)
             self._set_state("running")

@@ -136,22 +136,25 @@ class BatchRunner(Runner):
     async def _submit_missing(self, ctx: _RunContext, waiting: Waiting) -> None:
         """Submit every waiting request that no open batch of this run holds (answers not yet read)."""
         held = {h for b in self._open(ctx) for h in self.store.batch_hashes(b["id"])}
-        by_profile: dict[str, list[bytes]] = {}
+        by_profile: dict[str, tuple[list[str], list[bytes]]] = {}  # group -> (request hashes, their lines)
         variants: dict[str, Variant] = {}
         for key, (variant, request, _) in waiting.items():
             if key in held:
                 continue
             line = json.dumps(request_line(key, variant, request), ensure_ascii=False).encode() + b"\n"
             group = f"{variant.profile.name}\t{request.mode}"
-            by_profile.setdefault(group, []).append(line)
+            keys, lines = by_profile.setdefault(group, ([], []))
+            keys.append(key)
+            lines.append(line)
             variants[group] = variant
-        for group, lines in by_profile.items():
+        for group, (keys, lines) in by_profile.items():
             variant = variants[group]
             client = self._client(variant)
-            for part in chunks(lines, self.limits):
+            offset = 0
+            for part in chunks(lines, self.limits):  # consecutive groups: the hashes are the same slice
                 if self._cancel.is_set():
                     return
-                hashes = [json.loads(line)["custom_id"] for line in part]
+                hashes, offset = keys[offset : offset + len(part)], offset + len(part)
                 file_id = await client.upload_bytes(f"{self.run_name}-batch.jsonl", b"".join(part), "batch")
                 info = await client.create_batch(file_id, ENDPOINTS[variant.mode], {"workbench_run": self.run_name})
                 self.store.save_batch(info.id, ctx.run_id, variant.profile.name, info.status, file_id, hashes)

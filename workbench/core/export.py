@@ -76,8 +76,9 @@ def gather(store: Store, run: str | int, with_results: bool = True) -> ReportDat
     versions = [store.prompt_version(v) for v in version_ids]
     notes: list[str] = []
     try:
-        dataset: Dataset | None = Dataset(info.dataset_root)
-        items = {i.index: i for i in dataset.load_split(info.split).items} if dataset else {}
+        loaded = Dataset(info.dataset_root)
+        items = {i.index: i for i in loaded.load_split(info.split).items}
+        dataset: Dataset | None = loaded
     except DatasetError as exc:
         dataset, items = None, {}
         notes.append(f"the dataset could not be read ({exc}); questions and result previews are left out")

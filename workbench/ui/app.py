@@ -17,6 +17,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from workbench.paths import DEMO_DATASET, ICON
+from workbench.ui import qt_platform
 from workbench.ui.main_window import MainWindow
 from workbench.ui.session import AppPaths, AppSession
 
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             "(workbench --help), or set QT_QPA_PLATFORM=offscreen to run the window headless.",
             file=sys.stderr,
         )
+        return 2
+    if QApplication.instance() is None and (problem := qt_platform.problem()):
+        print(problem, file=sys.stderr)  # instead of Qt's generic message and an abort
         return 2
     app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
     assert isinstance(app, QApplication)

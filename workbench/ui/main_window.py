@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("workbench")
         self.resize(1500, 900)
         self.last_problem = ""
+        self._run_state = "idle"
         self.questions = QuestionsPane(session)
         self.prompt = PromptPane(session)
         self.context = ContextPane(session)
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         session.local.status_changed.connect(lambda s: self.local_label.setText(f"local model: {s}"))
         session.specs_changed.connect(self._remember_specs)
         session.run_state_changed.connect(self._state_changed)
+        session.dataset_changed.connect(self._update_title)
         self.run_bar.open_dataset_requested.connect(self.choose_dataset)
         self.run_bar.variants_requested.connect(self.edit_variants)
 
@@ -284,4 +286,15 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _state_changed(self, state: str) -> None:
-        self.setWindowTitle(f"workbench — {state}" if state in ("running", "paused", "starting") else "workbench")
+        self._run_state = state
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """``workbench — demo (dev)``, with the run's state while one is going."""
+        parts = ["workbench"]
+        dataset = self.session.dataset
+        if dataset is not None:
+            parts.append(f"{dataset.name} ({self.session.split})")
+        if self._run_state in ("running", "paused", "starting"):
+            parts.append(self._run_state)
+        self.setWindowTitle(" — ".join(parts))

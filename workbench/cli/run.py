@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -271,7 +272,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"no runs in {args.store}")
     for r in runs:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
+    stopped = [r for r in runs if r.state in RESUMABLE]
+    for r in stopped:
+        print(f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
+              f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with")
     return 0
+
+
+RESUMABLE = ("interrupted", "cancelled")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core import lifeline
 from workbench.core.client import ChatRequest, Completion, EndpointClient, RequestFailed
 from workbench.core.context import ContextBuilder
 from workbench.core.dataset import Dataset, Item
@@ -25,7 +26,7 @@ from workbench.core.extract import extract_sql
 from workbench.core.profiles import EndpointProfile
 from workbench.core.schema import Schema
 from workbench.core.scoring.scorer import Verdict, score_one
-from workbench.core.store import ScoreRow, Store, StoreError
+from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
 
 SYSTEM_PROMPT = (
     "You translate questions about a SQLite database into one SQLite query. "
@@ -70,9 +71,18 @@ class Variant:
 
 
 def scoring_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Worker processes for execution and scoring (forkserver: safe beside threads)."""
+    """Worker processes for execution and scoring (forkserver: safe beside threads).
+
+    The workers and the forkserver end with this process, even when it is SIGKILLed.
+    """
     context = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+    context.set_forkserver_preload(["__main__", "workbench.core.lifeline_forkserver"])
+    return ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1,
+        mp_context=context,
+        initializer=lifeline.exit_with,
+        initargs=(os.getpid(),),
+    )
 
 
 @dataclass
@@ -146,6 +156,9 @@ class Runner:
                 self.run_name, dataset_id, self.split_name, self.limit, list(ids.values())
             ), ids
         run = self.store.run(self.run_name)
+        if run.state in LIVE_STATES and run.owner != lifeline.identity():
+            pid = (run.owner or "?").split(":", 1)[0]
+            raise StoreError(f"run {self.run_name!r} is still {run.state} in process {pid}; stop that one first")
         if run.dataset_root != str(self.dataset.root.resolve()) or run.split != self.split_name:
             raise StoreError(
                 f"run {self.run_name!r} was on {run.dataset_root} / {run.split}, not "

@@ -10,6 +10,7 @@ Migrations are numbered functions; each runs with its ledger row in one transact
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
+
+from workbench.core import lifeline
 
 
 def default_store_path() -> Path:
@@ -124,13 +127,22 @@ def _m5_batches(db: sqlite3.Connection) -> None:
     )
 
 
+def _m6_run_owner(db: sqlite3.Connection) -> None:
+    """The process that runs a run (``lifeline.identity()``), so a dead one is told from a live one."""
+    db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
     _m3_run_specs,
     _m4_finetune_jobs,
     _m5_batches,
+    _m6_run_owner,
 ]
+
+# States in which a run has a process working on it; when that process is gone it reads as "interrupted".
+LIVE_STATES = ("running", "batch", "paused")
 
 
 class StoreError(RuntimeError):
@@ -154,9 +166,10 @@ class RunInfo:
     dataset_root: str
     split: str
     item_limit: int | None
-    state: str
+    state: str  # as stored, except that a live state whose owner process is gone reads "interrupted"
     created_at: str
     updated_at: str
+    owner: str | None = None  # lifeline.identity() of the process that last ran it
 
 
 @dataclass(frozen=True)
@@ -278,9 +291,9 @@ class Store:
             if db.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
                 raise StoreError(f"a run named {name!r} already exists; pass --resume to continue it")
             cur = db.execute(
-                "INSERT INTO runs (name, dataset_id, split, item_limit, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (name, dataset_id, split, limit, _now(), _now()),
+                "INSERT INTO runs (name, dataset_id, split, item_limit, state, created_at, updated_at, owner) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (name, dataset_id, split, limit, _now(), _now(), lifeline.identity()),
             )
             run_id = int(cur.lastrowid or 0)
             db.executemany(
@@ -291,13 +304,16 @@ class Store:
     def run(self, name_or_id: str | int) -> RunInfo:
         column = "r.id" if isinstance(name_or_id, int) or str(name_or_id).isdigit() else "r.name"
         row = self.db.execute(
-            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at FROM runs AS r "
-            f"JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?",
+            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at, r.owner "
+            f"FROM runs AS r JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?",
             (name_or_id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"no run {name_or_id!r} in {self.path}")
-        return RunInfo(*row)
+        info = RunInfo(*row)
+        if info.state in LIVE_STATES and not lifeline.alive(info.owner):
+            return dataclasses.replace(info, state="interrupted")  # its process died without saying so
+        return info
 
     def runs(self) -> list[RunInfo]:
         return [self.run(int(r[0])) for r in self.db.execute("SELECT id FROM runs ORDER BY id")]
@@ -316,8 +332,15 @@ class Store:
         return [self.run(int(r[0])) for r in ids]
 
     def set_state(self, run_id: int, state: str) -> None:
+        """Record a run's state; a live state also records this process as the run's owner."""
         with self.transaction() as db:
-            db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
+            if state in LIVE_STATES:
+                db.execute(
+                    "UPDATE runs SET state = ?, updated_at = ?, owner = ? WHERE id = ?",
+                    (state, _now(), lifeline.identity(), run_id),
+                )
+            else:
+                db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
 
     # --- batches -------------------------------------------------------------------
     def save_batch(

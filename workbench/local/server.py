@@ -2,15 +2,15 @@
 
 Started on a free loopback port with settings suited to the model (threads = cores - 1,
 at least 1: on a busy 2-core machine one thread beat two by 10x; ``logits_all`` off),
-its output kept in a log file. It dies with its parent (Linux parent-death signal, and
-its own process group so a stop takes everything), restarts when found dead, and a
-start that fails says why with the end of its log.
+its output kept in a log file. It ends with the process that started it, SIGKILL included
+(a thread in the server watches its owner: ``workbench.local.tied``), has its own process
+group so a stop takes everything, restarts when found dead, and a start that fails says
+why with the end of its log.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -27,8 +27,7 @@ from pathlib import Path
 from platformdirs import user_log_dir, user_state_dir
 
 from workbench.local.models import DEFAULT_MODEL, LocalModel, LocalModelError, get, locate, model_file
-
-_PR_SET_PDEATHSIG = 1
+from workbench.local.tied import OWNER_VARIABLE
 
 
 def default_threads() -> int:
@@ -39,11 +38,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def server_available() -> bool:
@@ -95,7 +89,8 @@ class LocalServer:
     def command(self) -> list[str]:
         path = locate(self.model)
         # in the desktop bundle the executable is the app itself; it serves when asked to (packaging/entry.py)
-        server = ["--llama-server"] if getattr(sys, "frozen", False) else ["-m", "llama_cpp.server"]
+        frozen = getattr(sys, "frozen", False)
+        server = ["--llama-server"] if frozen else ["-m", "workbench.local.tied", "llama_cpp.server"]
         cmd = [
             sys.executable,
             *server,
@@ -141,7 +136,7 @@ class LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if self.tied_to_parent else None,
+                env={**os.environ, OWNER_VARIABLE: str(os.getpid())} if self.tied_to_parent else None,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from workbench.core import lifeline
 from workbench.core.dataset import Dataset, Item
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
@@ -229,7 +230,8 @@ class Scorer:
             yield from map(_score_db, chunks)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers)
+            # the workers end with this process, even when it is SIGKILLed
+            self._pool = ProcessPoolExecutor(self.workers, initializer=lifeline.exit_with, initargs=(os.getpid(),))
         futures = [self._pool.submit(_score_db, c) for c in sorted(chunks, key=lambda c: -len(c.items))]
         for future in as_completed(futures):
             yield future.result()

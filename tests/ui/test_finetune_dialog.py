@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,9 @@ from tests.ui.conftest import OpenWindow, await_in_qt
 from tests.ui.test_run_flow import RUN_TIMEOUT_MS, table_row
 from workbench.core.profiles import EndpointProfile, ProfileStore
 from workbench.core.runspec import VariantSpec
+from workbench.core.store import Store
 from workbench.ui.finetune_dialog import FineTuneDialog
-from workbench.ui.session import AppPaths
+from workbench.ui.session import AppPaths, AppSession
 
 
 def base_profile(paths: AppPaths, server: OpenAITestServer) -> None:
@@ -30,6 +33,40 @@ def started_job(qtbot: Any, window: Any, tmp_path: Path) -> tuple[FineTuneDialog
     job_id = await_in_qt(qtbot, dialog.start())
     assert job_id is not None
     return dialog, job_id
+
+
+class SuccessReader:
+    """Another reader of the same store, in its own thread: whenever it sees a job "succeeded", is its model there?
+
+    It polls every millisecond through its own connection and records each moment the job
+    read "succeeded" while its profile was missing from the session or the profiles file.
+    """
+
+    def __init__(self, session: AppSession, job_id: str) -> None:
+        self.session, self.job_id = session, job_id
+        self.store = Store(session.store.path)
+        self.seen_succeeded = 0
+        self.gaps: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            job = self.store.job(self.job_id)
+            if job["status"] == "succeeded":
+                self.seen_succeeded += 1
+                name = job["registered_profile"]
+                if name not in self.session.profiles:
+                    self.gaps.append(f"{name!r} not in the session's profiles")
+                if name not in ProfileStore(self.session.paths.profiles).load():
+                    self.gaps.append(f"{name!r} not in the profiles file")
+            time.sleep(0.001)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.store.close()
 
 
 def dialog_for(window: Any, tmp_path: Path) -> FineTuneDialog:
@@ -57,7 +94,11 @@ def test_export_check_start_register_and_compare(
     assert "× 3 epochs × $3.00/M" in dialog.estimate.text()
     job_id = await_in_qt(qtbot, dialog.start())
     assert job_id is not None
+    reader = SuccessReader(session, job_id)
     qtbot.waitUntil(lambda: session.store.job(job_id)["registered_profile"] is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: reader.seen_succeeded > 0, timeout=5_000)
+    reader.stop()
+    assert reader.gaps == []  # "succeeded" was never visible before the model could be picked
     assert "Step 3/3: training loss=" in dialog.events.toPlainText()
     registered = session.store.job(job_id)["registered_profile"]
     assert registered in session.profiles and "fine-tuned from wrong" in session.profiles[registered].description
@@ -166,9 +207,13 @@ def test_a_local_job_from_the_dialog_trains_registers_and_becomes_a_variant(
     await_in_qt(qtbot, dialog.export())
     job_id = await_in_qt(qtbot, dialog.start())
     assert job_id is not None and job_id.startswith("local-ftjob-")
+    reader = SuccessReader(session, job_id)
     qtbot.waitUntil(lambda: session.store.job(job_id)["status"] in ("succeeded", "failed"), timeout=600_000)
     job = session.store.job(job_id)
     assert job["status"] == "succeeded", job["error"]
+    qtbot.waitUntil(lambda: reader.seen_succeeded > 0, timeout=5_000)
+    reader.stop()
+    assert reader.gaps == []  # the job did not read "succeeded" before its model could be picked
     assert "Step 1/1: training loss=" in dialog.events.toPlainText()
     registered = session.profiles[job["registered_profile"]]
     assert registered.local_file and Path(registered.local_file).is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,17 @@ from workbench.cli.common import CliError
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
-from workbench.core.finetune.jobs import JobError, JobInfo, PlatformClient, register_model, start_job, watch
+from workbench.core.finetune.jobs import (
+    JobError,
+    JobInfo,
+    PlatformClient,
+    register_model,
+    start_job,
+    stored_status,
+    watch,
+)
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS, validate
-from workbench.core.profiles import ProfileError, ProfileStore
+from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore
 from workbench.core.retrieval import RECIPES
 from workbench.core.runspec import COMPLETION_PREFIX
 from workbench.core.store import Store, StoreError, default_store_path
@@ -69,20 +78,29 @@ def _print_event(event: dict[str, Any]) -> None:
     print(f"  [{event.get('level', 'info')}] {event.get('message', '')}", flush=True)
 
 
+def _registrar(store: Store, args: argparse.Namespace) -> Callable[[JobInfo], EndpointProfile]:
+    """Register a succeeded job's model as a profile beside its base (the job reads "succeeded" after)."""
+
+    def register(job: JobInfo) -> EndpointProfile:
+        profiles = ProfileStore(args.profiles)
+        profile = register_model(profiles, profiles.get(store.job(job.id)["profile"]), job, store)
+        print(f"model {job.fine_tuned_model} registered as profile {profile.name!r} ({profile.description})")
+        return profile
+
+    return register
+
+
 def _follow(client: PlatformClient, store: Store, job_id: str, args: argparse.Namespace) -> JobInfo:
     async def go() -> JobInfo:
         try:
             return await watch(client, store, job_id, _print_event, lambda j: print(f"status: {j.status}", flush=True),
-                               max_poll_s=args.max_poll, first_poll_s=min(1.0, args.max_poll))  # fmt: skip
+                               max_poll_s=args.max_poll, first_poll_s=min(1.0, args.max_poll),
+                               register=_registrar(store, args))  # fmt: skip
         finally:
             await client.aclose()
 
     job = asyncio.run(go())
-    if job.status == "succeeded":
-        profiles = ProfileStore(args.profiles)
-        profile = register_model(profiles, profiles.get(store.job(job_id)["profile"]), job, store)
-        print(f"model {job.fine_tuned_model} registered as profile {profile.name!r} ({profile.description})")
-    elif job.status == "failed":
+    if job.status == "failed":
         print(f"job failed: {job.error or 'no reason given'}", file=sys.stderr)
     return job
 
@@ -200,7 +218,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 _print_event(event)
             job = _follow(client, store, args.job, args)
         else:
-            job = asyncio.run(_once(client, store, args.job))
+            job = asyncio.run(_once(client, store, args.job, _registrar(store, args)))
             for event in store.job_events(args.job)[-args.events :]:
                 _print_event(event)
         print(f"{job.id}: {job.status}" + (f", model {job.fine_tuned_model}" if job.fine_tuned_model else "")
@@ -232,11 +250,15 @@ def _status_local(store: Store, record: dict[str, Any], args: argparse.Namespace
     return 0
 
 
-async def _once(client: PlatformClient, store: Store, job_id: str) -> JobInfo:
+async def _once(
+    client: PlatformClient, store: Store, job_id: str, register: Callable[[JobInfo], EndpointProfile]
+) -> JobInfo:
     try:
         job = await client.retrieve(job_id)
         store.save_job_events(job_id, await client.events(job_id))
-        store.update_job(job_id, status=job.status, fine_tuned_model=job.fine_tuned_model, error=job.error)
+        store.update_job(job_id, status=stored_status(job), fine_tuned_model=job.fine_tuned_model, error=job.error)
+        if job.status == "succeeded" and not store.job(job_id)["registered_profile"]:
+            register(job)
         return job
     finally:
         await client.aclose()

@@ -33,9 +33,18 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.finetune.export import ExportResult, export_training_data
-from workbench.core.finetune.jobs import TERMINAL, JobError, JobInfo, PlatformClient, register_model, start_job, watch
+from workbench.core.finetune.jobs import (
+    TERMINAL,
+    JobError,
+    JobInfo,
+    PlatformClient,
+    record_registration,
+    register_model,
+    start_job,
+    watch,
+)
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, Validation, validate
-from workbench.core.profiles import ProfileError
+from workbench.core.profiles import EndpointProfile, ProfileError
 from workbench.core.runspec import LOCAL_PROFILE, VariantSpec, context_builder
 from workbench.local.finetune import backend
 from workbench.ui.session import AppSession
@@ -353,11 +362,9 @@ class FineTuneDialog(QDialog):
             self.status.setText(f"✗ cannot follow {job_id}: {exc}")
             return
         try:
-            job = await watch(client, self.session.store, job_id, lambda _: self.show_job(),
-                              lambda _: self.reload_jobs(), max_poll_s=self.poll_s,
-                              first_poll_s=min(1.0, self.poll_s))  # fmt: skip
-            if job.status == "succeeded":
-                self._register(job, record["profile"])
+            await watch(client, self.session.store, job_id, lambda _: self.show_job(),
+                        lambda _: self.reload_jobs(), max_poll_s=self.poll_s, first_poll_s=min(1.0, self.poll_s),
+                        register=lambda job: self._register(job, record["profile"]))  # fmt: skip
         except JobError as exc:
             self.status.setText(f"✗ {exc}")
         finally:
@@ -371,16 +378,18 @@ class FineTuneDialog(QDialog):
             self.status.setText("checking the new model: loading it in llama.cpp and asking a question …")
             try:
                 label = f"{self.session.dataset.name if self.session.dataset else ''}/{self.split.currentText()}"
-                profiles = self.session.profile_store
-                await asyncio.to_thread(backend.check_and_register, store, profiles, job_id, label)
-                self.session.reload_profiles()
+                profile = await asyncio.to_thread(backend.check_model, store, job_id, label)
+                # on the loop: the session sees the profile before the job reads "succeeded"
+                record_registration(store, self.session.profile_store, job_id, profile, self._registered)
             except backend.LocalFineTuneError as exc:
                 self.status.setText(f"✗ {exc}")
         self.reload_jobs()
 
     def _register(self, job: JobInfo, base_name: str) -> None:
         base = self.session.profiles[base_name]
-        profile = register_model(self.session.profile_store, base, job, self.session.store)
+        register_model(self.session.profile_store, base, job, self.session.store, self._registered)
+
+    def _registered(self, profile: EndpointProfile) -> None:
         self.session.reload_profiles()
         self.session.message.emit(f"fine-tuned model registered as endpoint profile {profile.name!r}")
 

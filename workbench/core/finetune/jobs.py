@@ -20,7 +20,20 @@ from workbench.core.profiles import EndpointProfile, ProfileStore
 from workbench.core.store import Store
 
 TERMINAL = ("succeeded", "failed", "cancelled")
-__all__ = ["TERMINAL", "JobError", "JobInfo", "JobSpec", "PlatformClient", "register_model", "start_job", "watch"]
+REGISTERING = "registering"  # the provider says succeeded; its profile is being written
+__all__ = [
+    "REGISTERING",
+    "TERMINAL",
+    "JobError",
+    "JobInfo",
+    "JobSpec",
+    "PlatformClient",
+    "record_registration",
+    "register_model",
+    "start_job",
+    "stored_status",
+    "watch",
+]
 
 
 async def start_job(
@@ -44,8 +57,13 @@ async def watch(
     on_status: Callable[[JobInfo], None] | None = None,
     max_poll_s: float = 30.0,
     first_poll_s: float = 1.0,
+    register: Callable[[JobInfo], object] | None = None,
 ) -> JobInfo:
-    """Poll until the job ends; new events go to the store and to ``on_event`` (oldest first)."""
+    """Poll until the job ends; new events go to the store and to ``on_event`` (oldest first).
+
+    A success is stored as "registering" until ``register(job)`` (``register_model``) has made
+    the model a profile that every reader can see; only then does the job read "succeeded".
+    """
     delay = first_poll_s
     seen = {e["id"] for e in store.job_events(job_id)}
     last_status = None
@@ -59,7 +77,9 @@ async def watch(
                 if on_event:
                     on_event(event)
         if job.status != last_status:
-            store.update_job(job_id, status=job.status, fine_tuned_model=job.fine_tuned_model, error=job.error)
+            store.update_job(job_id, status=stored_status(job), fine_tuned_model=job.fine_tuned_model, error=job.error)
+            if job.status == "succeeded" and register is not None:
+                register(job)
             if on_status:
                 on_status(job)
             last_status = job.status
@@ -69,23 +89,47 @@ async def watch(
         await asyncio.sleep(delay)
 
 
-def register_model(
-    profiles: ProfileStore, base: EndpointProfile, job: JobInfo, store: Store | None = None
+def stored_status(job: JobInfo) -> str:
+    """The status to store for what the provider says: a success waits as "registering" for its profile."""
+    return REGISTERING if job.status == "succeeded" else job.status
+
+
+def record_registration(
+    store: Store,
+    profiles: ProfileStore,
+    job_id: str,
+    profile: EndpointProfile,
+    on_registered: Callable[[EndpointProfile], None] | None = None,
 ) -> EndpointProfile:
-    """Add the fine-tuned model as a profile beside its base (idempotent); returns it."""
+    """Save the fine-tuned model's profile, let the app see it, and only then mark the job "succeeded".
+
+    Whoever reads "succeeded" (the store, the CLI, the app) finds the profile already there.
+    """
+    existing = profiles.load()
+    existing[profile.name] = profile
+    profiles.save(existing)
+    if on_registered is not None:
+        on_registered(profile)  # e.g. the app reloads its profiles
+    store.update_job(job_id, status="succeeded", fine_tuned_model=profile.model, registered_profile=profile.name)
+    return profile
+
+
+def register_model(
+    profiles: ProfileStore,
+    base: EndpointProfile,
+    job: JobInfo,
+    store: Store,
+    on_registered: Callable[[EndpointProfile], None] | None = None,
+) -> EndpointProfile:
+    """Add the fine-tuned model as a profile beside its base (idempotent); the job then reads "succeeded"."""
     if job.status != "succeeded" or not job.fine_tuned_model:
         raise JobError(f"job {job.id} has not produced a model (status {job.status})")
-    existing = profiles.load()
-    for profile in existing.values():
+    for profile in profiles.load().values():
         if profile.model == job.fine_tuned_model and profile.base_url == base.base_url:
-            return profile
+            return record_registration(store, profiles, job.id, profile, on_registered)
     name = f"{base.name}-ft-{job.id[-6:]}"
     profile = EndpointProfile.from_json(base.to_json() | {"name": name, "model": job.fine_tuned_model})
     profile.description = f"fine-tuned from {base.model} ({base.name}), job {job.id}"
     if base.api_key_keyring:  # the same key as the base: found in the keyring under the base's name
         profile.api_key_from = base.api_key_from or base.name
-    existing[name] = profile
-    profiles.save(existing)
-    if store is not None:
-        store.update_job(job.id, registered_profile=name)
-    return profile
+    return record_registration(store, profiles, job.id, profile, on_registered)

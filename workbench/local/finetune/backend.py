@@ -27,6 +27,7 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
+from workbench.core.finetune.jobs import record_registration
 from workbench.core.profiles import EndpointProfile, ProfileStore
 from workbench.core.store import Store
 from workbench.local.finetune.train import TrainConfig
@@ -200,8 +201,8 @@ def model_path(store: Store, job_id: str) -> Path:
     return Path(store.job(job_id)["spec"]["out_dir"]) / "model-f16.gguf"
 
 
-def check_and_register(store: Store, profiles: ProfileStore, job_id: str, dataset_label: str = "") -> EndpointProfile:
-    """Serve the new GGUF once, ask it a question, and register it; the job becomes "succeeded"."""
+def check_model(store: Store, job_id: str, dataset_label: str = "") -> EndpointProfile:
+    """Serve the new GGUF once and ask it a question; returns its profile (not yet registered). Blocks."""
     path = model_path(store, job_id)
     job = store.job(job_id)
     alias = f"{job['base_model']}-ft-{job_id[-6:]}"
@@ -218,11 +219,19 @@ def check_and_register(store: Store, profiles: ProfileStore, job_id: str, datase
     trained_on = Path(job["spec"]["train_path"]).name
     profile.description = (f"fine-tuned from {job['base_model']} on {dataset_label or trained_on}, "
                            f"{time.strftime('%Y-%m-%d')} (job {job_id})")  # fmt: skip
-    existing = profiles.load()
-    existing[profile.name] = profile
-    profiles.save(existing)
-    store.update_job(job_id, status="succeeded", fine_tuned_model=alias, registered_profile=profile.name)
     return profile
+
+
+def check_and_register(
+    store: Store,
+    profiles: ProfileStore,
+    job_id: str,
+    dataset_label: str = "",
+    on_registered: Callable[[EndpointProfile], None] | None = None,
+) -> EndpointProfile:
+    """Check the new model, then register it; the job becomes "succeeded" once its profile is visible."""
+    profile = check_model(store, job_id, dataset_label)
+    return record_registration(store, profiles, job_id, profile, on_registered)
 
 
 def local_file_profile(path: Path, alias: str) -> EndpointProfile:

@@ -1,10 +1,18 @@
-"""Shared fixtures: the bundled demo dataset and small SQLite files built per test."""
+"""Shared fixtures: the bundled demo dataset and small SQLite files built per test.
+
+Tests never write outside their temporary folders: every XDG folder (where the app keeps
+its store, profiles, logs, caches and models) points into the test's ``tmp_path``, and a
+check at the end of the session fails it when anything new appeared under the real ones.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +20,61 @@ import pytest
 from workbench.paths import DEMO_DATASET
 
 SHARED_SPIDER = Path(__file__).resolve().parents[2] / "shared" / "spider"
+XDG_FOLDERS = {
+    "XDG_CONFIG_HOME": "config",
+    "XDG_DATA_HOME": "data",
+    "XDG_STATE_HOME": "state",
+    "XDG_CACHE_HOME": "cache",
+}
+_HOME = Path.home()
+WATCHED = [_HOME / ".config", _HOME / ".local" / "share", _HOME / ".local" / "state", _HOME / ".cache"]
+_WATCH_DEPTH = 3  # below that, only folders of ours are listed in full
+
+
+def home_listing() -> set[str]:
+    """What the real home folders hold: every path up to three levels down, and all of any folder of ours."""
+    found: set[str] = set()
+    for top in WATCHED:
+        for folder, dirs, files in os.walk(top):
+            depth = len(Path(folder).relative_to(top).parts)
+            ours = "workbench" in Path(folder).relative_to(top).parts
+            found.update(os.path.join(folder, name) for name in dirs + files)
+            if depth + 1 >= _WATCH_DEPTH and not ours:
+                dirs[:] = [d for d in dirs if d == "workbench"]
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_BEFORE] = home_listing()
+    session_home = Path(tempfile.mkdtemp(prefix="workbench-tests-"))
+    config.stash[_SESSION_HOME] = session_home
+    for variable, name in XDG_FOLDERS.items():  # for whatever runs outside a test (collection, session fixtures)
+        os.environ[variable] = str(session_home / name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_BEFORE, None)
+    if before is None:
+        return
+    new = sorted(home_listing() - before)
+    if new:
+        shown = "\n  ".join(new[:20]) + (f"\n  … and {len(new) - 20} more" if len(new) > 20 else "")
+        print(f"\nerror: the tests wrote outside their temporary folders:\n  {shown}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(session.config.stash[_SESSION_HOME], ignore_errors=True)
+
+
+_BEFORE = pytest.StashKey[set[str]]()
+_SESSION_HOME = pytest.StashKey[Path]()
+
+
+@pytest.fixture(autouse=True)
+def private_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every folder the app would use (store, profiles, logs, caches, models) lies in this test's tmp_path."""
+    home = tmp_path / "xdg"
+    for variable, name in XDG_FOLDERS.items():
+        monkeypatch.setenv(variable, str(home / name))
+    yield home
 
 
 @pytest.fixture(scope="session")

@@ -141,6 +141,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m6_run_owner,
 ]
 
+OWNER_MIGRATION = 6  # from this schema on, runs record their owner process
 # States in which a run has a process working on it; when that process is gone it reads as "interrupted".
 LIVE_STATES = ("running", "batch", "paused")
 
@@ -200,6 +201,7 @@ class Store:
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.migrate(MIGRATIONS if migrations is None else migrations)
+        self._has_owner = self.version >= OWNER_MIGRATION
 
     def close(self) -> None:
         self.db.close()
@@ -291,11 +293,12 @@ class Store:
             if db.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
                 raise StoreError(f"a run named {name!r} already exists; pass --resume to continue it")
             cur = db.execute(
-                "INSERT INTO runs (name, dataset_id, split, item_limit, state, created_at, updated_at, owner) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-                (name, dataset_id, split, limit, _now(), _now(), lifeline.identity()),
+                "INSERT INTO runs (name, dataset_id, split, item_limit, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (name, dataset_id, split, limit, _now(), _now()),
             )
             run_id = int(cur.lastrowid or 0)
+            self._claim(db, run_id)
             db.executemany(
                 "INSERT INTO run_variants VALUES (?, ?, ?)", [(run_id, v, k) for k, v in enumerate(variant_ids)]
             )
@@ -304,7 +307,8 @@ class Store:
     def run(self, name_or_id: str | int) -> RunInfo:
         column = "r.id" if isinstance(name_or_id, int) or str(name_or_id).isdigit() else "r.name"
         row = self.db.execute(
-            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at, r.owner "
+            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at, "
+            f"{'r.owner' if self._has_owner else 'NULL'} "
             f"FROM runs AS r JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?",
             (name_or_id,),
         ).fetchone()
@@ -334,13 +338,14 @@ class Store:
     def set_state(self, run_id: int, state: str) -> None:
         """Record a run's state; a live state also records this process as the run's owner."""
         with self.transaction() as db:
+            db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
             if state in LIVE_STATES:
-                db.execute(
-                    "UPDATE runs SET state = ?, updated_at = ?, owner = ? WHERE id = ?",
-                    (state, _now(), lifeline.identity(), run_id),
-                )
-            else:
-                db.execute("UPDATE runs SET state = ?, updated_at = ? WHERE id = ?", (state, _now(), run_id))
+                self._claim(db, run_id)
+
+    def _claim(self, db: sqlite3.Connection, run_id: int) -> None:
+        """Record this process as the run's owner (a store opened with fewer migrations has no such column)."""
+        if self._has_owner:
+            db.execute("UPDATE runs SET owner = ? WHERE id = ?", (lifeline.identity(), run_id))
 
     # --- batches -------------------------------------------------------------------
     def save_batch(

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from workbench.cli.common import CliError
+from workbench.cli.common import CliError, add_limit_args, exec_limits
 from workbench.core.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
@@ -200,9 +200,10 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
     if args.batch:
         limits = BatchLimits(args.batch_max_requests, MAX_BYTES, min(5.0, args.batch_poll), args.batch_poll)
         runner: Runner = BatchRunner(store, dataset, args.split, variants, name, limit=args.limit,
-                                     resume=args.resume, limits=limits)  # fmt: skip
+                                     resume=args.resume, limits=limits, exec_limits=exec_limits(args))  # fmt: skip
     else:
-        runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume)
+        runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume,
+                        exec_limits=exec_limits(args))  # fmt: skip
     progress = Progress(sys.stderr)
 
     async def consume() -> int:
@@ -328,6 +329,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run.add_argument("--batch-max-requests", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
     run.add_argument("--batch-poll", type=float, default=60.0, help="longest wait between batch status checks (s)")
     run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
+    add_limit_args(run)
     run.add_argument(
         "--local-mode",
         action="append",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from workbench.cli.common import CliError
+from workbench.cli.common import CliError, add_limit_args, exec_limits
 from workbench.core.dataset import Dataset, DatasetError, Split, read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.paths import DEMO_DATASET
@@ -88,7 +88,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     for db_id, count in sorted(split.missing_db.items()):
         print(f"warning: database {db_id!r} is missing: {count} item(s) cannot be scored", file=sys.stderr)
     update, finish = _progress(sys.stderr)
-    with Scorer(dataset, workers=args.workers) as scorer:
+    with Scorer(dataset, workers=args.workers, limits=exec_limits(args)) as scorer:
         verdicts = scorer.score(split.items, preds, progress=update)
     finish()
     if args.jsonl:
@@ -107,4 +107,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     score.add_argument("--predictions", type=Path, required=True, help="one SQL per line, in question order")
     score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")
     score.add_argument("--workers", type=int, default=None, help="processes for execution (default: CPU count)")
+    add_limit_args(score)
     score.set_defaults(func=cmd_score)

@@ -11,10 +11,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_FENCE = re.compile(r"```[ \t]*(?:sql|sqlite)?[ \t]*\n?(.*?)```", re.IGNORECASE | re.DOTALL)
-_SQL_LINE = re.compile(r"^\s*(?:final\s+)?sql\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+# Every pattern here is linear in the answer's length: a model's answer is hostile input.
+_FENCE_TAG = re.compile(r"[ \t]*(?:sqlite|sql)?[ \t]*\n?", re.IGNORECASE)
+_SQL_LINE = re.compile(r"^[ \t]*(?:final[ \t]+)?sql[ \t]*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _QUERY_START = re.compile(r"\b(select|with)\b", re.IGNORECASE)
 _LINE_START = re.compile(r"^[ \t]*(select|with)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _fenced_blocks(answer: str) -> list[str]:
+    """The contents of ```-fenced blocks, in order (a language tag of sql or sqlite dropped)."""
+    blocks = []
+    at = answer.find("```")
+    while at >= 0:
+        start = _FENCE_TAG.match(answer, at + 3).end()  # type: ignore[union-attr]
+        close = answer.find("```", start)
+        if close < 0:
+            break
+        blocks.append(answer[start:close])
+        at = answer.find("```", close + 3)
+    return blocks
 
 
 @dataclass(frozen=True)
@@ -38,21 +53,29 @@ def _until_semicolon(text: str) -> str:
     return text.split(";", 1)[0]
 
 
-def _depth(text: str) -> int:
-    """Open parentheses at the end of ``text`` (a SELECT inside one is a sub-query)."""
-    return text.count("(") - text.count(")")
+def _outside_brackets(answer: str, starts: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The matches not inside parentheses (a SELECT inside one is a sub-query); one pass over the text."""
+    kept, depth, at = [], 0, 0
+    for match in starts:
+        chunk = answer[at : match.start(1)]
+        depth += chunk.count("(") - chunk.count(")")
+        at = match.start(1)
+        if depth <= 0:
+            kept.append(match)
+    return kept
 
 
 def extract_sql(answer: str) -> Extraction:
-    fences = [f for f in _FENCE.findall(answer) if _QUERY_START.search(f)]
+    fences = [f for f in _fenced_blocks(answer) if _QUERY_START.search(f)]
     if fences:
         return Extraction(_one_line(_until_semicolon(fences[-1])), "fence")
     lines = _SQL_LINE.findall(answer)
     if lines:
         return Extraction(_one_line(_until_semicolon(lines[-1])), "sql-line")
     # the last query that starts a line (a reasoning reply ends with its answer), else the first SELECT
-    starts = [m for m in _LINE_START.finditer(answer) if _depth(answer[: m.start(1)]) <= 0]
-    starts = starts or list(_QUERY_START.finditer(answer))[:1]
+    starts = _outside_brackets(answer, list(_LINE_START.finditer(answer)))
+    first = None if starts else _QUERY_START.search(answer)
+    starts = starts or ([first] if first else [])
     if starts:
         rest = answer[starts[-1].start(1) :]
         return Extraction(_one_line(_until_semicolon(rest).split("\n\n", 1)[0]), "select")

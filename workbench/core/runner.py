@@ -10,14 +10,14 @@ again on resume.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core import lifeline
+from workbench.core.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.client import ChatRequest, Completion, EndpointClient, RequestFailed
 from workbench.core.context import ContextBuilder
 from workbench.core.dataset import Dataset, Item
@@ -25,8 +25,9 @@ from workbench.core.events import Event, ItemFailed, ItemScored, RequestSent, Ru
 from workbench.core.extract import extract_sql
 from workbench.core.profiles import EndpointProfile
 from workbench.core.schema import Schema
-from workbench.core.scoring.scorer import Verdict, score_one
+from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one
 from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
+from workbench.core.watchdog import ExecLimits
 
 SYSTEM_PROMPT = (
     "You translate questions about a SQLite database into one SQLite query. "
@@ -70,19 +71,13 @@ class Variant:
         return {**self.profile.params, **self.params}
 
 
-def scoring_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Worker processes for execution and scoring (forkserver: safe beside threads).
+def scoring_pool(workers: int | None = None, limits: ExecLimits | None = None) -> BoundedPool:
+    """Worker processes for execution and scoring, each statement bounded in time and memory from outside.
 
-    The workers and the forkserver end with this process, even when it is SIGKILLed.
+    Forkserver: safe beside threads. The workers and the forkserver end with this process,
+    even when it is SIGKILLed.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "workbench.core.lifeline_forkserver"])
-    return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        mp_context=context,
-        initializer=lifeline.exit_with,
-        initargs=(os.getpid(),),
-    )
+    return BoundedPool(workers or os.cpu_count() or 1, limits, context="forkserver")
 
 
 @dataclass
@@ -108,6 +103,7 @@ class Runner:
         resume: bool = False,
         executor: Executor | None = None,
         api_keys: dict[str, str] | None = None,
+        exec_limits: ExecLimits | None = None,
     ) -> None:
         if not variants:
             raise ValueError("a run needs at least one variant")
@@ -121,6 +117,7 @@ class Runner:
         self.limit = limit
         self.resume = resume
         self.executor = executor
+        self.exec_limits = exec_limits  # for the run's own pool (an ``executor`` given has its own)
         self.api_keys = api_keys or {}
         self._cancel = asyncio.Event()
         self._unpaused = asyncio.Event()
@@ -182,7 +179,8 @@ class Runner:
         names = [v.name for v in self.variants]
         models = {v.name: v.profile.model for v in self.variants}
         yield RunStarted(run_id, self.run_name, total, total - sum(map(len, todo.values())), names, models)
-        ctx = _RunContext(run_id, ids, self.executor or scoring_pool(), asyncio.Queue(maxsize=1024))
+        pool = self.executor or scoring_pool(limits=self.exec_limits)
+        ctx = _RunContext(run_id, ids, pool, asyncio.Queue(maxsize=1024))
         counts = {ItemScored: 0, ItemFailed: 0}
         state = "interrupted"
         work: asyncio.Task[None] | None = None
@@ -312,9 +310,13 @@ class Runner:
     ) -> Event:
         extraction = extract_sql(_join_prefix(variant.answer_prefix, answer.text))
         loop = asyncio.get_running_loop()
-        verdict: Verdict = await loop.run_in_executor(
-            ctx.pool, score_one, str(self.dataset.root), item.db_id, item.index, item.query, extraction.sql
-        )
+        root = str(self.dataset.root)
+        try:
+            verdict: Verdict = await loop.run_in_executor(
+                ctx.pool, score_one, root, item.db_id, item.index, item.query, extraction.sql
+            )
+        except WorkerKilled as killed:  # a statement passed a bound: its worker was stopped and replaced
+            verdict = await asyncio.to_thread(killed_verdict, root, item.db_id, item.index, item.query, killed)
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
         cost = 0.0 if cached else variant.profile.cost(answer.prompt_tokens, answer.completion_tokens)
         status = "scored" if verdict.exec_match is not None else "unscorable"

@@ -9,12 +9,17 @@ Defence in depth, each layer enough on its own for the common attacks:
     ``load_extension``, recursive CTEs) and denies everything else: writes, DDL,
     ATTACH/DETACH, PRAGMA, transactions;
   * a progress handler that interrupts a statement past its time limit, a length limit
-    on any string or blob (``randomblob`` bombs), and a row limit on the result.
-Every failure comes back as a :class:`QueryError` with a ``kind``; nothing raises.
+    on any string or blob (``randomblob`` bombs), and limits on the result's rows and bytes;
+  * in a worker of a ``BoundedPool``, a supervisor outside the process that kills it when a
+    statement passes its deadline inside one long C call (``watchdog.bounded``), and a
+    memory ceiling on the whole worker.
+Every failure comes back as a :class:`QueryError` with a ``kind``; nothing raises. The
+check that a statement starts with SELECT/WITH/VALUES is linear in its length.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import time
@@ -24,18 +29,25 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-ErrorKind = Literal["denied", "timeout", "too_many_rows", "syntax", "runtime", "open"]
+from workbench.core import watchdog
+
+ErrorKind = Literal["denied", "timeout", "too_many_rows", "too_large", "memory", "syntax", "runtime", "open"]
+# how each kind reads in a verdict's reason: the bound that was hit, in words
+LABELS = {"timeout": "timeout", "too_many_rows": "too many rows", "too_large": "result too large",
+          "memory": "memory limit"}  # fmt: skip
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_ROWS = 100_000
+DEFAULT_MAX_BYTES = 256_000_000
 MAX_VALUE_BYTES = 10_000_000
 _PROGRESS_STEPS = 2_000
 
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
 _RECURSIVE = getattr(sqlite3, "SQLITE_RECURSIVE", 33)
 _ALLOWED_ACTIONS.add(_RECURSIVE)
-# a query must start (after comments and brackets) with SELECT, WITH or VALUES
-_READ_START = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*(select|with|values)\b", re.IGNORECASE | re.DOTALL)
+# a query must start (after whitespace, comments and brackets) with SELECT, WITH or VALUES
+_SPACE_OR_BRACKET = re.compile(r"[\s(]*")
+_READ_KEYWORD = re.compile(r"(?:select|with|values)\b", re.IGNORECASE)
 # printf/format are denied too: a huge width ("%.*c") spins for seconds inside one call,
 # where neither the progress handler nor the length limit can stop it
 _DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "printf", "format"}
@@ -55,10 +67,38 @@ class QueryError:
     elapsed_s: float = 0.0
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.message}"
+        return f"{LABELS.get(self.kind, self.kind)}: {self.message}"
 
 
 Outcome = QueryResult | QueryError
+
+
+def starts_with_read(sql: str) -> bool:
+    """Does ``sql`` start, after whitespace, comments and opening brackets, with SELECT, WITH or VALUES?
+
+    A scan, not a backtracking pattern: linear in the text's length whatever it holds.
+    """
+    at, end = 0, len(sql)
+    while at < end:
+        at = _SPACE_OR_BRACKET.match(sql, at).end()  # type: ignore[union-attr]
+        if sql.startswith("--", at):
+            newline = sql.find("\n", at + 2)
+            if newline < 0:
+                return False
+            at = newline + 1
+        elif sql.startswith("/*", at):
+            close = sql.find("*/", at + 2)
+            if close < 0:
+                return False
+            at = close + 2
+        else:
+            break
+    return _READ_KEYWORD.match(sql, at) is not None
+
+
+def _size(value: object) -> int:
+    """About what a fetched value costs in memory (bytes), for the cap on a result's size."""
+    return 49 + len(value) if isinstance(value, str | bytes) else 28
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None) -> int:
@@ -113,6 +153,8 @@ def _classify(exc: sqlite3.Error, timed_out: bool) -> ErrorKind:
         return "denied"
     if "one statement at a time" in text:
         return "denied"
+    if "out of memory" in text:
+        return "memory"
     if "syntax error" in text or "incomplete input" in text or isinstance(exc, sqlite3.ProgrammingError):
         return "syntax"
     return "runtime"
@@ -122,11 +164,18 @@ class SandboxedDatabase:
     """One read-only connection to one database file, reused for many queries."""
 
     def __init__(
-        self, path: str | Path, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS
+        self,
+        path: str | Path,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        phase: int = watchdog.PREDICTION,
     ) -> None:
         self.path = Path(path)
         self.timeout_s = timeout_s
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.phase = phase  # what the supervisor says it stopped, if it has to (gold or prediction)
         self._conn = open_readonly(self.path)
 
     def close(self) -> None:
@@ -138,9 +187,13 @@ class SandboxedDatabase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def execute(self, sql: str) -> Outcome:
-        if not _READ_START.match(sql):
+    def execute(self, sql: str, phase: int | None = None) -> Outcome:
+        if not starts_with_read(sql):
             return QueryError("denied", "only SELECT, WITH or VALUES queries may run")
+        with watchdog.bounded(self.timeout_s, self.phase if phase is None else phase):
+            return self._execute(sql)
+
+    def _execute(self, sql: str) -> Outcome:
         start = time.perf_counter()
         deadline = start + self.timeout_s
         timed_out = False
@@ -155,15 +208,17 @@ class SandboxedDatabase:
         try:
             cursor.execute(sql)
             rows = self._fetch(cursor)
-            if rows is None:
-                return QueryError("too_many_rows", f"more than {self.max_rows} rows", time.perf_counter() - start)
+            if isinstance(rows, QueryError):
+                return QueryError(rows.kind, rows.message, time.perf_counter() - start)
             columns = [d[0] for d in cursor.description or ()]
             return QueryResult(rows, columns, time.perf_counter() - start)
         except sqlite3.Error as exc:
             kind = _classify(exc, timed_out)
             message = f"exceeded {self.timeout_s:g} s" if kind == "timeout" else str(exc)
             return QueryError(kind, message, time.perf_counter() - start)
-        except (OverflowError, MemoryError, ValueError) as exc:
+        except MemoryError:
+            return QueryError("memory", "the query needed more memory than allowed", time.perf_counter() - start)
+        except (OverflowError, ValueError) as exc:
             return QueryError("runtime", str(exc) or type(exc).__name__, time.perf_counter() - start)
         finally:
             cursor.close()
@@ -171,15 +226,22 @@ class SandboxedDatabase:
             if self._conn.in_transaction:  # never expected: the authorizer denies writes
                 self._conn.rollback()
 
-    def _fetch(self, cursor: sqlite3.Cursor) -> list[tuple[Any, ...]] | None:
+    def _fetch(self, cursor: sqlite3.Cursor) -> list[tuple[Any, ...]] | QueryError:
         rows: list[tuple[Any, ...]] = []
+        size = 0
+        batch_size = 256
         while True:
-            batch = cursor.fetchmany(1_000)
+            batch = cursor.fetchmany(batch_size)
             if not batch:
                 return rows
             rows.extend(batch)
             if len(rows) > self.max_rows:
-                return None
+                return QueryError("too_many_rows", f"more than {self.max_rows} rows")
+            size += 64 * len(batch) + sum(map(_size, itertools.chain.from_iterable(batch)))
+            if size > self.max_bytes:
+                return QueryError("too_large", f"more than {self.max_bytes / 1e6:g} MB")
+            # large rows: fetch fewer at a time, so the cap is not overrun by a whole batch
+            batch_size = max(1, min(256, (self.max_bytes - size) * len(rows) // (size * 4)))
 
 
 def execute(

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.answers import ResultGrid, result_grid, sql_diff
+from workbench.core.bounded_pool import WorkerKilled
 from workbench.core.results import QuestionFilter
 from workbench.core.store import ScoreRow
 from workbench.ui.highlighters import SqlHighlighter
@@ -219,7 +220,11 @@ class OutputsPane(QWidget):
         generation = self._generation
 
         async def fill() -> None:
-            grid = await asyncio.to_thread(result_grid, db_path, sql)
+            pool = await self.session.scoring_pool()  # a bounded worker: a hostile query is stopped, not waited for
+            try:
+                grid = await asyncio.wrap_future(pool.submit(result_grid, db_path, sql))
+            except WorkerKilled as killed:
+                grid = ResultGrid([], [], 0, f"{killed.bound}: {killed.detail}")
             if generation == self._generation:
                 view.show_grid(grid)
 

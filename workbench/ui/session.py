@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from platformdirs import user_config_dir
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workbench.core.batch import BatchLimits, BatchRunner
+from workbench.core.bounded_pool import BoundedPool
 from workbench.core.context import Context, ContextBuilder, load_template
 from workbench.core.dataset import Dataset, DatasetError, Item
 from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
@@ -27,7 +27,8 @@ from workbench.core.platform import PlatformError
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.results import QuestionFilter, RunResults
-from workbench.core.runner import Runner, scoring_pool
+from workbench.core.runner import Runner
+from workbench.core.runner import scoring_pool as bounded_pool
 from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.core.templates import PromptTemplate, TemplateProblem, bundled_templates
@@ -86,7 +87,8 @@ class AppSession(QObject):
         self._runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: BoundedPool | None = None
+        self._pool_ready: asyncio.Future[BoundedPool] | None = None
         self.closed = False
         self._previews: dict[tuple[VariantSpec, str], ContextBuilder] = {}
         self._flush = QTimer(self)
@@ -266,14 +268,18 @@ class AppSession(QObject):
         if self._runner is not None:
             self._runner.cancel()
 
-    async def _scoring_pool(self) -> ProcessPoolExecutor:
-        """One pool of scoring processes per session, started off the event loop (spawning blocks)."""
-        if self._pool is None:
-            workers = os.cpu_count() or 1
-            pool = scoring_pool(workers)
-            await asyncio.to_thread(lambda: list(pool.map(abs, range(workers))))
-            self._pool = pool
-        return self._pool
+    async def scoring_pool(self) -> BoundedPool:
+        """One pool of bounded workers per session (scoring, result grids), started off the event loop."""
+        if self._pool_ready is None:
+            self._pool_ready = asyncio.ensure_future(self._start_pool())
+        return await asyncio.shield(self._pool_ready)
+
+    async def _start_pool(self) -> BoundedPool:
+        workers = os.cpu_count() or 1
+        pool = bounded_pool(workers)
+        await asyncio.to_thread(lambda: list(pool.map(abs, range(workers))))
+        self._pool = pool
+        return pool
 
     async def _profiles_for(self, specs: list[VariantSpec]) -> dict[str, EndpointProfile]:
         profiles = dict(self.profiles)
@@ -294,7 +300,7 @@ class AppSession(QObject):
             variants = build_variants(specs, dataset, self.store, profiles)
             for v in variants:
                 resolve_api_key(v.profile)
-            pool = await self._scoring_pool()
+            pool = await self.scoring_pool()
             options: dict[str, Any] = {"limit": self.limit, "resume": resume, "executor": pool}
             if batch:
                 self.batch_status = "submitting batches …"
@@ -409,6 +415,8 @@ class AppSession(QObject):
             self.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._flush.stop()
+        if self._pool_ready is not None and not self._pool_ready.done():
+            await asyncio.wait([self._pool_ready], timeout=30)  # a pool still starting: stop it too
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self.local.stop()

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from workbench.core import lifeline
+from workbench.core import watchdog
+from workbench.core.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.dataset import Dataset, Item
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
 from workbench.core.sqlexec import QueryError, SandboxedDatabase, table_columns
+from workbench.core.watchdog import ExecLimits
 
-SCORING_TIMEOUT_S = 30.0
-SCORING_MAX_ROWS = 1_000_000
+SCORING_TIMEOUT_S = ExecLimits.time_limit_s
+SCORING_MAX_ROWS = ExecLimits.max_rows
+MAX_PREDICTION_CHARS = 100_000  # longer is not a query a model meant; parsing it would cost more than it tells
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ class _DbInfo:
         return foreign_key_map(self.table_names, self.column_names, self.fk_pairs)
 
     def open_databases(self) -> list[SandboxedDatabase]:
-        return [SandboxedDatabase(p, SCORING_TIMEOUT_S, SCORING_MAX_ROWS) for p in _db_files(self.db_dir, self.db_id)]
+        bounds = watchdog.limits()  # the pool's, in a worker
+        return [
+            SandboxedDatabase(p, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes)
+            for p in _db_files(self.db_dir, self.db_id)
+        ]
 
 
 def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
@@ -109,7 +116,7 @@ def _db_files(db_dir: str, db_id: str) -> list[str]:
 def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:
     key = (str(db.path), db.path.stat().st_mtime_ns, sql)
     if key not in _GOLD_CACHE:
-        _GOLD_CACHE[key] = db.execute(sql)
+        _GOLD_CACHE[key] = db.execute(sql, watchdog.GOLD)
     return _GOLD_CACHE[key]
 
 
@@ -120,7 +127,7 @@ def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str) -> tuple[b
         g_out = _gold_rows(db, g_sql)
         if isinstance(g_out, QueryError):
             return None, f"gold query fails on {db.path.name}: {g_out}"
-        p_out = db.execute(p_sql)
+        p_out = db.execute(p_sql, watchdog.PREDICTION)
         if isinstance(p_out, QueryError):
             return False, f"prediction fails: {p_out}"
         same, why = compare_results(g_out.rows, p_out.rows, ordered)
@@ -129,12 +136,32 @@ def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str) -> tuple[b
     return True, why
 
 
-def _unscorable(info: _DbInfo, schema: SpiderSchema, index: int, gold: str) -> Verdict:
+def _gold_hardness(schema: SpiderSchema, gold: str) -> str | None:
     try:
-        level: str | None = hardness(parse_sql(schema, gold))
+        return hardness(parse_sql(schema, gold))
     except SpiderParseError:
-        level = None
-    return Verdict(index, info.db_id, level, None, None, info.problem)
+        return None
+
+
+def _unscorable(info: _DbInfo, schema: SpiderSchema, index: int, gold: str) -> Verdict:
+    return Verdict(index, info.db_id, _gold_hardness(schema, gold), None, None, info.problem)
+
+
+def _stopped(
+    info: _DbInfo, schema: SpiderSchema, index: int, gold: str, phase: str, bound: str, detail: str
+) -> Verdict:
+    """The verdict for an item whose work hit a bound (the gold query's: unscorable; else the prediction fails)."""
+    level = _gold_hardness(schema, gold)
+    if phase == "gold query":
+        return Verdict(index, info.db_id, level, None, None, f"gold query fails: {bound}: {detail}")
+    return Verdict(index, info.db_id, level, False, False, f"execution: prediction fails: {bound}: {detail}; "
+                   "exact: not compared")  # fmt: skip
+
+
+def killed_verdict(dataset_root: str, db_id: str, index: int, gold: str, killed: WorkerKilled) -> Verdict:
+    """The verdict for an item whose worker the pool stopped (see ``BoundedPool``)."""
+    info = _db_info(_DATASETS.setdefault(dataset_root, Dataset(dataset_root)), db_id)
+    return _stopped(info, info.spider_schema(), index, gold, killed.phase, killed.bound, killed.detail)
 
 
 def _score_db(job: _DbJob) -> list[Verdict]:
@@ -144,8 +171,15 @@ def _score_db(job: _DbJob) -> list[Verdict]:
         return [_unscorable(info, schema, index, gold) for index, gold, _ in job.items]
     fk_map = info.fk_map()
     dbs = info.open_databases()
+    verdicts = []
     try:
-        return [_score_item(dbs, schema, fk_map, info.db_id, *item) for item in job.items]
+        for index, gold, pred in job.items:
+            watchdog.mark_item(index)
+            try:
+                verdicts.append(_score_item(dbs, schema, fk_map, info.db_id, index, gold, pred))
+            except MemoryError:
+                verdicts.append(_stopped(info, schema, index, gold, "prediction", "memory limit", "out of memory"))
+        return verdicts
     finally:
         for db in dbs:
             db.close()
@@ -166,9 +200,13 @@ def _score_item(
     except SpiderParseError as exc:
         return Verdict(index, db_id, None, None, None, f"gold query does not parse: {exc}")
     level = hardness(gold_tree)
+    if len(pred) > MAX_PREDICTION_CHARS:
+        why = f"prediction too long: {len(pred)} characters (limit {MAX_PREDICTION_CHARS})"
+        return Verdict(index, db_id, level, False, False, f"execution: {why}; exact: not compared")
     ex, ex_reason = _exec_verdict(dbs, gold, pred)
     try:
-        pred_tree = parse_sql(schema, pred)
+        with watchdog.bounded(watchdog.limits().time_limit_s, watchdog.PARSING):
+            pred_tree = parse_sql(schema, pred)
         parse_note = ""
     except SpiderParseError as exc:
         pred_tree, parse_note = empty_sql(), f"prediction outside Spider's grammar ({exc})"
@@ -183,10 +221,11 @@ def _score_item(
 class Scorer:
     """Scores predictions for the items of one dataset."""
 
-    def __init__(self, dataset: Dataset, workers: int | None = None) -> None:
+    def __init__(self, dataset: Dataset, workers: int | None = None, limits: ExecLimits | None = None) -> None:
         self.dataset = dataset
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-        self._pool: Executor | None = None
+        self.limits = limits or ExecLimits()
+        self._pool: BoundedPool | None = None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -225,16 +264,27 @@ class Scorer:
         return [verdicts[item.index] for item in items]
 
     def _run(self, jobs: list[_DbJob]) -> Iterable[list[Verdict]]:
+        """Score chunks in bounded workers; an item whose worker is stopped gets its verdict here."""
         chunks = [c for job in jobs for c in _split(job, 40)]
-        if self.workers == 1 or len(chunks) == 1:
-            yield from map(_score_db, chunks)
-            return
-        if self._pool is None:
-            # the workers end with this process, even when it is SIGKILLed
-            self._pool = ProcessPoolExecutor(self.workers, initializer=lifeline.exit_with, initargs=(os.getpid(),))
-        futures = [self._pool.submit(_score_db, c) for c in sorted(chunks, key=lambda c: -len(c.items))]
-        for future in as_completed(futures):
-            yield future.result()
+        if self._pool is None:  # fork: cheap, and the command line has no threads to worry about
+            self._pool = BoundedPool(min(self.workers, len(chunks)) or 1, self.limits, context="fork")
+        pool = self._pool
+        pending = {pool.submit(_score_db, c): c for c in sorted(chunks, key=lambda c: -len(c.items))}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = pending.pop(future)
+                try:
+                    yield future.result()
+                except WorkerKilled as killed:
+                    stopped = next((it for it in chunk.items if it[0] == killed.item), chunk.items[0])
+                    schema = chunk.info.spider_schema()
+                    yield [_stopped(chunk.info, schema, stopped[0], stopped[1], killed.phase, killed.bound,
+                                    killed.detail)]  # fmt: skip
+                    rest = tuple(it for it in chunk.items if it is not stopped)  # done ones died with the worker
+                    if rest:
+                        again = _DbJob(chunk.info, rest)
+                        pending[pool.submit(_score_db, again)] = again
 
 
 def _split(job: _DbJob, size: int) -> list[_DbJob]:

@@ -109,7 +109,8 @@ def test_score_names_the_bound_each_hostile_prediction_hit(tmp_path: Path) -> No
         verdicts = scorer.score(items, preds)
     reasons = [v.reason for v in verdicts[:5]]
     assert "prediction fails: timeout: stopped after 1.5 s" in reasons[0]
-    assert "prediction fails: timeout: exceeded 1.5 s" in reasons[1]
+    # stopped by SQLite's interrupt ("exceeded"), or from outside when a loaded machine delays it ("stopped after")
+    assert "prediction fails: timeout: " in reasons[1] and "1.5 s" in reasons[1]
     assert "prediction fails: too many rows" in reasons[2]
     assert "prediction fails: result too large" in reasons[3]
     assert "prediction too long" in reasons[4]

@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core import secrets
 from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
-from workbench.core.profiles import EndpointProfile, resolve_api_key
+from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 
@@ -63,7 +64,8 @@ class RequestFailed(Exception):
     """A request that did not succeed within its attempts; ``kind`` names the last failure."""
 
     def __init__(self, kind: str, message: str, attempts: int) -> None:
-        super().__init__(f"{kind}: {message} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+        plural = "s" if attempts != 1 else ""
+        super().__init__(secrets.mask(f"{kind}: {message} (after {attempts} attempt{plural})"))
         self.kind = kind
         self.attempts = attempts
 
@@ -99,6 +101,7 @@ class EndpointClient:
     def __init__(self, profile: EndpointProfile, api_key: str | None = None, seed: int | None = None) -> None:
         self.profile = profile
         key = api_key or resolve_api_key(profile)
+        secrets.remember(key if key != NO_KEY else None)  # masked in every message from now on
         azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
         import openai
 
@@ -206,5 +209,6 @@ class EndpointClient:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    """One line of at most ``limit`` characters, keys masked first (a key cut short would escape the mask)."""
+    text = secrets.mask(" ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -21,6 +21,7 @@ from typing import Any
 from workbench.core import secrets
 from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
 from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
+from workbench.core.sendlog import SendLog
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 
@@ -75,6 +76,18 @@ class _ProfileLimits:
         self.concurrency = AdaptiveConcurrency(profile.concurrency)
         self.rpm = SlidingWindowLimiter(profile.rpm) if profile.rpm else None
         self.tpm = SlidingWindowLimiter(profile.tpm) if profile.tpm else None
+        self.window_key = f"{profile.name} {profile.endpoint_id}"
+        self._seeded: set[str] = set()  # the stores whose send logs are already counted
+
+    def seed(self, sends: SendLog) -> None:
+        """Start the windows from the attempts ``sends`` recorded (once per store)."""
+        if sends.where in self._seeded:
+            return
+        self._seeded.add(sends.where)
+        for limiter, units in ((self.rpm, lambda s: 1.0), (self.tpm, lambda s: float(s.tokens))):
+            if limiter is not None:
+                offset = limiter.clock() - time.time()  # the store keeps wall-clock times
+                limiter.preload((s.at + offset, units(s)) for s in sends.recent(self.window_key, limiter.window_s))
 
 
 _LIMITS: dict[tuple[int, str], _ProfileLimits] = {}
@@ -98,8 +111,16 @@ def _http_client() -> Any:
 
 
 class EndpointClient:
-    def __init__(self, profile: EndpointProfile, api_key: str | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        profile: EndpointProfile,
+        api_key: str | None = None,
+        seed: int | None = None,
+        sends: SendLog | None = None,
+    ) -> None:
+        """``sends``: the store's send log, which a rate-limited profile's windows start from and write to."""
         self.profile = profile
+        self.sends = sends
         key = api_key or resolve_api_key(profile)
         secrets.remember(key if key != NO_KEY else None)  # masked in every message from now on
         azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
@@ -148,6 +169,9 @@ class EndpointClient:
 
     async def _with_retries(self, request: ChatRequest) -> Completion:
         limits = limits_for(self.profile)
+        logged = self.sends if limits.rpm or limits.tpm else None
+        if logged is not None:
+            limits.seed(logged)
         attempt = 0
         while True:
             attempt += 1
@@ -156,6 +180,9 @@ class EndpointClient:
                     await budget.enter_async_context(limits.rpm.slot())
                 if limits.tpm:
                     await budget.enter_async_context(limits.tpm.slot(request.estimated_tokens()))
+                if logged is not None:
+                    sent = logged.sent(limits.window_key, request.estimated_tokens(), self.profile.timeout_s)
+                    budget.callback(logged.finished, sent)  # before the windows' own release: same moment
                 outcome = await self._attempt(request, attempt)
             if isinstance(outcome, Completion):
                 limits.concurrency.succeeded()

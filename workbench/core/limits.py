@@ -12,7 +12,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 
 BASE_DELAY_S = 0.5
@@ -106,6 +106,12 @@ class SlidingWindowLimiter:
         self._in_flight = 0.0
         self._lock = asyncio.Lock()
         self._released = asyncio.Event()
+
+    def preload(self, uses: Iterable[tuple[float, float]]) -> None:
+        """Count earlier uses, each (clock time it finished, units): another process's, or a killed one's."""
+        self._finished = deque(sorted([*self._finished, *uses]))
+        self._finished_units = sum(units for _, units in self._finished)
+        self._released.set()
 
     def _prune(self, now: float) -> None:
         horizon = now - self.window_s - self.margin_s

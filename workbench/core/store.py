@@ -135,6 +135,19 @@ def _m6_run_owner(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
 
 
+def _m7_request_sends(db: sqlite3.Connection) -> None:
+    """When each attempt was sent and answered, per rate window, so a restart resumes its RPM/TPM windows."""
+    _script(
+        db,
+        """
+        CREATE TABLE request_sends (
+            id INTEGER PRIMARY KEY, window_key TEXT NOT NULL, owner TEXT NOT NULL, sent_at REAL NOT NULL,
+            deadline REAL NOT NULL, finished_at REAL, tokens INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX request_sends_by_window ON request_sends(window_key, sent_at);
+    """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -142,6 +155,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m4_finetune_jobs,
     _m5_batches,
     _m6_run_owner,
+    _m7_request_sends,
 ]
 
 # States in which a run has a process working on it; when that process is gone it reads as "interrupted".

@@ -72,3 +72,20 @@ def test_the_store_masks_errors_reasons_and_job_text_it_is_given(tmp_path: Path)
     store.close()
     for file in tmp_path.iterdir():
         assert PROJ.encode() not in file.read_bytes() and PLAIN.encode() not in file.read_bytes(), file
+
+
+@pytest.mark.server(require_key="the-right-key-0000")
+def test_an_embeddings_endpoint_echoing_the_key_raises_it_masked(
+    openai_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.core.embeddings import Embedder, EmbeddingCache, EmbeddingError
+    from workbench.core.profiles import EndpointProfile
+
+    monkeypatch.setenv("WB_EMBED_KEY", PLAIN)
+    url = openai_server.base_url  # type: ignore[attr-defined]
+    embedder = Embedder(EndpointProfile(name="emb", base_url=url, model="bow-64", api_key_env="WB_EMBED_KEY"),
+                        EmbeddingCache(tmp_path / "vectors.sqlite"))  # fmt: skip
+    with pytest.raises(EmbeddingError) as info:
+        embedder(["how many books?"])
+    assert PLAIN not in str(info.value) and "sk-…77Aa" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__

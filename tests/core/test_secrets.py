@@ -23,6 +23,8 @@ PLAIN = "sk-" + "a1B2c3D4e5" * 4 + "77Aa"
         ("Authorization: Bearer eyJhbGciOi.JIUzI1NiJ9-abcd", "Authorization: Bearer …abcd"),
         ("bearer   tok_live_0123456789wxyz", "bearer   …wxyz"),
         ("sk-short is not a key; ask-me-anything-at-all-today neither", None),
+        ("the bearer of bad news, bearer information", None),
+        ("no such column: sk_customer_dimension_key", None),
         ("a task-list-with-many-words-and-hyphens stays", None),
         ("sk-…4f60 is already masked", None),
         ("", None),

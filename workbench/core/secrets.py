@@ -2,7 +2,7 @@
 
 It hides the keys this process uses (each ``remember``-ed when it is resolved) wherever
 they appear, and anything that looks like a key: ``sk-``/``sk-proj-``… followed by 20 or
-more key characters, and ``Bearer <token>``. What remains is a prefix and the last four
+more key characters, and ``Bearer <token>`` (16+ characters). What remains is a prefix and the last four
 characters (``sk-…4f60``), enough to tell keys apart and nothing to use. The patterns have
 no nested repetition, so masking is linear in the text's length whatever it holds.
 """
@@ -18,7 +18,7 @@ _KNOWN: set[str] = set()
 _KEY_CHARS = "A-Za-z0-9_-"
 # "sk-" then an optional word prefix ("proj-", "ant-api03-", "live-"...), then the body
 _SK = re.compile(rf"(?<![{_KEY_CHARS}])(sk-(?:[a-z]+\d*-){{0,2}})([{_KEY_CHARS}]{{20,}})")
-_BEARER = re.compile(r"(Bearer\s+)([A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_BEARER = re.compile(r"(Bearer\s+)([A-Za-z0-9._~+/=-]{16,})", re.IGNORECASE)  # shorter: likely prose
 
 
 def remember(key: str | None) -> None:

@@ -13,17 +13,19 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.core import secrets
+from workbench.core import lifeline, secrets
 from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
 from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
 from workbench.core.sendlog import SendLog
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+RATE_WINDOW_S = 60.0  # what a profile's rpm and tpm are per
 
 
 @dataclass(frozen=True)
@@ -72,22 +74,29 @@ class RequestFailed(Exception):
 
 
 class _ProfileLimits:
+    """A profile's concurrency and rate windows in this process.
+
+    The windows also count what others sharing the store sent (``sends``, the send log of
+    the store of the clients using them), asked again at every check.
+    """
+
     def __init__(self, profile: EndpointProfile) -> None:
         self.concurrency = AdaptiveConcurrency(profile.concurrency)
-        self.rpm = SlidingWindowLimiter(profile.rpm) if profile.rpm else None
-        self.tpm = SlidingWindowLimiter(profile.tpm) if profile.tpm else None
         self.window_key = f"{profile.name} {profile.endpoint_id}"
-        self._seeded: set[str] = set()  # the stores whose send logs are already counted
+        self.owner = f"{lifeline.identity()}/{os.urandom(4).hex()}"  # these windows, in the send log
+        self.sends: SendLog | None = None
+        self.rpm = self._window(profile.rpm, tokens=False) if profile.rpm else None
+        self.tpm = self._window(profile.tpm, tokens=True) if profile.tpm else None
 
-    def seed(self, sends: SendLog) -> None:
-        """Start the windows from the attempts ``sends`` recorded (once per store)."""
-        if sends.where in self._seeded:
-            return
-        self._seeded.add(sends.where)
-        for limiter, units in ((self.rpm, lambda s: 1.0), (self.tpm, lambda s: float(s.tokens))):
-            if limiter is not None:
-                offset = limiter.clock() - time.time()  # the store keeps wall-clock times
-                limiter.preload((s.at + offset, units(s)) for s in sends.recent(self.window_key, limiter.window_s))
+    def _window(self, limit: int, tokens: bool) -> SlidingWindowLimiter:
+        def others() -> list[tuple[float, float]]:
+            if self.sends is None:
+                return []
+            offset = time.monotonic() - time.time()  # the store keeps wall-clock times
+            logged = self.sends.recent(self.window_key, RATE_WINDOW_S, exclude=self.owner)
+            return [(s.at + offset, float(s.tokens) if tokens else 1.0) for s in logged]
+
+        return SlidingWindowLimiter(limit, window_s=RATE_WINDOW_S, others=others)
 
 
 _LIMITS: dict[tuple[int, str], _ProfileLimits] = {}
@@ -171,7 +180,7 @@ class EndpointClient:
         limits = limits_for(self.profile)
         logged = self.sends if limits.rpm or limits.tpm else None
         if logged is not None:
-            limits.seed(logged)
+            limits.sends = logged
         attempt = 0
         while True:
             attempt += 1
@@ -181,7 +190,9 @@ class EndpointClient:
                 if limits.tpm:
                     await budget.enter_async_context(limits.tpm.slot(request.estimated_tokens()))
                 if logged is not None:
-                    sent = logged.sent(limits.window_key, request.estimated_tokens(), self.profile.timeout_s)
+                    sent = logged.sent(
+                        limits.window_key, limits.owner, request.estimated_tokens(), self.profile.timeout_s
+                    )
                     budget.callback(logged.finished, sent)  # before the windows' own release: same moment
                 outcome = await self._attempt(request, attempt)
             if isinstance(outcome, Completion):

@@ -4,8 +4,9 @@ A run is a pure function of its inputs plus the store: every answer and every sc
 written as it arrives, so a run killed at any moment continues with ``resume=True``;
 pairs already scored are skipped and answers already stored are never requested again.
 Failed items (after the client's retries) are recorded with their reason and tried
-again on resume. Rate-limited endpoints log each attempt's send time in the store too, so
-a resumed run starts its RPM/TPM windows where the killed one left them.
+again on resume. Rate-limited endpoints log each attempt's send time in the store too, and
+the RPM/TPM windows count what others logged there: a resumed run continues where the
+killed one left its windows.
 """
 
 from __future__ import annotations

@@ -137,3 +137,29 @@ def test_connection_refused_is_reported() -> None:
             return info.value
 
     assert asyncio.run(scenario()).kind == "connection"
+
+
+@pytest.mark.server(require_key="the-right-key-0000")
+def test_a_key_echoed_in_a_401_is_masked_in_the_failure(openai_server: OpenAITestServer) -> None:
+    from workbench.core.platform import PlatformClient, PlatformError
+
+    key = "gw_9a8b7c6d5e4f3a2b1c0d"  # no known shape: masked because it is the key in use
+
+    async def scenario() -> tuple[RequestFailed, PlatformError]:
+        prof = profile(openai_server, name="echo")
+        async with EndpointClient(prof, api_key=key) as client:
+            with pytest.raises(RequestFailed) as chat:
+                await client.complete(request(1))
+        platform = PlatformClient(prof, api_key=key)
+        try:
+            with pytest.raises(PlatformError) as files:
+                await platform.upload_bytes("train.jsonl", b"{}\n", "fine-tune")
+        finally:
+            await platform.aclose()
+        return chat.value, files.value
+
+    chat, files = asyncio.run(scenario())
+    assert chat.kind == "http 401" and chat.attempts == 1
+    for failure in (chat, files):
+        assert key not in str(failure) and "…1c0d" in str(failure), failure
+    assert openai_server.stats.faults["401"] == 2

@@ -7,7 +7,10 @@ limit, scripted answers, and counters at ``GET /stats``:
 to an earlier successfully answered one), ``rpm_violations``, ``faults``, ``max_in_flight``.
 
     python -m tests.servers.openai --port P [--latency S] [--fault-rate F] [--rpm N]
-        [--answer gold|wrong|model] [--dataset DIR]
+        [--answer gold|wrong|model] [--dataset DIR] [--require-key KEY]
+
+``--require-key`` answers every API call (chat and platform) presenting another key with a
+401 that echoes the presented key, as some gateways do.
 
 Answers: ``gold`` returns the gold SQL of the dataset question found in the prompt,
 ``wrong`` returns a query that is never right, ``model`` lets the request's model name
@@ -51,6 +54,7 @@ class ServerConfig:
     hang_s: float = 3.0
     seed: int = 1234
     answers: dict[str, str] = field(default_factory=dict)  # question -> SQL
+    require_key: str | None = None  # other keys get a 401 that echoes them back
     platform: PlatformConfig = field(default_factory=PlatformConfig)  # files, fine-tuning, batches
 
 
@@ -99,7 +103,7 @@ class OpenAITestServer:
         self.rng = random.Random(self.config.seed)
         self.arrivals: deque[float] = deque()
         self.last_request: dict[str, dict[str, str]] = {}
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._check_key])
         self.app.router.add_post("/v1/chat/completions", self.chat)
         self.app.router.add_get("/v1/models", self.models)
         self.app.router.add_post("/v1/embeddings", self.embeddings)
@@ -127,6 +131,22 @@ class OpenAITestServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     # --- handlers -----------------------------------------------------------
+    @web.middleware
+    async def _check_key(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """With ``require_key``: a 401 for any other key, echoing it as some gateways do."""
+        wanted = self.config.require_key
+        if wanted is None or not request.path.startswith("/v1/"):
+            return await handler(request)
+        presented = request.headers.get("api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if presented == wanted:
+            return await handler(request)
+        self.stats.received += 1
+        self.stats.faults["401"] += 1
+        message = f"Incorrect API key provided: {presented}. Header was: Authorization: Bearer {presented}"
+        return web.json_response(
+            {"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}, status=401
+        )
+
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -324,6 +344,7 @@ def main() -> None:
     ap.add_argument("--answer", choices=("gold", "wrong", "model"), default="gold")
     ap.add_argument("--dataset", type=Path, help="Spider-format folder whose gold SQL answers its questions")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--require-key", help="answer other keys with a 401 that echoes them")
     ap.add_argument("--phase-s", type=float, default=0.05, help="seconds per fine-tuning job / batch phase")
     ap.add_argument("--batch-fail-every", type=int, default=0, help="every Nth batch request fails (0: none)")
     args = ap.parse_args()
@@ -335,6 +356,7 @@ def main() -> None:
         window_s=args.window,
         answer=args.answer,
         seed=args.seed,
+        require_key=args.require_key,
         answers=load_answers(args.dataset) if args.dataset else {},
         platform=PlatformConfig(phase_s=args.phase_s, batch_fail_every=args.batch_fail_every),
     )

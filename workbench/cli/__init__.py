@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from workbench.cli import finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
+from workbench.core.secrets import mask
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

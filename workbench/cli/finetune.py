@@ -26,6 +26,7 @@ from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS,
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore
 from workbench.core.retrieval import RECIPES
 from workbench.core.runspec import COMPLETION_PREFIX
+from workbench.core.secrets import mask
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.core.templates import TemplateProblem
 from workbench.local.finetune import backend
@@ -75,7 +76,7 @@ def _client(args: argparse.Namespace) -> PlatformClient:
 
 
 def _print_event(event: dict[str, Any]) -> None:
-    print(f"  [{event.get('level', 'info')}] {event.get('message', '')}", flush=True)
+    print(f"  [{event.get('level', 'info')}] {mask(str(event.get('message', '')))}", flush=True)
 
 
 def _registrar(store: Store, args: argparse.Namespace) -> Callable[[JobInfo], EndpointProfile]:

@@ -13,15 +13,19 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core import lifeline, secrets
 from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
-from workbench.core.profiles import EndpointProfile, resolve_api_key
+from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
+from workbench.core.sendlog import SendLog
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+RATE_WINDOW_S = 60.0  # what a profile's rpm and tpm are per
 
 
 @dataclass(frozen=True)
@@ -63,16 +67,36 @@ class RequestFailed(Exception):
     """A request that did not succeed within its attempts; ``kind`` names the last failure."""
 
     def __init__(self, kind: str, message: str, attempts: int) -> None:
-        super().__init__(f"{kind}: {message} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+        plural = "s" if attempts != 1 else ""
+        super().__init__(secrets.mask(f"{kind}: {message} (after {attempts} attempt{plural})"))
         self.kind = kind
         self.attempts = attempts
 
 
 class _ProfileLimits:
+    """A profile's concurrency and rate windows in this process.
+
+    The windows also count what others sharing the store sent (``sends``, the send log of
+    the store of the clients using them), asked again at every check.
+    """
+
     def __init__(self, profile: EndpointProfile) -> None:
         self.concurrency = AdaptiveConcurrency(profile.concurrency)
-        self.rpm = SlidingWindowLimiter(profile.rpm) if profile.rpm else None
-        self.tpm = SlidingWindowLimiter(profile.tpm) if profile.tpm else None
+        self.window_key = f"{profile.name} {profile.endpoint_id}"
+        self.owner = f"{lifeline.identity()}/{os.urandom(4).hex()}"  # these windows, in the send log
+        self.sends: SendLog | None = None
+        self.rpm = self._window(profile.rpm, tokens=False) if profile.rpm else None
+        self.tpm = self._window(profile.tpm, tokens=True) if profile.tpm else None
+
+    def _window(self, limit: int, tokens: bool) -> SlidingWindowLimiter:
+        def others() -> list[tuple[float, float]]:
+            if self.sends is None:
+                return []
+            offset = time.monotonic() - time.time()  # the store keeps wall-clock times
+            logged = self.sends.recent(self.window_key, RATE_WINDOW_S, exclude=self.owner)
+            return [(s.at + offset, float(s.tokens) if tokens else 1.0) for s in logged]
+
+        return SlidingWindowLimiter(limit, window_s=RATE_WINDOW_S, others=others)
 
 
 _LIMITS: dict[tuple[int, str], _ProfileLimits] = {}
@@ -96,9 +120,18 @@ def _http_client() -> Any:
 
 
 class EndpointClient:
-    def __init__(self, profile: EndpointProfile, api_key: str | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        profile: EndpointProfile,
+        api_key: str | None = None,
+        seed: int | None = None,
+        sends: SendLog | None = None,
+    ) -> None:
+        """``sends``: the store's send log, which a rate-limited profile's windows start from and write to."""
         self.profile = profile
+        self.sends = sends
         key = api_key or resolve_api_key(profile)
+        secrets.remember(key if key != NO_KEY else None)  # masked in every message from now on
         azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
         import openai
 
@@ -145,6 +178,9 @@ class EndpointClient:
 
     async def _with_retries(self, request: ChatRequest) -> Completion:
         limits = limits_for(self.profile)
+        logged = self.sends if limits.rpm or limits.tpm else None
+        if logged is not None:
+            limits.sends = logged
         attempt = 0
         while True:
             attempt += 1
@@ -153,6 +189,11 @@ class EndpointClient:
                     await budget.enter_async_context(limits.rpm.slot())
                 if limits.tpm:
                     await budget.enter_async_context(limits.tpm.slot(request.estimated_tokens()))
+                if logged is not None:
+                    sent = logged.sent(
+                        limits.window_key, limits.owner, request.estimated_tokens(), self.profile.timeout_s
+                    )
+                    budget.callback(logged.finished, sent)  # before the windows' own release: same moment
                 outcome = await self._attempt(request, attempt)
             if isinstance(outcome, Completion):
                 limits.concurrency.succeeded()
@@ -206,5 +247,6 @@ class EndpointClient:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    """One line of at most ``limit`` characters, keys masked first (a key cut short would escape the mask)."""
+    text = secrets.mask(" ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_cache_dir
 
+from workbench.core import secrets
 from workbench.core.dataset import Item
 from workbench.core.profiles import EndpointProfile, resolve_api_key
 from workbench.core.retrieval import ExampleRetriever, Scored, _same_question
@@ -66,6 +67,10 @@ class EmbeddingCache:
             self.db.execute("COMMIT")
 
 
+class EmbeddingError(RuntimeError):
+    """The embeddings endpoint refused or failed; the message says why (keys masked)."""
+
+
 class Embedder:
     """texts -> unit vectors, through an endpoint profile, with the disk cache in front."""
 
@@ -101,7 +106,10 @@ class Embedder:
             for start in range(0, len(texts), BATCH):
                 batch = texts[start : start + BATCH]
                 body = {"model": self.profile.model, "input": batch}
-                response = await sdk.post("/embeddings", cast_to=httpx.Response, body=body)
+                try:
+                    response = await sdk.post("/embeddings", cast_to=httpx.Response, body=body)
+                except openai.APIError as exc:  # its message may echo the key: mask it, drop the SDK's chain
+                    raise EmbeddingError(secrets.mask(f"embeddings at {self.profile.base_url}: {exc}")) from None
                 self.requests += 1
                 data = sorted(response.json()["data"], key=lambda d: d["index"])
                 for text, entry in zip(batch, data, strict=True):

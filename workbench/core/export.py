@@ -3,6 +3,7 @@
 ``gather`` reads everything a report shows from the store (and the dataset, for the
 questions and the result previews of disagreements); ``render_html`` and ``render_csv``
 only format it. The HTML has no external references: styles inline, charts as inline SVG.
+Both mask anything that looks like an API key (``secrets.mask``), wherever it came from.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.report import PairedComparison, VariantSummary
 from workbench.core.results import QuestionFilter, RunResults
 from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.core.secrets import mask
 from workbench.core.stats import wilson_interval
 from workbench.core.store import PromptVersion, RunInfo, Store, StoreError
 
@@ -130,7 +132,7 @@ def render_csv(data: ReportData) -> str:
             f"{s.exact_accuracy:.4f}", *hardness, s.failed, s.unscorable, s.prompt_tokens, s.completion_tokens,
             f"{s.cost:.6f}", "" if p50 is None else f"{p50:.1f}", "" if p95 is None else f"{p95:.1f}",
         ])  # fmt: skip
-    return out.getvalue()
+    return mask(out.getvalue())
 
 
 # --- HTML --------------------------------------------------------------------------------
@@ -258,7 +260,7 @@ def render_html(data: ReportData) -> str:
         for d in data.details
     )
     notes = "".join(f"<p class=muted>Note: {_e(n)}.</p>" for n in data.notes)
-    return f"""<!DOCTYPE html>
+    return mask(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>workbench report: {_e(run.name)}</title>
 <style>{STYLE}</style></head><body>
 <h1>Run {_e(run.name)}</h1>
@@ -271,7 +273,7 @@ def render_html(data: ReportData) -> str:
 <h2>Disagreements ({data.disagreement_total})</h2>{_disagreements(data)}
 <h2>Prompt versions</h2>{_prompts(data)}
 </body></html>
-"""
+""")
 
 
 def write_report(store: Store, run: str | int, out: Path, kind: str) -> ReportData:

@@ -12,7 +12,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 
 BASE_DELAY_S = 0.5
@@ -85,7 +85,9 @@ class SlidingWindowLimiter:
     as long as it is in flight), because the server saw it arrive somewhere between our
     send and our answer: so however long a request sat in our HTTP stack before leaving,
     no window of the server can hold more than ``limit``. ``margin_s`` (default: 1% of
-    the window, at least 0.25 s) covers clocks that disagree.
+    the window, at least 0.25 s) covers clocks that disagree. ``others`` gives the uses
+    of everyone else sharing the server's window (a killed process, another one on the
+    same store) as (clock time it counts at, units); it is asked again at every check.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class SlidingWindowLimiter:
         window_s: float = 60.0,
         margin_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        others: Callable[[], Iterable[tuple[float, float]]] | None = None,
     ) -> None:
         if limit <= 0:
             raise ValueError("a rate limit must be positive")
@@ -106,6 +109,7 @@ class SlidingWindowLimiter:
         self._in_flight = 0.0
         self._lock = asyncio.Lock()
         self._released = asyncio.Event()
+        self._others = others
 
     def _prune(self, now: float) -> None:
         horizon = now - self.window_s - self.margin_s
@@ -118,13 +122,16 @@ class SlidingWindowLimiter:
             while True:
                 now = self.clock()
                 self._prune(now)
-                used = self._in_flight + self._finished_units
+                horizon = now - self.window_s - self.margin_s
+                theirs = [(at, n) for at, n in (self._others() if self._others else ()) if at > horizon]
+                used = self._in_flight + self._finished_units + sum(n for _, n in theirs)
                 if used + units <= self.limit or used == 0:
                     self._in_flight += units
                     return
                 self._released.clear()
-                if self._finished:
-                    wait = self._finished[0][0] + self.window_s + self.margin_s - now
+                oldest = [t for t, _ in theirs] + ([self._finished[0][0]] if self._finished else [])
+                if oldest:
+                    wait = min(oldest) + self.window_s + self.margin_s - now
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._released.wait(), max(wait, 0.001))
                 else:

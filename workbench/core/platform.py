@@ -15,15 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from workbench.core import secrets
 from workbench.core.client import RETRY_STATUSES
 from workbench.core.limits import backoff_delay
-from workbench.core.profiles import EndpointProfile, resolve_api_key
+from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
 
 T = TypeVar("T")
 
 
 class PlatformError(RuntimeError):
-    """The API refused or failed a call; the message says why."""
+    """The API refused or failed a call; the message says why (keys masked)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(secrets.mask(message))
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class JobInfo:
     def from_api(cls, job: Any) -> JobInfo:
         error = getattr(job, "error", None)
         message = getattr(error, "message", None) if error is not None else None
-        return cls(job.id, job.status, job.model, job.fine_tuned_model, message or None, job.trained_tokens)
+        error_text = secrets.mask(str(message)) if message else None
+        return cls(job.id, job.status, job.model, job.fine_tuned_model, error_text, job.trained_tokens)
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,9 @@ class PlatformClient:
         self.profile = profile
         self.attempts = attempts
         self._openai = openai
-        self._sdk = openai.AsyncOpenAI(
-            base_url=profile.base_url, api_key=api_key or resolve_api_key(profile), max_retries=0, timeout=120.0
-        )
+        key = api_key or resolve_api_key(profile)
+        secrets.remember(key if key != NO_KEY else None)  # masked in every message from now on
+        self._sdk = openai.AsyncOpenAI(base_url=profile.base_url, api_key=key, max_retries=0, timeout=120.0)
         self._rng = random.Random()
 
     async def aclose(self) -> None:
@@ -169,11 +174,11 @@ class BatchInfo:
         messages = [e.message for e in (getattr(errors, "data", None) or []) if getattr(e, "message", None)]
         return cls(batch.id, batch.status, batch.output_file_id, batch.error_file_id,
                    counts.total if counts else 0, counts.completed if counts else 0, counts.failed if counts else 0,
-                   "; ".join(messages))  # fmt: skip
+                   secrets.mask("; ".join(messages)))  # fmt: skip
 
 
 def _message(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return str(getattr(exc, "message", exc))[:300]
+        return secrets.mask(body["message"])
+    return secrets.mask(str(getattr(exc, "message", exc)))[:300]  # masked before it is cut: no partial key

@@ -17,6 +17,8 @@ import keyring
 import keyring.errors
 from platformdirs import user_config_dir
 
+from workbench.core import secrets
+
 KEYRING_SERVICE = "workbench"
 NO_KEY = "no-key-needed"
 
@@ -75,7 +77,14 @@ class EndpointProfile:
 
 
 def resolve_api_key(profile: EndpointProfile) -> str:
-    """The key for ``profile``: its environment variable first, then the keyring."""
+    """The key for ``profile``: its environment variable first, then the keyring (masked in all output from now)."""
+    key = _lookup_api_key(profile)
+    if key != NO_KEY:
+        secrets.remember(key)
+    return key
+
+
+def _lookup_api_key(profile: EndpointProfile) -> str:
     if profile.api_key_env:
         value = os.environ.get(profile.api_key_env)
         if value:

@@ -4,7 +4,9 @@ A run is a pure function of its inputs plus the store: every answer and every sc
 written as it arrives, so a run killed at any moment continues with ``resume=True``;
 pairs already scored are skipped and answers already stored are never requested again.
 Failed items (after the client's retries) are recorded with their reason and tried
-again on resume.
+again on resume. Rate-limited endpoints log each attempt's send time in the store too, and
+the RPM/TPM windows count what others logged there: a resumed run continues where the
+killed one left its windows.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from workbench.core.extract import extract_sql
 from workbench.core.profiles import EndpointProfile
 from workbench.core.schema import Schema
 from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one
+from workbench.core.sendlog import SendLog
 from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
 from workbench.core.watchdog import ExecLimits
 
@@ -189,7 +192,8 @@ class Runner:
                 if v.profile.name not in ctx.clients:
                     key = self.api_keys.get(v.profile.name)
                     # built in a thread: the SDK loads TLS certificates (tens of ms) and the loop must not stall
-                    ctx.clients[v.profile.name] = await asyncio.to_thread(EndpointClient, v.profile, key)
+                    client = await asyncio.to_thread(EndpointClient, v.profile, key, None, SendLog(self.store))
+                    ctx.clients[v.profile.name] = client
             work = asyncio.create_task(self._work(ctx, todo))
             while (event := await ctx.queue.get()) is not None:
                 if type(event) in counts:

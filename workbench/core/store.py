@@ -6,6 +6,8 @@ response in one transaction, so the store never holds a request that was sent an
 resolved; a crash loses at most the answers that were in flight.
 
 Migrations are numbered functions; each runs with its ledger row in one transaction.
+Every error, reason and event message is masked (``secrets.mask``) as it is written: no
+key reaches the file, whatever a server echoed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from workbench.core import lifeline
+from workbench.core.secrets import mask, mask_optional
 
 
 def default_store_path() -> Path:
@@ -132,6 +135,19 @@ def _m6_run_owner(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
 
 
+def _m7_request_sends(db: sqlite3.Connection) -> None:
+    """When each attempt was sent and answered, per rate window, so a restart resumes its RPM/TPM windows."""
+    _script(
+        db,
+        """
+        CREATE TABLE request_sends (
+            id INTEGER PRIMARY KEY, window_key TEXT NOT NULL, owner TEXT NOT NULL, sent_at REAL NOT NULL,
+            deadline REAL NOT NULL, finished_at REAL, tokens INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX request_sends_by_window ON request_sends(window_key, sent_at);
+    """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -139,6 +155,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m4_finetune_jobs,
     _m5_batches,
     _m6_run_owner,
+    _m7_request_sends,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process
@@ -393,6 +410,8 @@ class Store:
         allowed = {"status", "fine_tuned_model", "registered_profile", "error"}
         if set(fields) - allowed:
             raise ValueError(f"unknown job field(s): {', '.join(sorted(set(fields) - allowed))}")
+        if fields.get("error") is not None:
+            fields["error"] = mask(str(fields["error"]))
         assignments = ", ".join(f"{k} = ?" for k in fields)
         with self.transaction() as db:
             db.execute(
@@ -422,7 +441,7 @@ class Store:
             db.executemany(
                 "INSERT OR IGNORE INTO finetune_events VALUES (?, ?, ?, ?, ?, ?)",
                 [(job_id, e["id"], int(e.get("created_at") or 0), str(e.get("level", "info")),
-                  str(e.get("message", "")), json.dumps(e.get("data") or {})) for e in events],
+                  mask(str(e.get("message", ""))), mask(json.dumps(e.get("data") or {}))) for e in events],
             )  # fmt: skip
             return db.total_changes - before
 
@@ -498,6 +517,7 @@ class Store:
         attempts: int = 0,
         error: str | None = None,
     ) -> None:
+        error = mask_optional(error)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO requests (hash, endpoint, model, messages, params, created_at) "
@@ -535,7 +555,7 @@ class Store:
                     _opt_int(row.exec_match),
                     _opt_int(row.exact_match),
                     row.status,
-                    row.reason,
+                    mask(row.reason),
                     _now(),
                     row.cost,
                     int(row.cached),

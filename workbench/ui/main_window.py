@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from workbench.core.dataset import DatasetError
 from workbench.core.export import write_report
 from workbench.core.runspec import VariantSpec
+from workbench.core.secrets import mask
 from workbench.core.store import RunInfo, Store, StoreError
 from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
@@ -65,7 +66,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.local_label)
         self._build_menus()
         self.default_state = self.saveState(LAYOUT_VERSION)
-        session.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        session.message.connect(lambda text: self.statusBar().showMessage(mask(text), 8000))
         session.problem.connect(self.show_problem)
         session.local.status_changed.connect(lambda s: self.local_label.setText(f"local model: {s}"))
         session.specs_changed.connect(self._remember_specs)
@@ -270,7 +271,8 @@ class MainWindow(QMainWindow):
         SettingsDialog(self.session, self).open()
 
     def show_problem(self, text: str) -> None:
-        """Tell the user, without blocking the event loop (a run may be streaming)."""
+        """Tell the user, without blocking the event loop (a run may be streaming); keys masked."""
+        text = mask(text)
         self.last_problem = text
         self.statusBar().showMessage(text.splitlines()[0], 10000)
         box = QMessageBox(QMessageBox.Icon.Warning, "workbench", text, QMessageBox.StandardButton.Ok, self)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.client import ChatRequest, EndpointClient, RequestFailed
 from workbench.core.profiles import EndpointProfile, ProfileError, resolve_api_key, store_api_key
+from workbench.core.secrets import mask
 from workbench.ui.session import AppSession
 
 PING = ChatRequest(({"role": "user", "content": "Reply with the word OK."},), {"max_tokens": 5, "temperature": 0})
@@ -249,7 +250,7 @@ class SettingsDialog(QDialog):
             await client.aclose()
 
     def _show_test(self, ok: bool, text: str) -> None:
-        self.test_result.setText(("✓ " if ok else "✗ ") + text)
+        self.test_result.setText(("✓ " if ok else "✗ ") + mask(text))
         self.test_result.setStyleSheet(f"color: {'#2d7d2d' if ok else '#9b1c1c'}")
 
     async def _start_local(self) -> None:

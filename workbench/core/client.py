@@ -22,7 +22,7 @@ from typing import Any
 from workbench.core import lifeline, secrets
 from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
 from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
-from workbench.core.sendlog import SendLog
+from workbench.core.sendlog import Budget, SendLog
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 RATE_WINDOW_S = 60.0  # what a profile's rpm and tpm are per
@@ -190,9 +190,7 @@ class EndpointClient:
                 if limits.tpm:
                     await budget.enter_async_context(limits.tpm.slot(request.estimated_tokens()))
                 if logged is not None:
-                    sent = logged.sent(
-                        limits.window_key, limits.owner, request.estimated_tokens(), self.profile.timeout_s
-                    )
+                    sent = await self._claim(logged, limits, request.estimated_tokens())
                     budget.callback(logged.finished, sent)  # before the windows' own release: same moment
                 outcome = await self._attempt(request, attempt)
             if isinstance(outcome, Completion):
@@ -204,6 +202,17 @@ class EndpointClient:
             if attempt >= self.profile.max_attempts or (status is not None and status not in RETRY_STATUSES):
                 raise RequestFailed(kind, message, attempt)
             await asyncio.sleep(backoff_delay(attempt, status, headers, time.time(), self._rng.random()))
+
+    async def _claim(self, logged: SendLog, limits: _ProfileLimits, tokens: int) -> int:
+        """Take a place in the store's send log; another process may have taken the last one first."""
+        window = limits.rpm or limits.tpm
+        margin = window.margin_s if window is not None else 0.0
+        budget = Budget(self.profile.rpm or None, self.profile.tpm or None, RATE_WINDOW_S, margin)
+        while True:
+            sent, wait = logged.claim(limits.window_key, limits.owner, tokens, self.profile.timeout_s, budget)
+            if sent is not None:
+                return sent
+            await asyncio.sleep(wait)
 
     async def _attempt(self, request: ChatRequest, attempt: int) -> Completion | tuple[str, str, int | None, dict]:
         import httpx

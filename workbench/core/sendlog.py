@@ -21,6 +21,16 @@ KEEP_S = 3600.0  # rows older than this are pruned: no window is that long
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A profile's limits on one server window: requests and tokens per ``window_s`` (None: no limit)."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+    window_s: float = 60.0
+    margin_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Send:
     at: float  # wall-clock time at which the attempt counts in a window
     tokens: int
@@ -40,13 +50,38 @@ class SendLog:
 
     def sent(self, window_key: str, owner: str, tokens: int, timeout_s: float) -> int:
         """Record an attempt about to leave; returns its id for :meth:`finished`."""
+        send_id, _ = self.claim(window_key, owner, tokens, timeout_s, Budget())
+        assert send_id is not None  # an unlimited budget always admits
+        return send_id
+
+    def claim(
+        self, window_key: str, owner: str, tokens: int, timeout_s: float, budget: Budget
+    ) -> tuple[int | None, float]:
+        """Record an attempt about to leave if the store's log leaves room for it in ``budget``.
+
+        The count and the insert are one write transaction (``BEGIN IMMEDIATE``), so two
+        processes checking at the same instant cannot both take the last place in a window.
+        Returns (its id for :meth:`finished`, 0), or (None, seconds until a place frees).
+        """
         now = time.time()
+        horizon = now - budget.window_s - budget.margin_s
         with self.store.transaction() as db:
+            rows = db.execute(
+                "SELECT coalesce(finished_at, min(deadline, ?)), tokens FROM request_sends "
+                "WHERE window_key = ? AND sent_at > ? AND coalesce(finished_at, deadline) > ?",
+                (now, window_key, now - KEEP_S, horizon),
+            ).fetchall()
+            live = [(float(at), int(n)) for at, n in rows if float(at) > horizon]
+            full = (budget.rpm is not None and len(live) + 1 > budget.rpm) or (
+                budget.tpm is not None and sum(n for _, n in live) + tokens > budget.tpm
+            )
+            if full and live:
+                return None, max(0.01, min(at for at, _ in live) - horizon)
             cur = db.execute(
                 "INSERT INTO request_sends (window_key, owner, sent_at, deadline, tokens) VALUES (?, ?, ?, ?, ?)",
                 (window_key, owner, now, now + timeout_s, tokens),
             )
-            return int(cur.lastrowid or 0)
+            return int(cur.lastrowid or 0), 0.0
 
     def finished(self, send_id: int) -> None:
         """The attempt has its answer (or was given up): from now on it counts from this moment."""

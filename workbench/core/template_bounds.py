@@ -31,7 +31,7 @@ DEFAULT_MAX_OUTPUT_BYTES = 256_000  # per rendered prompt
 DEFAULT_MAX_ITERATIONS = 100_000  # loop iterations and calls per render
 DEFAULT_TIME_LIMIT_S = 2.0  # wall time per render
 MAX_INT_BITS = 4096  # numbers a template computes
-WRITTEN_FACTOR = 8  # all text written while rendering (macros and blocks included): this many prompts
+BUILT_FACTOR = 32  # all text a render writes or builds (macros, blocks, filter results): this many prompts
 REMOVED_FILTERS = ("striptags", "urlize")  # regexes that are quadratic on crafted input
 REMOVED_GLOBALS = ("lipsum",)  # generates as many paragraphs as it is asked for
 
@@ -66,7 +66,7 @@ class Budget:
         self.limits = limits
         self.deadline = time.monotonic() + limits.time_limit_s
         self.steps = 0
-        self.written = 0
+        self.built = 0
 
     def clock(self, token: str = "") -> None:
         if time.monotonic() > self.deadline:
@@ -86,14 +86,17 @@ class Budget:
             what = f"'{token}'" if token and not token.isalpha() else (token or "a value")
             raise BoundExceeded(f"{what} would build more than {cap} (output-size limit)", token)
 
-    def write(self, text: str, token: str = "{{") -> str:
-        size = utf8_size(text)
+    def made(self, size: int, token: str) -> None:
+        """Count a value the template built (or wrote) against this render's total."""
         self.value(size, token)
-        self.written += size
-        if self.written > WRITTEN_FACTOR * self.limits.max_output_bytes:
-            limit = size_label(WRITTEN_FACTOR * self.limits.max_output_bytes)
-            raise BoundExceeded(f"the template wrote more than {limit} in all (output-size limit)", token)
+        self.built += size
+        if self.built > BUILT_FACTOR * self.limits.max_output_bytes:
+            limit = size_label(BUILT_FACTOR * self.limits.max_output_bytes)
+            raise BoundExceeded(f"the template built more than {limit} of text in all (output-size limit)", token)
         self.clock(token)
+
+    def write(self, text: str, token: str = "{{") -> str:
+        self.made(utf8_size(text), token)
         return text
 
     def bits(self, bits: int, token: str) -> None:
@@ -186,7 +189,9 @@ def _text(text: str) -> str:
 def _concat(*values: Any) -> str:
     budget = current()
     budget.value(value_size(list(values), budget.limits.max_output_bytes), "~")
-    return "".join(map(str, values))
+    joined = "".join(map(str, values))
+    budget.made(len(joined), "~")
+    return joined
 
 
 def _iterate(iterable: Iterable[Any]) -> Iterator[Any]:
@@ -358,8 +363,8 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             result = _sum(budget, func, context.environment, value, *args, **kwargs)
         else:
             result = func(*lead.get(kind or "", ()), value, *args, **kwargs)
-        if isinstance(result, (str, bytes)):
-            budget.value(len(result), name)
+        if isinstance(result, (str, bytes, list, tuple)):
+            budget.made(len(result), name)
         return result
 
     return guarded
@@ -386,7 +391,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         budget = current()
         budget.clock(operator)
         _check_binop(budget, operator, left, right)
-        return self.binop_table[operator](left, right)
+        result = self.binop_table[operator](left, right)
+        if isinstance(result, (str, bytes, list, tuple)):
+            budget.made(len(result), operator)
+        return result
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if any(obj is hook for hook in _HOOK_FUNCTIONS):
@@ -396,6 +404,6 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         budget.step(name if name.isidentifier() else "(")
         args = _check_method(budget, obj, args, kwargs)
         result = super().call(context, obj, *args, **kwargs)
-        if isinstance(result, (str, bytes)):
-            budget.value(len(result), name)
+        if isinstance(result, (str, bytes, list, tuple)):
+            budget.made(len(result), name)
         return result

@@ -26,6 +26,7 @@ from workbench.core.report import VariantSummary, paired_comparisons, summarize_
 from workbench.core.runner import Runner, Variant
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
+from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.templates import TemplateProblem
 from workbench.core.variants import VariantFileError, read_variant_file
 from workbench.local.models import LocalModelError
@@ -152,7 +153,12 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
     finally:
         store.close()
     prompt = PromptSpec(
-        template, str(spec.get("retrieval", "none")), int(spec.get("k", 3)), int(spec.get("schema_tables", 0)), version
+        template,
+        str(spec.get("retrieval", "none")),
+        int(spec.get("k", 3)),
+        int(spec.get("schema_tables", 0)),
+        version,
+        limits=_limits(args),
     )
     embedder = None
     if "embedding_profile" in spec:
@@ -163,7 +169,19 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
     return ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")), embedder=embedder)
 
 
+def _limits(args: argparse.Namespace) -> TemplateLimits:
+    for flag, value in (
+        ("--max-prompt-kb", args.max_prompt_kb),
+        ("--template-iterations", args.template_iterations),
+        ("--template-time-limit", args.template_time_limit),
+    ):
+        if not value > 0:
+            raise CliError(f"{flag} must be more than 0 (got {value})")
+    return TemplateLimits(int(args.max_prompt_kb * 1000), args.template_iterations, args.template_time_limit)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _limits(args)
     variants = _variants(args)
     files = {v.profile.name for v in variants if v.profile.local_file}
     if files:  # locally fine-tuned models: a llama.cpp server each, for this command
@@ -205,6 +223,11 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume,
                         exec_limits=exec_limits(args))  # fmt: skip
     progress = Progress(sys.stderr)
+    try:
+        runner.preflight()  # outside the event loop, so Ctrl+C stops a slow template at once
+    except (TemplateProblem, DatasetError) as exc:
+        store.close()
+        raise CliError(str(exc)) from None
 
     async def consume() -> int:
         async for event in runner.events():
@@ -219,7 +242,7 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
 
     try:
         run_id = asyncio.run(consume())
-    except (StoreError, PlatformError) as exc:
+    except (StoreError, PlatformError, TemplateProblem) as exc:
         raise CliError(str(exc)) from None
     finally:
         store.close()
@@ -275,8 +298,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
     stopped = [r for r in runs if r.state in RESUMABLE]
     for r in stopped:
-        print(f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
-              f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with")
+        print(
+            f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
+            f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with"
+        )
     return 0
 
 
@@ -330,6 +355,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run.add_argument("--batch-poll", type=float, default=60.0, help="longest wait between batch status checks (s)")
     run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
     add_limit_args(run)
+    run.add_argument(
+        "--max-prompt-kb",
+        type=float,
+        default=DEFAULT_LIMITS.max_output_bytes / 1000,
+        help="refuse a template whose prompt passes this size (default: %(default)g kB)",
+    )
+    run.add_argument(
+        "--template-iterations",
+        type=int,
+        default=DEFAULT_LIMITS.max_iterations,
+        help="loop iterations and calls a template may make per prompt (default: %(default)s)",
+    )
+    run.add_argument(
+        "--template-time-limit",
+        type=float,
+        default=DEFAULT_LIMITS.time_limit_s,
+        help="seconds a template may take to render one prompt (default: %(default)g)",
+    )
     run.add_argument(
         "--local-mode",
         action="append",

@@ -23,7 +23,7 @@ from typing import Any
 
 from workbench.core.client import ChatRequest, Completion
 from workbench.core.dataset import Item
-from workbench.core.events import BatchUpdate
+from workbench.core.events import BatchUpdate, ItemFailed
 from workbench.core.platform import BATCH_DONE, BatchInfo, PlatformClient, PlatformError
 from workbench.core.runner import Runner, Variant, _RunContext
 
@@ -123,7 +123,11 @@ class BatchRunner(Runner):
                     reason = "HyDE (skeleton retrieval) needs two rounds of answers: run it live, not as a batch"
                     await ctx.queue.put(self._failed(ctx, variant, item, "", reason))
                     continue
-                messages = variant.messages(item, self.dataset.schema(item.db_id))
+                schema = self.dataset.schema(item.db_id)
+                messages = self._render(ctx, variant, item, lambda i: variant.messages(i, schema))  # noqa: B023
+                if isinstance(messages, ItemFailed):
+                    await ctx.queue.put(messages)
+                    continue
                 request = ChatRequest(tuple(messages), variant.request_params, variant.mode)
                 key = request.fingerprint(variant.profile)
                 cached = self._cached(variant, key)

@@ -16,6 +16,7 @@ from pathlib import Path
 from workbench.core.dataset import Dataset, Item
 from workbench.core.retrieval import ExampleRetriever, Scored, link_schema, make_retriever
 from workbench.core.schema import Schema
+from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.templates import PromptTemplate, SchemaView, bundled_templates
 from workbench.paths import RESOURCES
 
@@ -42,6 +43,7 @@ class PromptSpec:
     template_version: int | None = None
     draft_template: PromptTemplate | None = None  # for skeleton retrieval: the prompt that asks for the draft
     draft_retrieval: str = "none"  # examples for the draft prompt (never skeleton: there is no draft yet)
+    limits: TemplateLimits = DEFAULT_LIMITS  # output size, loop budget and time per rendered prompt
 
     @property
     def needs_draft(self) -> bool:
@@ -99,7 +101,7 @@ class ContextBuilder:
             "evidence": item.evidence,
             "hyde_draft": draft or "",
         }
-        messages = self.spec.template.render(variables)
+        messages = self.spec.template.render(variables, self.spec.limits)
         text = "\n".join(m["content"] for m in messages)
         count = self.tokenizer(text) if self.tokenizer else len(text) // 4 + len(messages) * 4
         return Context(messages, examples, tables, count, self.tokenizer is not None, draft)
@@ -110,5 +112,6 @@ class ContextBuilder:
         schema = self.dataset.schema(item.db_id)
         view = SchemaView(schema, self.dataset.db_path(item.db_id))
         return template.render(
-            {"question": item.question, "schema": view, "examples": [], "evidence": item.evidence, "hyde_draft": ""}
+            {"question": item.question, "schema": view, "examples": [], "evidence": item.evidence, "hyde_draft": ""},
+            self.spec.limits,
         )

@@ -30,6 +30,7 @@ from workbench.core.schema import Schema
 from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one
 from workbench.core.sendlog import SendLog
 from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
+from workbench.core.templates import TemplateProblem
 from workbench.core.watchdog import ExecLimits
 
 SYSTEM_PROMPT = (
@@ -125,6 +126,7 @@ class Runner:
         self._cancel = asyncio.Event()
         self._unpaused = asyncio.Event()
         self._unpaused.set()
+        self._checked = False
 
     def cancel(self) -> None:
         """Stop sending; requests in flight are abandoned and nothing half-done is recorded."""
@@ -143,6 +145,23 @@ class Runner:
         return not self._unpaused.is_set()
 
     # --- setup ------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Render every variant's prompts for the first question, sending nothing.
+
+        A template that cannot render (an error, or a bound it passes) raises ``TemplateProblem``
+        here, so the run is refused before it exists instead of failing once it has started.
+        """
+        if self._checked:
+            return
+        items = self.dataset.load_split(self.split_name).items
+        if items:
+            item, schema = items[0], self.dataset.schema(items[0].db_id)
+            for v in self.variants:
+                if v.context is not None and v.context.spec.needs_draft:
+                    v.context.draft_messages(item)
+                v.messages(item, schema)
+        self._checked = True
+
     def _open_run(self) -> tuple[int, dict[str, int]]:
         dataset_id = self.store.dataset_id(str(self.dataset.root.resolve()), self.dataset.name)
         ids = {
@@ -173,6 +192,7 @@ class Runner:
 
     # --- the run ----------------------------------------------------------------
     async def events(self) -> AsyncIterator[Event]:
+        self.preflight()
         split = self.dataset.load_split(self.split_name)
         items = split.items[: self.limit] if self.limit else split.items
         run_id, ids = self._open_run()
@@ -245,11 +265,13 @@ class Runner:
         draft = None
         if variant.context is not None and variant.context.spec.needs_draft:
             # HyDE: ask for a draft first, retrieve examples whose SQL looks like it, then ask again
-            drafted = await self._answer(ctx, variant, item, variant.context.draft_messages(item))
+            first = self._render(ctx, variant, item, variant.context.draft_messages)
+            drafted = first if isinstance(first, ItemFailed) else await self._answer(ctx, variant, item, first)
             if isinstance(drafted, ItemFailed):
                 return drafted
             draft = extract_sql(_join_prefix(variant.answer_prefix, drafted[0].text)).sql
-        answered = await self._answer(ctx, variant, item, variant.messages(item, schema, draft))
+        prompt = self._render(ctx, variant, item, lambda i: variant.messages(i, schema, draft))
+        answered = prompt if isinstance(prompt, ItemFailed) else await self._answer(ctx, variant, item, prompt)
         if isinstance(answered, ItemFailed):
             return answered
         answer, key, cached = answered
@@ -269,6 +291,15 @@ class Runner:
         if isinstance(outcome, RequestFailed):
             return self._failed(ctx, variant, item, key, str(outcome))
         return outcome, key, False
+
+    def _render(
+        self, ctx: _RunContext, variant: Variant, item: Item, render: Callable[[Item], list[dict[str, str]]]
+    ) -> list[dict[str, str]] | ItemFailed:
+        """The prompt for ``item``, or the failure recorded (its template fails on this question)."""
+        try:
+            return render(item)
+        except TemplateProblem as exc:
+            return self._failed(ctx, variant, item, "", f"template {exc}")
 
     def _cached(self, variant: Variant, key: str) -> Completion | None:
         row = self.store.cached_response(key)

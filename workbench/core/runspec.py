@@ -110,7 +110,7 @@ def context_builder(
 ) -> ContextBuilder:
     """The prompt side of a spec (template version, retrieval, schema linking), for runs and previews."""
     version = store.prompt_version(spec.template_version)
-    template = PromptTemplate.parse(version.name, version.body)
+    template = PromptTemplate.parse(version.name, version.body, source=version.name)  # problems name it
     hyde = spec.retrieval == "skeleton"
     prompt = PromptSpec(
         template,

@@ -12,7 +12,9 @@ Variables: ``question``, ``schema`` (prints as CREATE TABLE statements; also
 ``schema.compact``, ``schema.create_table`` and ``schema.render(style, foreign_keys,
 sample_rows)``), ``examples`` (retrieved ``{question, query, score}``), ``evidence`` and
 ``hyde_draft``. Rendering is sandboxed with StrictUndefined: an unknown variable is an
-error, and every error names the line and column in the template file.
+error, and every error names the file, line and column. Rendering is bounded
+(``template_bounds``): the prompt's size (256 kB), a loop budget (100,000 iterations and
+calls) and a time limit (2 s), each configurable through ``TemplateLimits``.
 """
 
 from __future__ import annotations
@@ -20,30 +22,45 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 
 from workbench.core.schema import Schema
 from workbench.core.sqlexec import QueryResult, execute
+from workbench.core.template_bounds import (
+    DEFAULT_LIMITS,
+    BoundedEnvironment,
+    BoundExceeded,
+    TemplateLimits,
+    bounded,
+    size_label,
+    utf8_size,
+)
 
 ROLES = ("system", "user", "assistant")
 _HEADER = re.compile(r"^###\s*(system|user|assistant)\s*$", re.IGNORECASE)
 _TEMPLATE_NAME = "<template>"  # the file name Jinja gives templates made from strings
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+_ENV = BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+MAX_SAMPLE_ROWS = 100  # schema.render(sample_rows=...)
 
 
 class TemplateProblem(ValueError):
-    """A template that cannot be parsed or rendered; ``line``/``column`` are 1-based in the file."""
+    """A template that cannot be parsed or rendered; ``line``/``column`` are 1-based in the file.
 
-    def __init__(self, message: str, line: int, column: int = 1) -> None:
-        super().__init__(f"line {line}, column {column}: {message}")
+    With a ``source`` (the file, as the user named it) it reads ``file:line:column: message``.
+    """
+
+    def __init__(self, message: str, line: int, column: int = 1, source: str = "") -> None:
+        where = f"{source}:{line}:{column}" if source else f"line {line}, column {column}"
+        super().__init__(f"{where}: {message}")
         self.line = line
         self.column = column
         self.detail = message
+        self.source = source
 
 
 @dataclass(frozen=True)
@@ -53,33 +70,68 @@ class PromptTemplate:
 
     name: str
     text: str
+    source: str = field(default="", compare=False)  # the file it came from, for messages
 
     @classmethod
-    def parse(cls, name: str, text: str) -> PromptTemplate:
+    def parse(cls, name: str, text: str, source: str = "") -> PromptTemplate:
         try:
             _ENV.parse(text)
         except TemplateSyntaxError as exc:
             line = exc.lineno or 1
-            raise TemplateProblem(exc.message or "syntax error", line, _column(text, line)) from None
+            raise TemplateProblem(exc.message or "syntax error", line, _column(text, line), source) from None
         if not any(_HEADER.match(line) for line in text.splitlines()):
-            raise TemplateProblem("no messages: start one with a line '### user'", 1)
-        return cls(name, text)
+            raise TemplateProblem("no messages: start one with a line '### user'", 1, 1, source)
+        return cls(name, text, source)
 
     @classmethod
     def load(cls, path: Path) -> PromptTemplate:
-        return cls.parse(path.stem, path.read_text(encoding="utf-8"))
+        return cls.parse(path.stem, path.read_text(encoding="utf-8"), str(path))
 
-    def render(self, variables: dict[str, Any]) -> list[dict[str, str]]:
+    def render(self, variables: dict[str, Any], limits: TemplateLimits = DEFAULT_LIMITS) -> list[dict[str, str]]:
+        """The messages for ``variables``; raises ``TemplateProblem`` for any error or bound passed."""
         try:
-            output = _ENV.from_string(self.text).render(**variables)
+            with bounded(limits):
+                output = _bounded_render(_compiled(self.text), variables, limits)
         except UndefinedError as exc:
             line = _template_line(exc)
-            raise TemplateProblem(
-                f"unknown variable: {exc.message}", line, _find_column(self.text, line, _undefined_name(str(exc)))
-            ) from None
-        except TemplateError as exc:
-            raise TemplateProblem(str(exc), _template_line(exc)) from None
-        return _split_messages(output)
+            column = _find_column(self.text, line, _undefined_name(str(exc)))
+            raise TemplateProblem(f"unknown variable: {exc.message}", line, column, self.source) from None
+        except BoundExceeded as exc:
+            raise self._problem(exc.message, exc, exc.token) from None
+        except RecursionError as exc:
+            raise self._problem("calls nest too deeply (recursion limit)", exc, "(") from None
+        except MemoryError as exc:
+            raise self._problem("out of memory (output-size limit)", exc, "{{") from None
+        except Exception as exc:  # a template's own error (1/0, a bad filter argument): one line, never a traceback
+            raise self._problem(str(exc) or type(exc).__name__, exc, "{") from None
+        try:
+            return _split_messages(output)
+        except TemplateProblem as exc:
+            raise TemplateProblem(exc.detail, exc.line, exc.column, self.source) from None
+
+    def _problem(self, message: str, exc: BaseException, token: str) -> TemplateProblem:
+        line = _template_line(exc)
+        column = _find_column(self.text, line, token) if token else _column(self.text, line)
+        return TemplateProblem(message, line, column, self.source)
+
+
+@lru_cache(maxsize=64)
+def _compiled(text: str) -> Template:
+    return _ENV.from_string(text)
+
+
+def _bounded_render(template: Template, variables: dict[str, Any], limits: TemplateLimits) -> str:
+    """Render chunk by chunk; the chunk that passes the size limit is refused where the template wrote it."""
+    chunks: list[str] = []
+    size = 0
+    stream = template.generate(**variables)
+    for chunk in stream:
+        chunks.append(chunk)
+        size += utf8_size(chunk)
+        if size > limits.max_output_bytes:
+            message = f"the prompt passed {size_label(limits.max_output_bytes)} (output-size limit)"
+            stream.throw(BoundExceeded(message, "{{"))
+    return "".join(chunks)
 
 
 def _split_messages(output: str) -> list[dict[str, str]]:
@@ -167,6 +219,8 @@ class SchemaView:
         return [t.name for t in self._subset().tables]
 
     def render(self, style: str = "create_table", foreign_keys: bool = True, sample_rows: int = 0) -> str:
+        if sample_rows > MAX_SAMPLE_ROWS:
+            raise BoundExceeded(f"sample_rows is at most {MAX_SAMPLE_ROWS}, not {sample_rows}", "sample_rows")
         schema = self._subset()
         text = schema.compact(foreign_keys) if style == "compact" else schema.create_table_sql(foreign_keys)
         if sample_rows > 0 and self._db_path is not None:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from workbench.cli import finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
+from workbench.core.inputs import InputError
+from workbench.core.store import StoreError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args))
-    except CliError as exc:
+    except (CliError, InputError, StoreError) as exc:  # bad input, wherever it was found: one line
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

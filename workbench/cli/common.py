@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
+import math
+from collections.abc import Callable
+
 EXIT_BAD_INPUT = 2
 
 
 class CliError(Exception):
     """Bad input: printed as one clear line, exit status 2."""
+
+
+def _number(kind: type[int] | type[float], minimum: float, strict: bool) -> Callable[[str], int | float]:
+    """An argparse type: a number of ``kind`` at least ``minimum`` (more than it when ``strict``)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            bound = f"more than {minimum}" if strict else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"expected {bound}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _number(int, 1, strict=False)  # concurrency, workers, rpm
+non_negative_int = _number(int, 0, strict=False)  # limits, k
+positive_float = _number(float, 0.0, strict=True)  # timeouts, poll intervals

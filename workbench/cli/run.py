@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from workbench.cli.common import CliError
+from workbench.cli.common import CliError, non_negative_int, positive_float, positive_int
 from workbench.core.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
@@ -144,6 +144,8 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
     try:
         template = load_template(str(spec.get("template", "zero_shot")))
         dataset = Dataset(args.dataset)
+        if spec.get("retrieval", "none") != "none":  # the examples' split, read now rather than mid-run
+            dataset.load_split(str(spec.get("train_split", "train")))
     except (ValueError, TemplateProblem, DatasetError) as exc:
         raise CliError(f"variant {name!r}: {exc}") from None
     store = Store(args.store)
@@ -192,9 +194,11 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         for v in variants:
             resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
         dataset = Dataset(args.dataset)
-        dataset.load_split(args.split)
+        split = dataset.load_split(args.split)
     except (ProfileError, DatasetError) as exc:
         raise CliError(str(exc)) from None
+    for line in split.database_warnings():
+        print(f"warning: {line}", file=sys.stderr)
     store = Store(args.store)
     name = args.run_name or f"{dataset.name}-{args.split}-{time.strftime('%Y%m%d-%H%M%S')}"
     if args.batch:
@@ -274,8 +278,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
     stopped = [r for r in runs if r.state in RESUMABLE]
     for r in stopped:
-        print(f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
-              f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with")
+        print(
+            f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
+            f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with"
+        )
     return 0
 
 
@@ -316,17 +322,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run.add_argument("--base-url", help="ad-hoc OpenAI-compatible endpoint")
     run.add_argument("--model", help="model name for --base-url")
     run.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
-    run.add_argument("--concurrency", type=int, help="requests in flight per endpoint")
-    run.add_argument("--rpm", type=int, help="requests per minute for --base-url")
-    run.add_argument("--timeout", type=float, default=60.0, help="seconds per request for --base-url")
-    run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--concurrency", type=positive_int, help="requests in flight per endpoint")
+    run.add_argument("--rpm", type=positive_int, help="requests per minute for --base-url")
+    run.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per request for --base-url")
+    run.add_argument("--limit", type=non_negative_int, help="only the first N questions")
     run.add_argument("--run-name", help="name of the run (default: dataset-split-time)")
     run.add_argument("--resume", action="store_true", help="continue the named run (reattaches to its batches)")
     run.add_argument(
         "--batch", action="store_true", help="send through the OpenAI Batch API (cheaper, answers within 24 h)"
     )
-    run.add_argument("--batch-max-requests", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
-    run.add_argument("--batch-poll", type=float, default=60.0, help="longest wait between batch status checks (s)")
+    run.add_argument("--batch-max-requests", type=positive_int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
+    run.add_argument(
+        "--batch-poll", type=positive_float, default=60.0, help="longest wait between batch status checks (s)"
+    )
     run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
     run.add_argument(
         "--local-mode",

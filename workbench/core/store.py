@@ -22,6 +22,7 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from workbench.core import lifeline
+from workbench.core.inputs import sqlite_problem
 
 
 def default_store_path() -> Path:
@@ -194,11 +195,17 @@ class ScoreRow:
 class Store:
     def __init__(self, path: str | Path, migrations: list[Callable[[sqlite3.Connection], None]] | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
+        problem = sqlite_problem(self.path)
+        if problem not in ("", "missing", "empty file"):  # a new or empty file becomes a store
+            raise StoreError(f"{self.path}: not a run store ({problem})")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
         self.migrate(MIGRATIONS if migrations is None else migrations)
 
     def close(self) -> None:

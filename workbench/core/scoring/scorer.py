@@ -11,10 +11,12 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.core import lifeline
 from workbench.core.dataset import Dataset, Item
+from workbench.core.inputs import is_sqlite_file, sqlite_problem
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
@@ -71,11 +73,16 @@ def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
     schema = dataset.schema(db_id)
     raw = schema.raw
     path = dataset.db_path(db_id)
-    problem = ""
-    try:
-        tables = table_columns(path)
-    except Exception as exc:  # missing or corrupt file: every item is unscorable
-        problem = f"database missing or unusable: {path}: {exc}"
+    tables: dict[str, list[str]] = {}
+    problem = sqlite_problem(path)
+    if problem:  # missing, empty or not a database at all: every item is unscorable
+        problem = f"database missing or unusable: {path}: {problem}"
+    else:
+        try:
+            tables = table_columns(path)
+        except Exception as exc:  # a corrupt file: every item is unscorable
+            problem = f"database missing or unusable: {path}: {exc}"
+    if problem:
         tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
     return _DbInfo(
         db_id,
@@ -98,10 +105,13 @@ _GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
 
 
 def _db_files(db_dir: str, db_id: str) -> list[str]:
-    """Every file in the database's folder whose name contains '.sqlite' (test suites)."""
+    """``<db_id>.sqlite``, then (test suites) every other ``*.sqlite`` file in its folder that
+    really is a SQLite database; journals, backups and stray files are never opened."""
     main = os.path.join(db_dir, f"{db_id}.sqlite")
     others = sorted(
-        os.path.join(db_dir, n) for n in os.listdir(db_dir) if ".sqlite" in n and os.path.join(db_dir, n) != main
+        path
+        for path in (os.path.join(db_dir, n) for n in os.listdir(db_dir) if n.endswith(".sqlite"))
+        if path != main and is_sqlite_file(Path(path))
     )
     return [main, *others]
 

@@ -92,13 +92,22 @@ def _profiles(tmp_path: Path, **fields: object) -> ProfileStore:
         ({"max_attempts": True}, "[0]: max_attempts: expected an integer, got a boolean"),
         ({"params": [1]}, "[0]: params: expected an object, got a list"),
         ({"api_key_keyring": "yes"}, "[0]: api_key_keyring: expected a boolean, got a string"),
+        ({"base_url": "http://127.0.0.1:4\u20286617/v1"}, "[0]: base_url: expected an http(s) URL, got"),
+        ({"base_url": "ftp://host/v1"}, "[0]: base_url: expected an http(s) URL with a host, got 'ftp://host/v1'"),
     ],
 )
 def test_profile_fields_are_typed_and_ranged(tmp_path: Path, fields: dict[str, object], message: str) -> None:
     store = _profiles(tmp_path, **fields)
     with pytest.raises(ProfileError) as exc:
         store.load()
-    assert one_line(exc) == f"{store.path}: {message}"
+    assert one_line(exc).startswith(f"{store.path}: {message}")
+
+
+def test_an_error_message_never_breaks_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = _profiles(tmp_path, **{"mo\u2028del\r": 1})
+    assert main(["run", "--variant", "p", "--profiles", str(store.path), "--store", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [err.rstrip("\n")] and "unknown field(s) 'mo\\u2028del\\r'" in err
 
 
 def test_good_profiles_still_load(tmp_path: Path) -> None:

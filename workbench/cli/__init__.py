@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from workbench.cli import finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
-from workbench.core.inputs import InputError
+from workbench.core.inputs import InputError, one_line
 from workbench.core.store import StoreError
 
 
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (CliError, InputError, StoreError) as exc:  # bad input, wherever it was found: one line
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

@@ -20,7 +20,7 @@ from workbench.core.embeddings import Embedder
 from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.export import write_report
 from workbench.core.platform import PlatformError
-from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
+from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
 from workbench.core.runner import Runner, Variant
@@ -109,6 +109,7 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     if args.base_url or args.model:
         if not (args.base_url and args.model):
             raise CliError("an ad-hoc endpoint needs both --base-url and --model")
+        check_base_url(args.base_url, "--base-url")
         profile = EndpointProfile(
             name=args.model,
             base_url=args.base_url,
@@ -162,7 +163,22 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
         if spec["embedding_profile"] not in profiles:
             raise CliError(f"variant {name!r}: no endpoint profile named {spec['embedding_profile']!r}")
         embedder = Embedder(profiles[spec["embedding_profile"]])
-    return ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")), embedder=embedder)
+    builder = ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")), embedder=embedder)
+    _render_first_item(builder, args.split, f"variant {name!r}: template {spec.get('template', 'zero_shot')}")
+    return builder
+
+
+def _render_first_item(builder: ContextBuilder, split: str, where: str) -> None:
+    """Render the template on the split's first question now, so a broken one refuses the run
+    before anything is sent (dense retrieval is left out: fitting it calls the embedding endpoint)."""
+    if builder.spec.retrieval == "dense":
+        builder = ContextBuilder(builder.dataset, replace(builder.spec, retrieval="none"), builder.train_split)
+    try:
+        items = builder.dataset.load_split(split).items
+        if items:
+            builder.build(items[0], draft="SELECT 1" if builder.spec.needs_draft else None)
+    except (TemplateProblem, DatasetError) as exc:
+        raise CliError(f"{where}: {exc}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:

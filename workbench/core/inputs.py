@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,11 @@ class _TooBig(ValueError):
         super().__init__(what)
         self.token = token
         self.what = what
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that would break a line (CR, U+2028, ...) escaped."""
+    return "".join(ch.encode("unicode_escape").decode() if len(f"a{ch}a".splitlines()) > 1 else ch for ch in text)
 
 
 def position(text: str, offset: int) -> str:
@@ -170,8 +176,13 @@ def read_toml(path: Path, error: type[InputError] = InputError) -> dict[str, Any
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: {exc}") from None
+    except ValueError:  # Python's own limit on the digits of an integer
+        run = next((m for m in re.finditer(r"\d+", text) if len(m.group()) > MAX_INT_DIGITS), None)
+        at = position(text, run.start()) if run else "line 1, column 1"
+        raise error(f"{path}: {at}: a number with too many digits; expected at most {MAX_INT_DIGITS}") from None
     except RecursionError:
-        raise error(f"{path}: nested too deeply") from None
+        at = position(text, _depth_offset(text, MAX_DEPTH_SHOWN))
+        raise error(f"{path}: {at}: nested too deeply; expected at most ~{MAX_DEPTH_SHOWN} levels") from None
 
 
 def is_sqlite_file(path: Path) -> bool:

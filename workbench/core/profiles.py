@@ -66,13 +66,25 @@ class EndpointProfile:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ProfileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise ProfileError(f"{where}: unknown field(s) {', '.join(map(repr, sorted(unknown)))}")
         for key in ("name", "base_url", "model"):
             if not isinstance(data.get(key), str) or not data[key]:
                 raise ProfileError(f"{where}: field {key!r} is required")
         for key, value in data.items():
             _check_field(key, value, f"{where}: {key}")
         return cls(**data)
+
+
+def check_base_url(url: str, where: str) -> None:
+    """An http(s) URL with a host that the HTTP client accepts, or ProfileError saying why not."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise ProfileError(f"{where}: expected an http(s) URL, got {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ProfileError(f"{where}: expected an http(s) URL with a host, got {url!r}")
 
 
 # field -> (JSON kind, may be null, lowest allowed, must be above); name, base_url, model are checked first
@@ -154,6 +166,8 @@ class ProfileStore:
         if not isinstance(data, list):
             raise ProfileError(f"{self.path}: expected a JSON list of profiles, got {type_name(data)}")
         profiles = [EndpointProfile.from_json(p, f"{self.path}: [{k}]") for k, p in enumerate(data)]
+        for k, profile in enumerate(profiles):
+            check_base_url(profile.base_url, f"{self.path}: [{k}]: base_url")
         return {p.name: p for p in profiles}
 
     def save(self, profiles: dict[str, EndpointProfile]) -> None:

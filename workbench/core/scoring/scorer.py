@@ -8,6 +8,7 @@ parsing are CPU-bound; threads would share one core). Gold results are cached pe
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -20,7 +21,7 @@ from workbench.core.inputs import is_sqlite_file, sqlite_problem
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
-from workbench.core.sqlexec import QueryError, SandboxedDatabase, table_columns
+from workbench.core.sqlexec import QueryError, SandboxedDatabase, open_readonly, table_columns
 
 SCORING_TIMEOUT_S = 30.0
 SCORING_MAX_ROWS = 1_000_000
@@ -111,9 +112,17 @@ def _db_files(db_dir: str, db_id: str) -> list[str]:
     others = sorted(
         path
         for path in (os.path.join(db_dir, n) for n in os.listdir(db_dir) if n.endswith(".sqlite"))
-        if path != main and is_sqlite_file(Path(path))
+        if path != main and is_sqlite_file(Path(path)) and _opens(path)
     )
     return [main, *others]
+
+
+def _opens(path: str) -> bool:
+    try:
+        open_readonly(path).close()
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:

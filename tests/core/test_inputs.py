@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,29 @@ def test_a_store_that_is_not_a_database(tmp_path: Path, capsys: pytest.CaptureFi
     assert one_line(exc).startswith(f"{junk}: not a run store")
     assert main(["report", "1", "--store", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path}: not a run store (not a file)\n"
+
+
+def test_run_warns_about_an_empty_database(
+    openai_server: Any, demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = demo_copy / "database" / "library" / "library.sqlite"
+    db.write_bytes(b"")
+    args = ["run", "--dataset", str(demo_copy), "--base-url", openai_server.base_url, "--model", "gold"]
+    assert main([*args, "--limit", "2", "--store", str(tmp_path / "s.sqlite"), "--run-name", "r"]) == 0
+    assert f"warning: database 'library' is unusable ({db}: empty file)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--validation-fraction", "2"], "error: the validation fraction must be at least 0 and below 1\n"),
+        (["--template", "TMP/t.prompt"], "error: TMP/t.prompt: line 1, column 1: byte 0xff is not UTF-8"),
+    ],
+)
+def test_finetune_export_refuses_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    (tmp_path / "t.prompt").write_bytes(b"\xff### user\n{{ question }}\n")
+    extra = [e.replace("TMP", str(tmp_path)) for e in extra]
+    assert main(["finetune", "export", "--split", "train", "--out", str(tmp_path / "o.jsonl"), *extra]) == 2
+    assert capsys.readouterr().err.startswith(message.replace("TMP", str(tmp_path)))

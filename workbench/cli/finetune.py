@@ -42,7 +42,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     builder = ContextBuilder(dataset, PromptSpec(template, args.retrieval, args.k), train_split=args.split)
     prefix = COMPLETION_PREFIX if template.text.rstrip().endswith(COMPLETION_PREFIX) else ""
     options = {"dedupe": not args.keep_duplicates, "style": args.answer_style, "answer_prefix": prefix}
-    result = export_training_data(builder, items, args.out, args.validation_fraction, args.seed, **options)
+    try:
+        result = export_training_data(builder, items, args.out, args.validation_fraction, args.seed, **options)
+    except ValueError as exc:  # the validation fraction
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {result.train} training examples to {result.train_path}")
     if result.validation_path:
         print(f"wrote {result.validation} validation examples to {result.validation_path}")

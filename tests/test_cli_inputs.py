@@ -92,7 +92,9 @@ def mutated(draw: st.DrawFn, original: bytes, kind: str) -> bytes:
         if how == "u2028" or kind == "text":
             insert = draw(st.sampled_from(["\u2028", HUGE, DEEP, "\t", "\n", "\x00"])) if how != "u2028" else "\u2028"
             return (text[:cut] + insert + text[cut:]).encode("utf-8", errors="surrogateescape")
-        junk = bytes(draw(st.lists(st.integers(0, 255), min_size=1, max_size=64)))
+        junk = bytes(draw(st.lists(st.integers(0, 255), min_size=1, max_size=64))) * draw(st.integers(1, 8))
+        if draw(st.booleans()):  # the start of a page: its header, cells or b-tree pointers
+            at = (at // 4096) * 4096 + draw(st.integers(0, 16))
         return original[:at] + junk + original[at + len(junk) :]
     text = original.decode()
     if kind == "toml":

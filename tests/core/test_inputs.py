@@ -251,3 +251,22 @@ def test_finetune_export_refuses_bad_input_in_one_line(
     extra = [e.replace("TMP", str(tmp_path)) for e in extra]
     assert main(["finetune", "export", "--split", "train", "--out", str(tmp_path / "o.jsonl"), *extra]) == 2
     assert capsys.readouterr().err.startswith(message.replace("TMP", str(tmp_path)))
+
+
+def test_a_damaged_run_store_is_one_line(
+    openai_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "w.sqlite"
+    args = ["run", "--base-url", openai_server.base_url, "--model", "gold", "--limit", "10", "--store", str(store)]
+    assert main([*args, "--run-name", "r"]) == 0
+    original = store.read_bytes()
+    unreadable = 0
+    for page in range(1, len(original) // 4096):
+        damaged = tmp_path / f"d{page}.sqlite"
+        damaged.write_bytes(original[: page * 4096] + b"\xaa" * 300 + original[page * 4096 + 300 :])
+        capsys.readouterr()
+        rc = main(["report", "r", "--store", str(damaged)])
+        err = capsys.readouterr().err
+        assert rc in (0, 2) and (rc == 0 or err.count("\n") == 1), err
+        unreadable += "the run store cannot be read (database disk image is malformed)" in err
+    assert unreadable

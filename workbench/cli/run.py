@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import shlex
+import sqlite3
 import sys
 import time
 from dataclasses import replace
@@ -240,9 +241,15 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         run_id = asyncio.run(consume())
     except (StoreError, PlatformError) as exc:
         raise CliError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(args.store, exc) from None
     finally:
         store.close()
     return _print_report(args.store, run_id, as_json=False)
+
+
+def _unreadable(store_path: Path, exc: sqlite3.DatabaseError) -> CliError:
+    return CliError(f"{store_path}: the run store cannot be read ({exc})")
 
 
 def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
@@ -253,6 +260,8 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
         pairs = paired_comparisons(store, info.id)
     except StoreError as exc:
         raise CliError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(store_path, exc) from None
     finally:
         store.close()
     if as_json:
@@ -286,6 +295,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         runs = store.runs()
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(args.store, exc) from None
     finally:
         store.close()
     if not runs:
@@ -313,6 +324,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             data = write_report(store, args.run, out, kind)
         except StoreError as exc:
             raise CliError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(args.store, exc) from None
         except OSError as exc:
             raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
         finally:

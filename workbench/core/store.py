@@ -204,9 +204,11 @@ class Store:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
+            self.migrate(MIGRATIONS if migrations is None else migrations)
         except (OSError, sqlite3.DatabaseError) as exc:
+            if hasattr(self, "db"):
+                self.db.close()
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
-        self.migrate(MIGRATIONS if migrations is None else migrations)
 
     def close(self) -> None:
         self.db.close()

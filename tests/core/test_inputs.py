@@ -270,3 +270,12 @@ def test_a_damaged_run_store_is_one_line(
         assert rc in (0, 2) and (rc == 0 or err.count("\n") == 1), err
         unreadable += "the run store cannot be read (database disk image is malformed)" in err
     assert unreadable
+
+
+def test_batch_output_lines_split_on_newline_only() -> None:
+    from workbench.core.batch import parse_output
+
+    body = {"choices": [{"message": {"content": "SELECT 'a\u2028b'"}}], "usage": {}, "model": "m"}
+    line = json.dumps({"custom_id": "k", "response": {"status_code": 200, "body": body}}, ensure_ascii=False)
+    answer, why = parse_output(b"\xef\xbb\xbf" + line.encode() + b"\r\n")["k"]
+    assert why == "" and answer is not None and answer.text == "SELECT 'a\u2028b'"

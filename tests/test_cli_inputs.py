@@ -201,23 +201,27 @@ def run_files(folder: Path, base_url: str) -> dict[str, tuple[bytes, str]]:
     }
 
 
-@pytest.mark.parametrize("name", ["profiles.json", "variants.toml", "t.prompt"])
+@pytest.mark.parametrize("name", ["profiles.json", "variants.toml", "t.prompt", "train.json"])
 def test_run_survives_any_mutation_of_its_inputs(
     openai_server: Any, small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
+    """The endpoint profiles, the variants, a variant's template, and the split its examples come from."""
     files = run_files(tmp_path, openai_server.base_url)
     for file, (content, _) in files.items():
         (tmp_path / file).write_bytes(content)
+    files["train.json"] = ((small / "train.json").read_bytes(), "json")
     counter = iter(range(10_000))
 
     @settings(PROPERTY, max_examples=15)
     @given(mutated(*files[name]))
     def prop(content: bytes) -> None:
-        (tmp_path / name).write_bytes(content)
-        store = tmp_path / f"store-{next(counter)}.sqlite"
-        args = ["run", "--dataset", str(small), "--profiles", str(tmp_path / "profiles.json"), "--variants"]
-        args += [str(tmp_path / "variants.toml"), "--variant", "v", "--limit", "2", "--store", str(store)]
-        run_cli(capsys, [*args, "--run-name", "r"])
+        with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+            ds = fresh_copy(small, Path(work)) if name == "train.json" else small
+            (ds if name == "train.json" else tmp_path).joinpath(name).write_bytes(content)
+            store = tmp_path / f"store-{next(counter)}.sqlite"
+            args = ["run", "--dataset", str(ds), "--profiles", str(tmp_path / "profiles.json"), "--variants"]
+            args += [str(tmp_path / "variants.toml"), "--variant", "v", "--limit", "2", "--store", str(store)]
+            run_cli(capsys, [*args, "--run-name", "r"])
 
     prop()
 

@@ -20,6 +20,7 @@ from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
 from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.export import write_report
+from workbench.core.inputs import one_line
 from workbench.core.platform import PlatformError
 from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url, resolve_api_key
 from workbench.core.progress import ProgressMeter
@@ -46,9 +47,8 @@ class Progress:
         self.meter.restart(event.total - event.already_done)
         models = ", ".join(f"{v} = {m}" for v, m in event.models.items())
         resumed = f", {event.already_done} already done" if event.already_done else ""
-        self.stream.write(
-            f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}\n"
-        )
+        line = f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}"
+        self.stream.write(one_line(line) + "\n")  # model names come from files and servers
 
     def update(self, event: Event) -> None:
         if isinstance(event, BatchUpdate):

@@ -1,7 +1,7 @@
 """Reading input files (JSON, JSONL, TOML, text) so that every problem is one clear line.
 
-Each problem names the file, a position (``line 3, column 7`` or a JSON path such as
-``[3].column_names[2]``) and what was expected. A UTF-8 BOM is accepted everywhere; JSONL
+Each problem names the file, a position (``line 3, column 7``, or where in the structure:
+``[0]: concurrency``) and what was expected. A UTF-8 BOM is accepted everywhere; JSONL
 is split on ``\\n`` only (a U+2028 inside a string is not a line break); numbers with
 thousands of digits, ``NaN``/``Infinity`` and nesting past the parser's depth are
 reported, not raised. Readers pass their own error class (``DatasetError``,
@@ -44,14 +44,6 @@ def position(text: str, offset: int) -> str:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return f"line {line}, column {column}"
-
-
-def json_path(*parts: str | int) -> str:
-    """``[3].column_names[2]`` from (3, "column_names", 2)."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def type_name(value: Any) -> str:

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 from workbench.cli import finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
+from workbench.core.inputs import InputError, one_line
 from workbench.core.secrets import mask
+from workbench.core.store import StoreError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args))
-    except CliError as exc:
-        print(f"error: {mask(str(exc))}", file=sys.stderr)
+    except (CliError, InputError, StoreError) as exc:  # bad input, wherever it was found: one line
+        print(f"error: {one_line(mask(str(exc)))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

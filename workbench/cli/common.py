@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from workbench.core.watchdog import ExecLimits
@@ -14,17 +15,28 @@ class CliError(Exception):
     """Bad input: printed as one clear line, exit status 2."""
 
 
-def _positive(kind: type[float] | type[int], what: str) -> Callable[[str], float | int]:
-    def parse(text: str) -> float | int:
+def _number(kind: type[int] | type[float], minimum: float, strict: bool) -> Callable[[str], int | float]:
+    """An argparse type: a number of ``kind`` at least ``minimum`` (more than it when ``strict``)."""
+
+    def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{what} must be greater than 0, not {text}")
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            bound = f"more than {minimum}" if strict else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"expected {bound}, got {text}")
         return value
 
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
+
+
+positive_int = _number(int, 1, strict=False)  # concurrency, workers, rpm
+non_negative_int = _number(int, 0, strict=False)  # limits, k
+positive_float = _number(float, 0.0, strict=True)  # timeouts, poll intervals
 
 
 def add_limit_args(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +44,14 @@ def add_limit_args(parser: argparse.ArgumentParser) -> None:
     defaults = ExecLimits()
     parser.add_argument(
         "--time-limit",
-        type=_positive(float, "--time-limit"),
+        type=positive_float,
         default=defaults.time_limit_s,
         metavar="S",
         help=f"seconds per SQL statement (default {defaults.time_limit_s:g})",
     )
     parser.add_argument(
         "--memory-limit",
-        type=_positive(int, "--memory-limit"),
+        type=_number(int, 64, strict=False),
         default=defaults.memory_limit_mb,
         metavar="MB",
         help=f"memory per execution worker in MB (default {defaults.memory_limit_mb})",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.common import CliError
+from workbench.cli.common import CliError, non_negative_int, positive_int
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
@@ -47,6 +47,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         result = export_training_data(builder, items, args.out, args.validation_fraction, args.seed, **options)
     except TemplateProblem as exc:  # a bound or error on one of the questions
         raise CliError(str(exc)) from None
+    except ValueError as exc:  # the validation fraction
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {result.train} training examples to {result.train_path}")
     if result.validation_path:
         print(f"wrote {result.validation} validation examples to {result.validation_path}")
@@ -307,7 +311,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     export.add_argument("--out", type=Path, required=True, help="training file; validation goes beside it")
     export.add_argument("--template", default="zero_shot", help="bundled template name or .prompt file")
     export.add_argument("--retrieval", default="none", choices=[r for r in RECIPES if r not in ("skeleton", "dense")])
-    export.add_argument("--k", type=int, default=3)
+    export.add_argument("--k", type=non_negative_int, default=3)
     export.add_argument("--validation-fraction", type=float, default=0.1)
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--keep-duplicates", action="store_true", help="keep repeated questions (default: drop)")
@@ -318,8 +322,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     check = verbs.add_parser("validate", help="check a training file; exit 2 with the reasons if unusable")
     check.add_argument("file", type=Path)
     check.add_argument("--validation", type=Path)
-    check.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="per example")
-    check.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    check.add_argument("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS, help="per example")
+    check.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS)
     check.add_argument("--price-per-m", type=float, default=0.0, help="training $ per million tokens")
     check.set_defaults(func=cmd_validate)
 
@@ -330,10 +334,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     start.add_argument("--train", type=Path)
     start.add_argument("--validation", type=Path)
     start.add_argument("--base-model", help="model to fine-tune (default: the profile's model)")
-    start.add_argument("--epochs", type=int)
+    start.add_argument("--epochs", type=positive_int)
     start.add_argument("--suffix")
     start.add_argument("--seed", type=int)
-    start.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
+    start.add_argument("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS)
     start.add_argument(
         "--price-per-m", type=float, help="training $ per million tokens (default: the profile's input price)"
     )

@@ -6,21 +6,23 @@ import argparse
 import asyncio
 import json
 import shlex
+import sqlite3
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from workbench.cli.common import CliError, add_limit_args, exec_limits
+from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
 from workbench.core.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.dataset import Dataset, DatasetError
 from workbench.core.embeddings import Embedder
 from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.export import write_report
+from workbench.core.inputs import one_line
 from workbench.core.platform import PlatformError
-from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key
+from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url, resolve_api_key
 from workbench.core.progress import ProgressMeter
 from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
 from workbench.core.runner import Runner, Variant
@@ -46,9 +48,8 @@ class Progress:
         self.meter.restart(event.total - event.already_done)
         models = ", ".join(f"{v} = {m}" for v, m in event.models.items())
         resumed = f", {event.already_done} already done" if event.already_done else ""
-        self.stream.write(
-            f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}\n"
-        )
+        line = f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}"
+        self.stream.write(one_line(line) + "\n")  # model names come from files and servers
 
     def update(self, event: Event) -> None:
         if isinstance(event, BatchUpdate):
@@ -110,6 +111,7 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
     if args.base_url or args.model:
         if not (args.base_url and args.model):
             raise CliError("an ad-hoc endpoint needs both --base-url and --model")
+        check_base_url(args.base_url, "--base-url")
         profile = EndpointProfile(
             name=args.model,
             base_url=args.base_url,
@@ -145,6 +147,8 @@ def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> Conte
     try:
         template = load_template(str(spec.get("template", "zero_shot")))
         dataset = Dataset(args.dataset)
+        if spec.get("retrieval", "none") != "none":  # the examples' split, read now rather than mid-run
+            dataset.load_split(str(spec.get("train_split", "train")))
     except (ValueError, TemplateProblem, DatasetError) as exc:
         raise CliError(f"variant {name!r}: {exc}") from None
     store = Store(args.store)
@@ -210,9 +214,11 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         for v in variants:
             resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
         dataset = Dataset(args.dataset)
-        dataset.load_split(args.split)
+        split = dataset.load_split(args.split)
     except (ProfileError, DatasetError) as exc:
         raise CliError(str(exc)) from None
+    for line in split.database_warnings():
+        print(f"warning: {line}", file=sys.stderr)
     store = Store(args.store)
     name = args.run_name or f"{dataset.name}-{args.split}-{time.strftime('%Y%m%d-%H%M%S')}"
     if args.batch:
@@ -244,9 +250,15 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         run_id = asyncio.run(consume())
     except (StoreError, PlatformError, TemplateProblem) as exc:
         raise CliError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(args.store, exc) from None
     finally:
         store.close()
     return _print_report(args.store, run_id, as_json=False)
+
+
+def _unreadable(store_path: Path, exc: sqlite3.DatabaseError) -> CliError:
+    return CliError(f"{store_path}: the run store cannot be read ({exc})")
 
 
 def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
@@ -257,6 +269,8 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
         pairs = paired_comparisons(store, info.id)
     except StoreError as exc:
         raise CliError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(store_path, exc) from None
     finally:
         store.close()
     if as_json:
@@ -290,6 +304,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         runs = store.runs()
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(args.store, exc) from None
     finally:
         store.close()
     if not runs:
@@ -317,6 +333,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             data = write_report(store, args.run, out, kind)
         except StoreError as exc:
             raise CliError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise _unreadable(args.store, exc) from None
         except OSError as exc:
             raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
         finally:
@@ -342,17 +360,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     run.add_argument("--base-url", help="ad-hoc OpenAI-compatible endpoint")
     run.add_argument("--model", help="model name for --base-url")
     run.add_argument("--api-key-env", help="environment variable holding the key for --base-url")
-    run.add_argument("--concurrency", type=int, help="requests in flight per endpoint")
-    run.add_argument("--rpm", type=int, help="requests per minute for --base-url")
-    run.add_argument("--timeout", type=float, default=60.0, help="seconds per request for --base-url")
-    run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--concurrency", type=positive_int, help="requests in flight per endpoint")
+    run.add_argument("--rpm", type=positive_int, help="requests per minute for --base-url")
+    run.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per request for --base-url")
+    run.add_argument("--limit", type=non_negative_int, help="only the first N questions")
     run.add_argument("--run-name", help="name of the run (default: dataset-split-time)")
     run.add_argument("--resume", action="store_true", help="continue the named run (reattaches to its batches)")
     run.add_argument(
         "--batch", action="store_true", help="send through the OpenAI Batch API (cheaper, answers within 24 h)"
     )
-    run.add_argument("--batch-max-requests", type=int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
-    run.add_argument("--batch-poll", type=float, default=60.0, help="longest wait between batch status checks (s)")
+    run.add_argument("--batch-max-requests", type=positive_int, default=MAX_REQUESTS, help=argparse.SUPPRESS)
+    run.add_argument(
+        "--batch-poll", type=positive_float, default=60.0, help="longest wait between batch status checks (s)"
+    )
     run.add_argument("--profiles", type=Path, help="profiles file (default: the user's config folder)")
     add_limit_args(run)
     run.add_argument(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from workbench.cli.common import CliError, add_limit_args, exec_limits
+from workbench.cli.common import CliError, add_limit_args, exec_limits, positive_int
 from workbench.core.dataset import Dataset, DatasetError, Split, read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.paths import DEMO_DATASET
@@ -85,16 +85,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         raise CliError(str(exc)) from None
     preds = read_predictions(args.predictions, split)
-    for db_id, count in sorted(split.missing_db.items()):
-        print(f"warning: database {db_id!r} is missing: {count} item(s) cannot be scored", file=sys.stderr)
+    for line in split.database_warnings():
+        print(f"warning: {line}", file=sys.stderr)
     update, finish = _progress(sys.stderr)
     with Scorer(dataset, workers=args.workers, limits=exec_limits(args)) as scorer:
         verdicts = scorer.score(split.items, preds, progress=update)
     finish()
     if args.jsonl:
-        with open(args.jsonl, "w", encoding="utf-8") as out:
-            for v in verdicts:
-                out.write(json.dumps(v.to_json()) + "\n")
+        try:
+            with open(args.jsonl, "w", encoding="utf-8") as out:
+                for v in verdicts:
+                    out.write(json.dumps(v.to_json()) + "\n")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.jsonl}: {exc.strerror or exc}") from None
     print(f"dataset {dataset.root}  split {split.name}  {len(split.items)} questions")
     print(format_table(verdicts))
     return 0
@@ -106,6 +109,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     score.add_argument("--split", default="dev", help="split name (dev, train) or a question/gold file")
     score.add_argument("--predictions", type=Path, required=True, help="one SQL per line, in question order")
     score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")
-    score.add_argument("--workers", type=int, default=None, help="processes for execution (default: CPU count)")
+    score.add_argument(
+        "--workers", type=positive_int, default=None, help="processes for execution (default: CPU count)"
+    )
     add_limit_args(score)
     score.set_defaults(func=cmd_score)

@@ -67,7 +67,7 @@ def chunks(lines: list[bytes], limits: BatchLimits) -> Iterator[list[bytes]]:
 def parse_output(content: bytes) -> dict[str, tuple[Completion | None, str]]:
     """custom_id -> (answer, "") or (None, why it failed), from an output or error file."""
     out: dict[str, tuple[Completion | None, str]] = {}
-    for raw in content.decode("utf-8", "replace").splitlines():
+    for raw in content.decode("utf-8-sig", "replace").split("\n"):
         if not raw.strip():
             continue
         line = json.loads(raw)

@@ -9,13 +9,13 @@ item; items whose database file is missing stay in the split, flagged, and are c
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from workbench.core import inputs
 from workbench.core.schema import Schema, SchemaError, schema_from_entry
 from workbench.core.sqlexec import open_readonly
 
@@ -27,7 +27,7 @@ SPLIT_FILES: dict[str, tuple[str, ...]] = {
 SPIDER_TRAIN_FILES = ("train_spider.json", "train_others.json")
 
 
-class DatasetError(ValueError):
+class DatasetError(inputs.InputError):
     """The dataset is unusable as given; the message names the file and item."""
 
 
@@ -46,31 +46,35 @@ class Split:
     name: str
     items: list[Item]
     missing_db: dict[str, int] = field(default_factory=dict)  # db_id -> items affected
+    unusable_db: dict[str, tuple[str, int]] = field(default_factory=dict)  # db_id -> (why, items affected)
 
     @property
     def missing_count(self) -> int:
         return sum(self.missing_db.values())
+
+    def database_warnings(self) -> list[str]:
+        """One line per missing or unusable database, with the items it leaves unscorable."""
+        lines = [
+            f"database {db_id!r} is missing: {count} item(s) cannot be scored"
+            for db_id, count in sorted(self.missing_db.items())
+        ]
+        lines += [
+            f"database {db_id!r} is unusable ({why}): {count} item(s) cannot be scored"
+            for db_id, (why, count) in sorted(self.unusable_db.items())
+        ]
+        return lines
 
     def __len__(self) -> int:
         return len(self.items)
 
 
 def read_text(path: Path) -> str:
-    """A UTF-8 text file, or DatasetError saying why not."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from None
+    """A UTF-8 text file (a BOM accepted), or DatasetError saying why not."""
+    return inputs.read_text(path, DatasetError)
 
 
 def _read_json(path: Path) -> Any:
-    text = read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    return inputs.read_json(path, DatasetError)
 
 
 def parse_question_file(path: Path, data: Any, offset: int = 0) -> list[Item]:
@@ -81,12 +85,12 @@ def parse_question_file(path: Path, data: Any, offset: int = 0) -> list[Item]:
     for k, raw in enumerate(data):
         where = f"{path}: item {k}"
         if not isinstance(raw, dict):
-            raise DatasetError(f"{where}: expected an object, got {type(raw).__name__}")
+            raise DatasetError(f"{where}: expected an object, got {inputs.type_name(raw)}")
         for key in ("db_id", "question", "query"):
             if key not in raw:
                 raise DatasetError(f"{where}: missing field {key!r}")
             if not isinstance(raw[key], str):
-                raise DatasetError(f"{where}: field {key!r} should be a string")
+                raise DatasetError(f"{where}: field {key!r} should be a string, got {inputs.type_name(raw[key])}")
         evidence = raw.get("evidence", "")
         items.append(
             Item(
@@ -131,7 +135,7 @@ class Dataset:
     def _load_schemas(self) -> dict[str, Schema]:
         data = _read_json(self.tables_path)
         if not isinstance(data, list):
-            raise DatasetError(f"{self.tables_path}: expected a JSON list of schemas")
+            raise DatasetError(f"{self.tables_path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
         schemas: dict[str, Schema] = {}
         for k, entry in enumerate(data):
             try:
@@ -159,15 +163,26 @@ class Dataset:
     def has_database(self, db_id: str) -> bool:
         return self.db_path(db_id).is_file()
 
+    def database_problem(self, db_id: str) -> str:
+        """Why the database file cannot be used ('missing', 'empty file', ...), or '' when it can."""
+        path = self.db_path(db_id)
+        problem = inputs.sqlite_problem(path)
+        if problem:
+            return problem
+        try:
+            open_readonly(path).close()
+        except sqlite3.Error as exc:
+            return f"SQLite cannot open it: {exc}"
+        return ""
+
     def check_database(self, db_id: str) -> None:
         """Raise DatasetError if the database file is missing or not a SQLite database."""
         path = self.db_path(db_id)
         if not path.is_file():
             raise DatasetError(f"{path}: database file missing for db_id {db_id!r}")
-        try:
-            open_readonly(path).close()
-        except sqlite3.Error as exc:
-            raise DatasetError(f"{path}: not a usable SQLite database ({exc})") from None
+        problem = self.database_problem(db_id)
+        if problem:
+            raise DatasetError(f"{path}: not a usable SQLite database ({problem})")
 
     @cached_property
     def splits(self) -> list[str]:
@@ -185,7 +200,7 @@ class Dataset:
             if files:
                 return files
         for name in SPLIT_FILES.get(split, (f"{split}.json",)):
-            if (self.root / name).is_file():
+            if (self.root / name).exists():  # a folder in its place is reported by the reader
                 return [self.root / name]
         raise DatasetError(f"{self.root}: no split {split!r} (found: {', '.join(self.splits) or 'none'})")
 
@@ -196,14 +211,22 @@ class Dataset:
             if path.suffix == ".json":
                 items.extend(parse_question_file(path, _read_json(path), offset=len(items)))
             else:
-                text = path.read_text(encoding="utf-8", errors="replace")
+                text = read_text(path)
                 items.extend(parse_gold_lines(path, text))
         missing: dict[str, int] = {}
+        unusable: dict[str, tuple[str, int]] = {}
+        problems: dict[str, str] = {}
         for item in items:
             if item.db_id not in self._schemas:
                 raise DatasetError(
                     f"{item.source}: item {item.index}: unknown db_id {item.db_id!r} (not in tables.json)"
                 )
-            if not self.has_database(item.db_id):
+            if item.db_id not in problems:
+                problems[item.db_id] = self.database_problem(item.db_id)
+            problem = problems[item.db_id]
+            if problem == "missing":
                 missing[item.db_id] = missing.get(item.db_id, 0) + 1
-        return Split(split, items, missing)
+            elif problem:
+                count = unusable.get(item.db_id, ("", 0))[1] + 1
+                unusable[item.db_id] = (f"{self.db_path(item.db_id)}: {problem}", count)
+        return Split(split, items, missing, unusable)

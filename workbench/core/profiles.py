@@ -18,12 +18,13 @@ import keyring.errors
 from platformdirs import user_config_dir
 
 from workbench.core import secrets
+from workbench.core.inputs import InputError, expect, expect_range, read_json, type_name
 
 KEYRING_SERVICE = "workbench"
 NO_KEY = "no-key-needed"
 
 
-class ProfileError(ValueError):
+class ProfileError(InputError):
     """A profile is malformed, unknown, or its key cannot be found."""
 
 
@@ -66,14 +67,57 @@ class EndpointProfile:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ProfileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise ProfileError(f"{where}: unknown field(s) {', '.join(map(repr, sorted(unknown)))}")
         for key in ("name", "base_url", "model"):
             if not isinstance(data.get(key), str) or not data[key]:
                 raise ProfileError(f"{where}: field {key!r} is required")
-        profile = cls(**data)
-        if profile.concurrency < 1:
-            raise ProfileError(f"{where}: concurrency must be at least 1")
-        return profile
+        for key, value in data.items():
+            _check_field(key, value, f"{where}: {key}")
+        return cls(**data)
+
+
+def check_base_url(url: str, where: str) -> None:
+    """An http(s) URL with a host that the HTTP client accepts, or ProfileError saying why not."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise ProfileError(f"{where}: expected an http(s) URL, got {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ProfileError(f"{where}: expected an http(s) URL with a host, got {url!r}")
+
+
+# field -> (JSON kind, may be null, lowest allowed, must be above); name, base_url, model are checked first
+_FIELDS: dict[str, tuple[str, bool, float | None, float | None]] = {
+    "name": ("string", False, None, None),
+    "base_url": ("string", False, None, None),
+    "model": ("string", False, None, None),
+    "api_key_env": ("string", True, None, None),
+    "api_key_keyring": ("boolean", False, None, None),
+    "params": ("object", False, None, None),
+    "concurrency": ("integer", False, 1, None),
+    "rpm": ("integer", True, None, 0),
+    "tpm": ("integer", True, None, 0),
+    "timeout_s": ("number", False, None, 0),
+    "max_attempts": ("integer", False, 1, None),
+    "price_in_per_m": ("number", False, 0, None),
+    "price_out_per_m": ("number", False, 0, None),
+    "api_version": ("string", True, None, None),
+    "api_key_from": ("string", True, None, None),
+    "description": ("string", False, None, None),
+    "local_file": ("string", True, None, None),
+    "identity": ("string", True, None, None),
+}
+
+
+def _check_field(key: str, value: Any, where: str) -> None:
+    kind, nullable, minimum, above = _FIELDS[key]
+    if value is None and nullable:
+        return
+    expect(value, kind, where, ProfileError)
+    if kind in ("integer", "number"):
+        expect_range(value, where, ProfileError, minimum=minimum, above=above)
 
 
 def resolve_api_key(profile: EndpointProfile) -> str:
@@ -124,15 +168,14 @@ class ProfileStore:
         self.path = path or default_profiles_path()
 
     def load(self) -> dict[str, EndpointProfile]:
-        if not self.path.is_file():
+        if not self.path.exists():
             return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"{self.path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+        data = read_json(self.path, ProfileError)
         if not isinstance(data, list):
-            raise ProfileError(f"{self.path}: expected a JSON list of profiles")
-        profiles = [EndpointProfile.from_json(p, f"{self.path}: profile {k}") for k, p in enumerate(data)]
+            raise ProfileError(f"{self.path}: expected a JSON list of profiles, got {type_name(data)}")
+        profiles = [EndpointProfile.from_json(p, f"{self.path}: [{k}]") for k, p in enumerate(data)]
+        for k, profile in enumerate(profiles):
+            check_base_url(profile.base_url, f"{self.path}: [{k}]: base_url")
         return {p.name: p for p in profiles}
 
     def save(self, profiles: dict[str, EndpointProfile]) -> None:

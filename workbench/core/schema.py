@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.inputs import type_name
+
 REQUIRED_KEYS = (
     "db_id",
     "table_names",
@@ -106,28 +108,44 @@ def _need(entry: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
         raise SchemaError(f"{where}: missing field {key!r}")
     value = entry[key]
     if not isinstance(value, kind):
-        raise SchemaError(f"{where}: field {key!r} should be a {kind.__name__}")
+        raise SchemaError(f"{where}: field {key!r} should be a {kind.__name__}, got {type_name(value)}")
     return value
+
+
+def _strings(values: list[Any], key: str, where: str) -> list[str]:
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise SchemaError(f"{where}: {key}[{i}]: expected a string, got {type_name(value)}")
+    return values
 
 
 def _primary_key_indices(raw: Sequence[Any], where: str) -> set[int]:
     out: set[int] = set()
     for pk in raw:
         members = pk if isinstance(pk, list) else [pk]
-        if not all(isinstance(m, int) for m in members):
-            raise SchemaError(f"{where}: primary_keys holds a non-integer {pk!r}")
+        if not all(_is_int(m) for m in members):
+            raise SchemaError(f"{where}: primary_keys holds a non-integer {_short(pk)}")
         out.update(members)
     return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def schema_from_entry(entry: Any, where: str) -> Schema:
     """Build a :class:`Schema` from one tables.json entry; ``where`` names it in errors."""
     if not isinstance(entry, Mapping):
-        raise SchemaError(f"{where}: expected an object, got {type(entry).__name__}")
+        raise SchemaError(f"{where}: expected an object, got {type_name(entry)}")
     db_id = _need(entry, "db_id", str, where)
     where = f"{where} (db_id {db_id!r})"
-    tables_orig = _need(entry, "table_names_original", list, where)
-    tables_nat = _need(entry, "table_names", list, where)
+    tables_orig = _strings(_need(entry, "table_names_original", list, where), "table_names_original", where)
+    tables_nat = _strings(_need(entry, "table_names", list, where), "table_names", where)
     cols_orig = _need(entry, "column_names_original", list, where)
     cols_nat = _need(entry, "column_names", list, where)
     types = _need(entry, "column_types", list, where)
@@ -139,8 +157,8 @@ def schema_from_entry(entry: Any, where: str) -> Schema:
         raise SchemaError(f"{where}: table_names and table_names_original differ in length")
     per_table: list[list[Column]] = [[] for _ in tables_orig]
     for i, (pair, nat, ctype) in enumerate(zip(cols_orig, cols_nat, types, strict=True)):
-        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], int) and isinstance(pair[1], str)):
-            raise SchemaError(f"{where}: column_names_original[{i}] should be [table_index, name]")
+        if not (isinstance(pair, list) and len(pair) == 2 and _is_int(pair[0]) and isinstance(pair[1], str)):
+            raise SchemaError(f"{where}: column_names_original[{i}] should be [table_index, name], got {_short(pair)}")
         t_idx, name = pair
         if t_idx < 0:
             continue
@@ -150,12 +168,14 @@ def schema_from_entry(entry: Any, where: str) -> Schema:
         per_table[t_idx].append(Column(i, tables_orig[t_idx], name, natural, str(ctype), i in pks))
     fks = []
     for pair in fks_raw:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, int) for k in pair)):
-            raise SchemaError(f"{where}: foreign key {pair!r} should be [column_index, column_index]")
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(k) for k in pair)):
+            raise SchemaError(f"{where}: foreign key {_short(pair)} should be [column_index, column_index]")
         a, b = pair
         if not (0 < a < len(cols_orig) and 0 < b < len(cols_orig)):
-            raise SchemaError(f"{where}: foreign key {pair!r} points past the column list")
+            raise SchemaError(f"{where}: foreign key {_short(pair)} points past the column list")
         ca, cb = cols_orig[a], cols_orig[b]
+        if ca[0] < 0 or cb[0] < 0:
+            raise SchemaError(f"{where}: foreign key {_short(pair)} names a column of no table")
         fks.append(ForeignKey(tables_orig[ca[0]], ca[1], tables_orig[cb[0]], cb[1]))
     tables = tuple(Table(name, str(tables_nat[k]), tuple(per_table[k])) for k, name in enumerate(tables_orig))
     return Schema(db_id, tables, tuple(fks), raw=dict(entry))

@@ -24,6 +24,7 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from workbench.core import lifeline
+from workbench.core.inputs import sqlite_problem
 from workbench.core.secrets import mask, mask_optional
 
 
@@ -212,12 +213,20 @@ class ScoreRow:
 class Store:
     def __init__(self, path: str | Path, migrations: list[Callable[[sqlite3.Connection], None]] | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.migrate(MIGRATIONS if migrations is None else migrations)
+        problem = sqlite_problem(self.path)
+        if problem not in ("", "missing", "empty file"):  # a new or empty file becomes a store
+            raise StoreError(f"{self.path}: not a run store ({problem})")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.migrate(MIGRATIONS if migrations is None else migrations)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            if hasattr(self, "db"):
+                self.db.close()
+            raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
         self._has_owner = self.version >= OWNER_MIGRATION
 
     def close(self) -> None:

@@ -4,61 +4,66 @@
 name = "few-shot, masked"
 profile = "gpt-4o-mini"      # an endpoint profile name
 template = "few_shot"        # a bundled template or a .prompt file
-retrieval = "masked"         # none | bm25 | masked | skeleton
-k = 3
+retrieval = "masked"         # none | bm25 | masked | skeleton | dense
+k = 3                        # an integer >= 0
 schema_tables = 0            # keep the top N linked tables (0: all)
+embedding_profile = "..."    # for dense: a profile whose endpoint serves /v1/embeddings
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from workbench.core.inputs import InputError, expect, expect_range, read_toml, type_name
 from workbench.core.retrieval import RECIPES
 
-FIELDS = {
-    "name": str,
-    "profile": str,
-    "template": str,
-    "retrieval": str,
-    "k": int,
-    "schema_tables": int,
-    "train_split": str,
+# field -> (TOML kind, lowest allowed value for numbers)
+FIELDS: dict[str, tuple[str, int | None]] = {
+    "name": ("string", None),
+    "profile": ("string", None),
+    "template": ("string", None),
+    "retrieval": ("string", None),
+    "k": ("integer", 0),
+    "schema_tables": ("integer", 0),
+    "train_split": ("string", None),
+    "embedding_profile": ("string", None),
 }
 
 
-class VariantFileError(ValueError):
+class VariantFileError(InputError):
     pass
 
 
+def _check_entry(entry: Any, where: str) -> None:
+    if not isinstance(entry, dict):
+        raise VariantFileError(f"{where}: expected a [[variant]] table, got {type_name(entry)}")
+    for key, value in entry.items():
+        if key not in FIELDS:
+            raise VariantFileError(f"{where}: unknown field {key!r} (known: {', '.join(FIELDS)})")
+        kind, minimum = FIELDS[key]
+        expect(value, kind, f"{where}: {key}", VariantFileError)
+        if minimum is not None:
+            expect_range(value, f"{where}: {key}", VariantFileError, minimum=minimum)
+    for key in ("name", "profile"):
+        if key not in entry:
+            raise VariantFileError(f"{where}: missing field {key!r}")
+    if entry.get("retrieval", "none") not in RECIPES:
+        raise VariantFileError(f"{where}: retrieval must be one of {', '.join(RECIPES)}, not {entry['retrieval']!r}")
+    if entry.get("retrieval") == "dense" and "embedding_profile" not in entry:
+        raise VariantFileError(f"{where}: dense retrieval needs embedding_profile (an endpoint with /v1/embeddings)")
+
+
 def read_variant_file(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VariantFileError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise VariantFileError(f"{path}: {exc}") from None
+    data = read_toml(path, VariantFileError)
     entries = data.get("variant")
     if not isinstance(entries, list) or not entries:
-        raise VariantFileError(f"{path}: expected one or more [[variant]] tables")
+        got = "nothing" if entries is None else type_name(entries)
+        raise VariantFileError(f"{path}: variant: expected one or more [[variant]] tables, got {got}")
     variants: dict[str, dict[str, Any]] = {}
     for k, entry in enumerate(entries):
         where = f"{path}: variant {k + 1}"
-        for key, value in entry.items():
-            if key not in FIELDS:
-                raise VariantFileError(f"{where}: unknown field {key!r} (known: {', '.join(FIELDS)})")
-            if not isinstance(value, FIELDS[key]):
-                raise VariantFileError(f"{where}: {key} should be a {FIELDS[key].__name__}")
-        for key in ("name", "profile"):
-            if key not in entry:
-                raise VariantFileError(f"{where}: missing field {key!r}")
-        if entry.get("retrieval", "none") not in RECIPES:
-            raise VariantFileError(f"{where}: retrieval must be one of {', '.join(RECIPES)}")
-        if entry.get("retrieval") == "dense" and "embedding_profile" not in entry:
-            raise VariantFileError(
-                f"{where}: dense retrieval needs embedding_profile (an endpoint with /v1/embeddings)"
-            )
+        _check_entry(entry, where)
         if entry["name"] in variants:
             raise VariantFileError(f"{where}: the name {entry['name']!r} is used twice")
         variants[entry["name"]] = entry

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.inputs import InputError, jsonl_lines, loads_json, read_text
+
 ROLES = ("system", "user", "assistant")
 MIN_EXAMPLES = 10  # the API's minimum
 RECOMMENDED_EXAMPLES = 50
@@ -71,18 +73,17 @@ def _estimate(text: str) -> int:
 def read_examples(path: Path, where: str, report: Validation) -> list[tuple[int, Any]]:
     """Parsed lines (number, object); unreadable lines become errors."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        report.errors.append(Problem(where, f"cannot read {path}: {exc}"))
+        text = read_text(path)
+    except InputError as exc:
+        report.errors.append(Problem(where, f"cannot use {exc}"))
         return []
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(text):  # split on "\n" only: U+2028 may sit inside a string
         try:
-            rows.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            report.errors.append(Problem(f"{where} line {number}", f"not JSON ({exc.msg}, column {exc.colno})"))
+            rows.append((number, loads_json(line, f"{where} line {number}", one_line=True)))
+        except InputError as exc:
+            line_where, _, message = str(exc).partition(": ")
+            report.errors.append(Problem(line_where, message))
     return rows
 
 

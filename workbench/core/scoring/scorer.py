@@ -8,18 +8,21 @@ parsing are CPU-bound; threads would share one core). Gold results are cached pe
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.core import watchdog
 from workbench.core.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.dataset import Dataset, Item
+from workbench.core.inputs import is_sqlite_file, sqlite_problem
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
-from workbench.core.sqlexec import QueryError, SandboxedDatabase, table_columns
+from workbench.core.sqlexec import QueryError, SandboxedDatabase, open_readonly, table_columns
 from workbench.core.watchdog import ExecLimits
 
 SCORING_TIMEOUT_S = ExecLimits.time_limit_s
@@ -78,11 +81,16 @@ def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
     schema = dataset.schema(db_id)
     raw = schema.raw
     path = dataset.db_path(db_id)
-    problem = ""
-    try:
-        tables = table_columns(path)
-    except Exception as exc:  # missing or corrupt file: every item is unscorable
-        problem = f"database missing or unusable: {path}: {exc}"
+    tables: dict[str, list[str]] = {}
+    problem = sqlite_problem(path)
+    if problem:  # missing, empty or not a database at all: every item is unscorable
+        problem = f"database missing or unusable: {path}: {problem}"
+    else:
+        try:
+            tables = table_columns(path)
+        except Exception as exc:  # a corrupt file: every item is unscorable
+            problem = f"database missing or unusable: {path}: {exc}"
+    if problem:
         tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
     return _DbInfo(
         db_id,
@@ -105,12 +113,23 @@ _GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
 
 
 def _db_files(db_dir: str, db_id: str) -> list[str]:
-    """Every file in the database's folder whose name contains '.sqlite' (test suites)."""
+    """``<db_id>.sqlite``, then (test suites) every other ``*.sqlite`` file in its folder that
+    really is a SQLite database; journals, backups and stray files are never opened."""
     main = os.path.join(db_dir, f"{db_id}.sqlite")
     others = sorted(
-        os.path.join(db_dir, n) for n in os.listdir(db_dir) if ".sqlite" in n and os.path.join(db_dir, n) != main
+        path
+        for path in (os.path.join(db_dir, n) for n in os.listdir(db_dir) if n.endswith(".sqlite"))
+        if path != main and is_sqlite_file(Path(path)) and _opens(path)
     )
     return [main, *others]
+
+
+def _opens(path: str) -> bool:
+    try:
+        open_readonly(path).close()
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:

@@ -171,7 +171,7 @@ def train(config: TrainConfig) -> int:
     gc.collect()  # the dequantization's temporaries
     emit("loaded", seconds=round(time.monotonic() - started, 1), parameters=sum(p.numel() for p in model.parameters()),
          trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))  # fmt: skip
-    rows = [json.loads(line) for line in Path(config.train).read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in Path(config.train).read_text(encoding="utf-8-sig").split("\n") if line.strip()]
     data = [e for e in (encode(r, tokenizer, config.max_len) for r in rows) if e is not None]
     if not data:
         emit("error", message="no usable training examples")

@@ -15,6 +15,7 @@ from workbench.core.events import Event, ItemFailed, RunFinished
 from workbench.core.profiles import EndpointProfile
 from workbench.core.runner import Runner, Variant
 from workbench.core.store import Store
+from workbench.core.template_bounds import TemplateLimits
 from workbench.core.templates import PromptTemplate, TemplateProblem
 
 FAST = BatchLimits(first_poll_s=0.02, max_poll_s=0.1)
@@ -22,7 +23,8 @@ GOOD = "### user\n{{ schema }}\nQuestion: {{ question }}\n"
 
 
 def variant(name: str, text: str, dataset: Dataset, server: OpenAITestServer) -> Variant:
-    spec = PromptSpec(PromptTemplate.parse(name, text, f"{name}.prompt"))
+    # a generous clock, so that a hostile loop meets the loop budget (not the time limit) on a loaded machine
+    spec = PromptSpec(PromptTemplate.parse(name, text, f"{name}.prompt"), limits=TemplateLimits(time_limit_s=60.0))
     profile = EndpointProfile(name="gold", base_url=server.base_url, model="gold")
     return Variant(name, profile, context=ContextBuilder(dataset, spec))
 

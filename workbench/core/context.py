@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.dataset import Dataset, Item
-from workbench.core.inputs import InputError, read_text
+from workbench.core.inputs import read_text
 from workbench.core.retrieval import ExampleRetriever, Scored, link_schema, make_retriever
 from workbench.core.schema import Schema
 from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
-from workbench.core.templates import PromptTemplate, SchemaView, TemplateProblem, bundled_templates
+from workbench.core.templates import PromptTemplate, SchemaView, bundled_templates
 from workbench.paths import RESOURCES
 
 TEMPLATES_DIR = RESOURCES / "templates"
@@ -29,10 +29,7 @@ def load_template(name_or_path: str) -> PromptTemplate:
     path = Path(name_or_path)
     if path.suffix == ".prompt" and path.exists():
         text = read_text(path)  # one line naming the file when it is a folder, unreadable or not UTF-8
-        try:
-            return PromptTemplate.parse(path.stem, text)
-        except TemplateProblem as exc:
-            raise InputError(f"{path}: {exc}") from None
+        return PromptTemplate.parse(path.stem, text, str(path))  # a problem names the file, line and column
     bundled = bundled_templates(TEMPLATES_DIR)
     if name_or_path not in bundled:
         raise ValueError(f"no template {name_or_path!r} (bundled: {', '.join(bundled)}; or give a .prompt file)")

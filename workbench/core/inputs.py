@@ -46,23 +46,15 @@ def position(text: str, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
+_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"),
+          (dict, "an object"))  # fmt: skip  (bool before int: True is an int too)
+
+
 def type_name(value: Any) -> str:
     """A value's kind in the file's own words (JSON/TOML), for 'expected X, got Y'."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
 
 
 def read_bytes(path: Path, error: type[InputError] = InputError) -> bytes:

@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from workbench.core import lifeline, watchdog
+from workbench.core import lifeline_forkserver as _preloaded  # noqa: F401  (named below; bundles must carry it)
 from workbench.core.watchdog import ExecLimits
 
 _TICK_S = 0.05

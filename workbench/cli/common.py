@@ -45,21 +45,25 @@ def add_limit_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-limit",
         type=positive_float,
-        default=defaults.time_limit_s,
+        default=None,
         metavar="S",
         help=f"seconds per SQL statement (default {defaults.time_limit_s:g})",
     )
     parser.add_argument(
         "--memory-limit",
         type=_number(int, 64, strict=False),
-        default=defaults.memory_limit_mb,
+        default=None,
         metavar="MB",
         help=f"memory per execution worker in MB (default {defaults.memory_limit_mb})",
     )
 
 
-def exec_limits(args: argparse.Namespace) -> ExecLimits:
+def exec_limits(args: argparse.Namespace, from_file: dict[str, float] | None = None) -> ExecLimits:
+    """The run's SQL bounds: the command's flags, else the variants file's [limits], else the defaults."""
+    defaults, given = ExecLimits(), from_file or {}
+    time_limit = args.time_limit if args.time_limit is not None else given.get("time_limit", defaults.time_limit_s)
+    memory = args.memory_limit if args.memory_limit is not None else given.get("memory_limit", defaults.memory_limit_mb)
     try:
-        return ExecLimits(time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit)
+        return ExecLimits(time_limit_s=float(time_limit), memory_limit_mb=int(memory))
     except ValueError as exc:
         raise CliError(str(exc)) from None

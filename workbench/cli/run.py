@@ -30,7 +30,7 @@ from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.templates import TemplateProblem
-from workbench.core.variants import VariantFileError, read_variant_file
+from workbench.core.variants import VariantFileError, read_limits, read_variant_file
 from workbench.local.models import LocalModelError
 from workbench.paths import DEMO_DATASET
 
@@ -219,15 +219,19 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
         raise CliError(str(exc)) from None
     for line in split.database_warnings():
         print(f"warning: {line}", file=sys.stderr)
+    try:
+        sql_limits = exec_limits(args, read_limits(args.variants) if args.variants else None)
+    except VariantFileError as exc:
+        raise CliError(str(exc)) from None
     store = Store(args.store)
     name = args.run_name or f"{dataset.name}-{args.split}-{time.strftime('%Y%m%d-%H%M%S')}"
     if args.batch:
         limits = BatchLimits(args.batch_max_requests, MAX_BYTES, min(5.0, args.batch_poll), args.batch_poll)
         runner: Runner = BatchRunner(store, dataset, args.split, variants, name, limit=args.limit,
-                                     resume=args.resume, limits=limits, exec_limits=exec_limits(args))  # fmt: skip
+                                     resume=args.resume, limits=limits, exec_limits=sql_limits)  # fmt: skip
     else:
         runner = Runner(store, dataset, args.split, variants, name, limit=args.limit, resume=args.resume,
-                        exec_limits=exec_limits(args))  # fmt: skip
+                        exec_limits=sql_limits)  # fmt: skip
     progress = Progress(sys.stderr)
     try:
         runner.preflight()  # outside the event loop, so Ctrl+C stops a slow template at once

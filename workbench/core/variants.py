@@ -8,6 +8,10 @@ retrieval = "masked"         # none | bm25 | masked | skeleton | dense
 k = 3                        # an integer >= 0
 schema_tables = 0            # keep the top N linked tables (0: all)
 embedding_profile = "..."    # for dense: a profile whose endpoint serves /v1/embeddings
+
+[limits]                     # optional: bounds on every SQL statement of the run
+time_limit = 10              # seconds per statement (a number > 0)
+memory_limit = 512           # MB per execution worker (an integer >= 64)
 """
 
 from __future__ import annotations
@@ -31,8 +35,29 @@ FIELDS: dict[str, tuple[str, int | None]] = {
 }
 
 
+# [limits] field -> (TOML kind, lowest allowed value, whether the lowest itself is allowed)
+LIMIT_FIELDS: dict[str, tuple[str, float, bool]] = {"time_limit": ("number", 0.0, False),
+                                                    "memory_limit": ("integer", 64, True)}  # fmt: skip
+
+
 class VariantFileError(InputError):
     pass
+
+
+def read_limits(path: Path) -> dict[str, float]:
+    """The file's optional ``[limits]`` table: ``time_limit`` (s) and ``memory_limit`` (MB) for the run's SQL."""
+    table = read_toml(path, VariantFileError).get("limits", {})
+    if not isinstance(table, dict):
+        raise VariantFileError(f"{path}: limits: expected a [limits] table, got {type_name(table)}")
+    for key, value in table.items():
+        if key not in LIMIT_FIELDS:
+            raise VariantFileError(f"{path}: limits: unknown field {key!r} (known: {', '.join(LIMIT_FIELDS)})")
+        kind, lowest, inclusive = LIMIT_FIELDS[key]
+        expect(value, kind, f"{path}: limits: {key}", VariantFileError)
+        if value < lowest or (value == lowest and not inclusive):
+            bound = f"at least {lowest:g}" if inclusive else f"more than {lowest:g}"
+            raise VariantFileError(f"{path}: limits: {key}: expected {bound}, got {value}")
+    return {key: float(value) for key, value in table.items()}
 
 
 def _check_entry(entry: Any, where: str) -> None:

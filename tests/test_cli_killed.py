@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ServerProcess
+from tests.test_cli_run import scored_count
 from workbench.paths import DEMO_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,16 +47,6 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def scored(store: Path) -> int:
-    if not store.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
-            return int(db.execute("SELECT count(*) FROM scores").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "workbench", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
@@ -72,9 +62,9 @@ def test_a_killed_run_leaves_no_process_and_no_open_pipe_and_reads_interrupted(t
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 90
-        while scored(store) < 4 and time.monotonic() < deadline and run.poll() is None:
+        while scored_count(store) < 4 and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.1)
-        assert run.poll() is None and scored(store) >= 4, "the run should be scoring answers by now"
+        assert run.poll() is None and scored_count(store) >= 4, "the run should be scoring answers by now"
         assert cli("runs", "--store", str(store)).stdout.split()[2] == "running"
         helpers = descendants(run.pid)
         assert len(helpers) >= 2  # scoring workers, the forkserver, the resource tracker

@@ -45,7 +45,7 @@ def scored_count(store: Path) -> int:
     try:
         with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as db:
             return int(db.execute("SELECT count(*) FROM scores").fetchone()[0])
-    except sqlite3.OperationalError:
+    except sqlite3.Error:  # not created yet, or caught mid-write: nothing scored so far
         return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from workbench.core.watchdog import ExecLimits
+from workbench.core.watchdog import MIN_MEMORY_LIMIT_MB, ExecLimits
 
 EXIT_BAD_INPUT = 2
 
@@ -51,7 +51,7 @@ def add_limit_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--memory-limit",
-        type=_number(int, 64, strict=False),
+        type=_number(int, MIN_MEMORY_LIMIT_MB, strict=False),
         default=None,
         metavar="MB",
         help=f"memory per execution worker in MB (default {defaults.memory_limit_mb})",

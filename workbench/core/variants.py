@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.core.inputs import InputError, expect, expect_range, read_toml, type_name
 from workbench.core.retrieval import RECIPES
+from workbench.core.watchdog import MIN_MEMORY_LIMIT_MB
 
 # field -> (TOML kind, lowest allowed value for numbers)
 FIELDS: dict[str, tuple[str, int | None]] = {
@@ -37,7 +38,7 @@ FIELDS: dict[str, tuple[str, int | None]] = {
 
 # [limits] field -> (TOML kind, lowest allowed value, whether the lowest itself is allowed)
 LIMIT_FIELDS: dict[str, tuple[str, float, bool]] = {"time_limit": ("number", 0.0, False),
-                                                    "memory_limit": ("integer", 64, True)}  # fmt: skip
+                                                    "memory_limit": ("integer", MIN_MEMORY_LIMIT_MB, True)}  # fmt: skip
 
 
 class VariantFileError(InputError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PHASES = ("", "gold query", "prediction", "parsing")
+MIN_MEMORY_LIMIT_MB = 64  # below that a worker cannot even start Python
 GOLD, PREDICTION, PARSING = 1, 2, 3
 
 
@@ -36,8 +37,10 @@ class ExecLimits:
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
             raise ValueError(f"the time limit must be a positive number of seconds, not {self.time_limit_s!r}")
-        if not self.memory_limit_mb >= 64:
-            raise ValueError(f"the memory limit must be at least 64 MB, not {self.memory_limit_mb!r}")
+        if not self.memory_limit_mb >= MIN_MEMORY_LIMIT_MB:
+            raise ValueError(
+                f"the memory limit must be at least {MIN_MEMORY_LIMIT_MB} MB, not {self.memory_limit_mb!r}"
+            )
 
     @property
     def max_result_bytes(self) -> int:

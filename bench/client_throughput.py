@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import ServerProcess  # noqa: E402
-from workbench.core.client import ChatRequest, EndpointClient  # noqa: E402
-from workbench.core.profiles import EndpointProfile  # noqa: E402
+from workbench.core.endpoints.client import ChatRequest, EndpointClient  # noqa: E402
+from workbench.core.endpoints.profiles import EndpointProfile  # noqa: E402
 from workbench.core.store import Store  # noqa: E402
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.core.context import ContextBuilder, PromptSpec, load_template
-from workbench.core.dataset import Dataset
-from workbench.core.profiles import EndpointProfile, ProfileStore
-from workbench.core.report import summarize_run
-from workbench.core.runner import Runner, Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
+from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.reports.report import summarize_run
+from workbench.core.runs.runner import Runner, Variant
 from workbench.core.store import Store
 from workbench.local.prompts import PREFIX, STOP, local_profile
 from workbench.local.server import LocalServer, ServerSettings

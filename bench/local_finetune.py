@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.core.context import load_template
-from workbench.core.dataset import Dataset
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import ProfileStore
 from workbench.core.finetune.export import export_training_data
-from workbench.core.profiles import ProfileStore
-from workbench.core.report import compare_variants, summarize_run
-from workbench.core.runner import Runner
-from workbench.core.runspec import LOCAL_PROFILE, VariantSpec, build_variants, context_builder
+from workbench.core.prompts.context import load_template
+from workbench.core.reports.report import compare_variants, summarize_run
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec, build_variants, context_builder
 from workbench.core.store import Store
 from workbench.local.finetune import backend
 from workbench.local.prompts import local_profile
@@ -98,8 +98,10 @@ def main() -> None:
         print(f"{a} vs {b}: {p.first_only} won, {p.second_only} lost (McNemar p = {p.p_value:.3g})")
     print(f"work folder: {work}")
     ex = {name: f"{s.execution_accuracy:.3f}" for name, s in summaries.items()}
-    print(f"ex_base={ex['base']} ex_finetuned={ex['finetuned']} train_s={train_s:.0f} peak_rss_mb={peak[0]:.0f} "
-          f"ex_base_bm25={ex['base+bm25']} ex_finetuned_bm25={ex['finetuned+bm25']}")
+    print(
+        f"ex_base={ex['base']} ex_finetuned={ex['finetuned']} train_s={train_s:.0f} peak_rss_mb={peak[0]:.0f} "
+        f"ex_base_bm25={ex['base+bm25']} ex_finetuned_bm25={ex['finetuned+bm25']}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.core.client import ChatRequest, EndpointClient
-from workbench.core.dataset import Dataset
-from workbench.core.report import summarize_run
-from workbench.core.runner import Runner
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.client import ChatRequest, EndpointClient
+from workbench.core.reports.report import summarize_run
+from workbench.core.runs.runner import Runner
 from workbench.core.store import Store
 from workbench.local.prompts import local_profile, local_variants
 from workbench.local.server import LocalServer, ServerSettings

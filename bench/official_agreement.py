@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.perturb import perturb_all
-from workbench.core.dataset import Dataset
+from workbench.core.data.dataset import Dataset
 from workbench.core.scoring import Scorer, parse_predictions
 from workbench.core.scoring.spider_sql import empty_sql
 

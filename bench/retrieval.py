@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench.core.dataset import Dataset
-from workbench.core.retrieval import MaskedQuestion, QuestionBM25, SkeletonSimilarity
+from workbench.core.data.dataset import Dataset
+from workbench.core.retrieval.retrievers import MaskedQuestion, QuestionBM25, SkeletonSimilarity
 from workbench.paths import DEMO_DATASET
 
 SHARED_SPIDER = Path(__file__).resolve().parents[2] / "shared" / "spider"

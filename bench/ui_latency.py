@@ -41,8 +41,8 @@ def child(args: argparse.Namespace) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from workbench.core.profiles import EndpointProfile, ProfileStore
-    from workbench.core.runspec import VariantSpec
+    from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
+    from workbench.core.runs.runspec import VariantSpec
     from workbench.ui.app import build, warm_up
     from workbench.ui.session import AppPaths
 

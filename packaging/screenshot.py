@@ -31,7 +31,7 @@ def main() -> None:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from workbench.core.results import QuestionFilter
+    from workbench.core.reports.results import QuestionFilter
     from workbench.ui.app import build, warm_up
     from workbench.ui.session import AppPaths
 

@@ -74,7 +74,8 @@ def test_console_script_runs_headless(demo_path: Path) -> None:
 
 def test_core_and_cli_never_import_qt() -> None:
     code = (
-        "import sys, workbench.cli, workbench.core.dataset, workbench.core.scoring, workbench.core.sqlexec; "
+        "import sys, workbench.cli, workbench.core.data.dataset, workbench.core.scoring, "
+        "workbench.core.sandbox.sqlexec; "
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'qasync', 'shiboken6'))]; print(bad)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -10,8 +10,8 @@ import pytest
 from tests.core.test_bounds import ENDLESS_SEARCH
 from tests.servers.openai import OpenAITestServer, load_answers
 from workbench.cli import main
-from workbench.core.dataset import Dataset
-from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.paths import DEMO_DATASET
 
 

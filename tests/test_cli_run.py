@@ -16,7 +16,13 @@ import pytest
 
 from tests.conftest import ServerProcess
 from workbench.cli import main
-from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, resolve_api_key, store_api_key
+from workbench.core.endpoints.profiles import (
+    EndpointProfile,
+    ProfileError,
+    ProfileStore,
+    resolve_api_key,
+    store_api_key,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

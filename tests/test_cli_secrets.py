@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import ServerProcess
 from tests.test_cli_run import ROOT, cli
-from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 
 GOOD = "sk-proj-" + "GoodGood1234" * 4
 WRONG = "sk-proj-" + "Wr0ngKeyAbCd" * 4 + "4f60"

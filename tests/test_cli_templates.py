@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.openai import OpenAITestServer
-from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "### user\n{{ schema }}\nQuestion: {{ question }}\n"

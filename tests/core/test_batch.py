@@ -15,12 +15,12 @@ import pytest
 from tests.conftest import ServerProcess, repeated_demo
 from tests.servers.openai import OpenAITestServer
 from tests.servers.platform import PlatformConfig
-from workbench.core.batch import BatchLimits, BatchRunner, chunks
-from workbench.core.dataset import Dataset
-from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished
-from workbench.core.profiles import EndpointProfile, ProfileStore
-from workbench.core.report import summarize_run
-from workbench.core.runner import Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
+from workbench.core.reports.report import summarize_run
+from workbench.core.runs.batch import BatchLimits, BatchRunner, chunks
+from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished
+from workbench.core.runs.runner import Variant
 from workbench.core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ def test_failed_batch_lines_are_recorded_and_retried_on_resume(
 def test_hyde_is_refused_in_batch_mode_with_a_reason(
     openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
 ) -> None:
-    from workbench.core.context import ContextBuilder, PromptSpec, load_template
+    from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
 
     dataset = Dataset(demo_path)
     spec = PromptSpec(load_template("hyde_revise"), "skeleton", 2, draft_template=load_template("zero_shot"))

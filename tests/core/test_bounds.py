@@ -14,18 +14,18 @@ from hypothesis import strategies as st
 
 from tests.conftest import make_db
 from tests.servers.openai import OpenAITestServer, load_answers
-from workbench.core.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.dataset import Dataset
-from workbench.core.events import ItemScored, RunFinished
-from workbench.core.extract import extract_sql
-from workbench.core.profiles import EndpointProfile
-from workbench.core.runner import Runner, Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.runs.events import ItemScored, RunFinished
+from workbench.core.runs.runner import Runner, Variant
+from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
+from workbench.core.sandbox.sqlexec import SandboxedDatabase, execute, starts_with_read
+from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.scoring.execution import prepare_for_execution
+from workbench.core.scoring.extract import extract_sql
 from workbench.core.scoring.scorer import Scorer, parse_predictions
-from workbench.core.sqlexec import SandboxedDatabase, execute, starts_with_read
 from workbench.core.store import Store
-from workbench.core.watchdog import ExecLimits
 from workbench.paths import DEMO_DATASET
 
 # One C call that SQLite's progress handler never interrupts: a naive substring search of a
@@ -39,7 +39,7 @@ def _run_in_pool(pool: BoundedPool, path: Path, sql: str) -> object:
 
 def _execute_bounded(path: str, sql: str) -> object:
     """In a worker: one statement on a connection that uses the pool's limits."""
-    from workbench.core import watchdog
+    from workbench.core.sandbox import watchdog
 
     bounds = watchdog.limits()
     with SandboxedDatabase(path, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes) as db:

@@ -8,9 +8,9 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.servers.openai import OpenAITestServer
-from workbench.core.client import ChatRequest, EndpointClient, RequestFailed, limits_for
-from workbench.core.limits import SlidingWindowLimiter
-from workbench.core.profiles import EndpointProfile
+from workbench.core.endpoints.client import ChatRequest, EndpointClient, RequestFailed, limits_for
+from workbench.core.endpoints.pacing import SlidingWindowLimiter
+from workbench.core.endpoints.profiles import EndpointProfile
 
 
 def profile(server: OpenAITestServer, **kw: object) -> EndpointProfile:
@@ -141,7 +141,7 @@ def test_connection_refused_is_reported() -> None:
 
 @pytest.mark.server(require_key="the-right-key-0000")
 def test_a_key_echoed_in_a_401_is_masked_in_the_failure(openai_server: OpenAITestServer) -> None:
-    from workbench.core.platform import PlatformClient, PlatformError
+    from workbench.core.endpoints.platform import PlatformClient, PlatformError
 
     key = "gw_9a8b7c6d5e4f3a2b1c0d"  # no known shape: masked because it is the key in use
 

@@ -12,13 +12,13 @@ import pytest
 
 from tests.servers.openai import OpenAITestServer
 from workbench.cli import main
-from workbench.core.context import load_template
-from workbench.core.dataset import Dataset
-from workbench.core.export import CSV_COLUMNS
-from workbench.core.profiles import EndpointProfile
-from workbench.core.report import paired_comparisons, summarize_run
-from workbench.core.runner import Runner
-from workbench.core.runspec import VariantSpec, build_variants
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import load_template
+from workbench.core.reports.export import CSV_COLUMNS
+from workbench.core.reports.report import paired_comparisons, summarize_run
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import VariantSpec, build_variants
 from workbench.core.store import Store
 
 

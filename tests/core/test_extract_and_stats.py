@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.core.extract import extract_sql
-from workbench.core.stats import mcnemar_p, percentile, wilson_interval
+from workbench.core.reports.stats import mcnemar_p, percentile, wilson_interval
+from workbench.core.scoring.extract import extract_sql
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,14 @@ import pytest
 from tests.servers.openai import OpenAITestServer
 from tests.servers.platform import PlatformConfig
 from workbench.cli import main
-from workbench.core.context import load_template
-from workbench.core.dataset import Dataset
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.finetune.export import question_key, split_items
 from workbench.core.finetune.validate import validate
-from workbench.core.profiles import EndpointProfile, ProfileStore
-from workbench.core.report import compare_variants
-from workbench.core.runner import Runner
-from workbench.core.runspec import VariantSpec, build_variants
+from workbench.core.prompts.context import load_template
+from workbench.core.reports.report import compare_variants
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import VariantSpec, build_variants
 from workbench.core.store import Store
 
 FAST = PlatformConfig(phase_s=0.05, steps=3)

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from workbench.cli import main
-from workbench.core.dataset import Dataset, DatasetError
+from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.data.inputs import InputError, jsonl_lines, read_json, read_text, read_toml
+from workbench.core.endpoints.profiles import ProfileError, ProfileStore
 from workbench.core.finetune.validate import validate
-from workbench.core.inputs import InputError, jsonl_lines, read_json, read_text, read_toml
-from workbench.core.profiles import ProfileError, ProfileStore
+from workbench.core.prompts.variants import VariantFileError, read_variant_file
 from workbench.core.scoring import Scorer
 from workbench.core.scoring.scorer import _db_files
 from workbench.core.store import Store, StoreError
-from workbench.core.variants import VariantFileError, read_variant_file
 
 
 def one_line(exc: pytest.ExceptionInfo[BaseException]) -> str:
@@ -273,7 +273,7 @@ def test_a_damaged_run_store_is_one_line(
 
 
 def test_batch_output_lines_split_on_newline_only() -> None:
-    from workbench.core.batch import parse_output
+    from workbench.core.runs.batch import parse_output
 
     body = {"choices": [{"message": {"content": "SELECT 'a\u2028b'"}}], "usage": {}, "model": "m"}
     line = json.dumps({"custom_id": "k", "response": {"status_code": 200, "body": body}}, ensure_ascii=False)

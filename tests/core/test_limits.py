@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay, parse_duration
+from workbench.core.endpoints.pacing import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay, parse_duration
 
 NOW = 1_700_000_000.0
 

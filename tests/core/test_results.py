@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from tests.servers.openai import OpenAITestServer
-from workbench.core.answers import result_grid, sql_diff
-from workbench.core.client import ChatRequest
-from workbench.core.context import load_template
-from workbench.core.dataset import Dataset
-from workbench.core.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
-from workbench.core.profiles import EndpointProfile
-from workbench.core.progress import ProgressMeter, format_duration
-from workbench.core.report import summarize_run
-from workbench.core.results import QuestionFilter, RunResults
-from workbench.core.runner import Runner
-from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.client import ChatRequest
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import load_template
+from workbench.core.reports.answers import result_grid, sql_diff
+from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import QuestionFilter, RunResults
+from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.runs.progress import ProgressMeter, format_duration
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
 from workbench.core.store import Store
 from workbench.local.prompts import local_profile
 

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.context import ContextBuilder, PromptSpec, load_template
-from workbench.core.dataset import Dataset, Item
-from workbench.core.retrieval import MaskedQuestion, QuestionBM25, SkeletonSimilarity, link_schema, sql_skeleton
+from workbench.core.data.dataset import Dataset, Item
+from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.retrieval.retrievers import (
+    MaskedQuestion,
+    QuestionBM25,
+    SkeletonSimilarity,
+    link_schema,
+    sql_skeleton,
+)
 
 
 def item(i: int, q: str, sql: str, db: str = "library") -> Item:
@@ -101,8 +107,8 @@ def test_context_preview_sends_nothing_and_shows_everything(demo_path: Path) -> 
 def test_dense_retrieval_through_an_embeddings_endpoint_with_a_disk_cache(
     openai_server: object, tmp_path: Path
 ) -> None:
-    from workbench.core.embeddings import DenseQuestion, Embedder, EmbeddingCache
-    from workbench.core.profiles import EndpointProfile
+    from workbench.core.endpoints.profiles import EndpointProfile
+    from workbench.core.retrieval.embeddings import DenseQuestion, Embedder, EmbeddingCache
 
     profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
     cache = EmbeddingCache(tmp_path / "vectors.sqlite")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.servers.openai import OpenAITestServer
-from workbench.core.dataset import Dataset
-from workbench.core.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
-from workbench.core.profiles import EndpointProfile
-from workbench.core.report import summarize_run
-from workbench.core.runner import Runner, Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.reports.report import summarize_run
+from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
+from workbench.core.runs.runner import Runner, Variant
 from workbench.core.store import Store
 
 
@@ -57,7 +57,7 @@ def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_
     assert (by_name["wrong"].completed, by_name["wrong"].correct) == (88, 0)
     assert by_name["right"].by_hardness == {"easy": [22, 22], "medium": [28, 28], "hard": [16, 16], "extra": [22, 22]}
     assert openai_server.stats.received == 176
-    from workbench.core.report import compare_variants
+    from workbench.core.reports.report import compare_variants
 
     pair = compare_variants(store, finished.run_id, "right", "wrong")
     assert (pair.first_only, pair.second_only, pair.both_right, pair.both_wrong) == (88, 0, 0, 0)

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.servers.openai import OpenAITestServer
-from workbench.core.batch import BatchLimits, BatchRunner
-from workbench.core.context import ContextBuilder, PromptSpec
-from workbench.core.dataset import Dataset
-from workbench.core.events import Event, ItemFailed, RunFinished
-from workbench.core.profiles import EndpointProfile
-from workbench.core.runner import Runner, Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import ContextBuilder, PromptSpec
+from workbench.core.prompts.template_bounds import TemplateLimits
+from workbench.core.prompts.templates import PromptTemplate, TemplateProblem
+from workbench.core.runs.batch import BatchLimits, BatchRunner
+from workbench.core.runs.events import Event, ItemFailed, RunFinished
+from workbench.core.runs.runner import Runner, Variant
 from workbench.core.store import Store
-from workbench.core.template_bounds import TemplateLimits
-from workbench.core.templates import PromptTemplate, TemplateProblem
 
 FAST = BatchLimits(first_poll_s=0.02, max_poll_s=0.1)
 GOOD = "### user\n{{ schema }}\nQuestion: {{ question }}\n"

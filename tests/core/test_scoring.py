@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bench.perturb import perturb
 from tests.conftest import SHARED_SPIDER
-from workbench.core.dataset import Dataset
+from workbench.core.data.dataset import Dataset
 from workbench.core.scoring import Scorer, parse_predictions, summarize
 from workbench.core.scoring.exact import exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution, remove_distinct

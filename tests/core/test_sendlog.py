@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess
-from workbench.core import client as client_module
-from workbench.core import lifeline
-from workbench.core.client import ChatRequest, EndpointClient
-from workbench.core.limits import SlidingWindowLimiter
-from workbench.core.profiles import EndpointProfile
-from workbench.core.sendlog import SendLog
+from workbench.core.endpoints import client as client_module
+from workbench.core.endpoints.client import ChatRequest, EndpointClient
+from workbench.core.endpoints.pacing import SlidingWindowLimiter
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.endpoints.sendlog import SendLog
+from workbench.core.sandbox import lifeline
 from workbench.core.store import MIGRATIONS, Store
 
 KEY = "p http://x/v1"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_db
-from workbench.core.sqlexec import QueryError, QueryResult, SandboxedDatabase, execute, execute_many
+from workbench.core.sandbox.sqlexec import QueryError, QueryResult, SandboxedDatabase, execute, execute_many
 
 SCHEMA = """
 CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.context import TEMPLATES_DIR
-from workbench.core.dataset import Dataset
+from workbench.core.data.dataset import Dataset
+from workbench.core.prompts.context import TEMPLATES_DIR
+from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
+from workbench.core.prompts.templates import PromptTemplate, SchemaView, TemplateProblem, bundled_templates
 from workbench.core.store import Store
-from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
-from workbench.core.templates import PromptTemplate, SchemaView, TemplateProblem, bundled_templates
 
 TEXT = """### system
 Write SQLite.

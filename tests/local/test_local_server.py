@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.client import ChatRequest, EndpointClient
-from workbench.core.dataset import Dataset
-from workbench.core.events import ItemScored, RunFinished, RunStarted
-from workbench.core.runner import Runner
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.client import ChatRequest, EndpointClient
+from workbench.core.runs.events import ItemScored, RunFinished, RunStarted
+from workbench.core.runs.runner import Runner
 from workbench.core.store import Store
 from workbench.local.models import MODELS, LocalModel, LocalModelError, get, locate
 from workbench.local.prompts import PREFIX, SQL_GRAMMAR, STOP, local_profile, local_variants

@@ -10,8 +10,8 @@ import openai
 import pytest
 
 from tests.servers.openai import WRONG_SQL, OpenAITestServer
-from workbench.core.client import ChatRequest, EndpointClient
-from workbench.core.profiles import EndpointProfile
+from workbench.core.endpoints.client import ChatRequest, EndpointClient
+from workbench.core.endpoints.profiles import EndpointProfile
 
 
 def test_models_stats_and_scripted_answers(openai_server: OpenAITestServer) -> None:

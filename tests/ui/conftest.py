@@ -11,7 +11,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.ui.main_window import MainWindow
 from workbench.ui.session import AppPaths, AppSession
 

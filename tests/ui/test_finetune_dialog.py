@@ -14,8 +14,8 @@ from tests.servers.openai import OpenAITestServer
 from tests.servers.platform import PlatformConfig
 from tests.ui.conftest import OpenWindow, await_in_qt
 from tests.ui.test_run_flow import RUN_TIMEOUT_MS, table_row
-from workbench.core.profiles import EndpointProfile, ProfileStore
-from workbench.core.runspec import VariantSpec
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
+from workbench.core.runs.runspec import VariantSpec
 from workbench.core.store import Store
 from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.session import AppPaths, AppSession

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
 from tests.ui.conftest import OpenWindow
-from workbench.core.runspec import VariantSpec
+from workbench.core.runs.runspec import VariantSpec
 from workbench.ui.main_window import MainWindow
 
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, add_test_profiles, await_in_qt, close_window
-from workbench.core.runspec import VariantSpec
+from workbench.core.runs.runspec import VariantSpec
 from workbench.ui.accuracy_pane import COLUMNS
 from workbench.ui.main_window import MainWindow
 from workbench.ui.session import AppPaths

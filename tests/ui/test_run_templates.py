@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, add_test_profiles
-from workbench.core.runspec import VariantSpec
+from workbench.core.runs.runspec import VariantSpec
 from workbench.ui.session import AppPaths
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from workbench.cli import finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
-from workbench.core.inputs import InputError, one_line
+from workbench.core.data.inputs import InputError, one_line
 from workbench.core.secrets import mask
 from workbench.core.store import StoreError
 

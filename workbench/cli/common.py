@@ -6,7 +6,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from workbench.core.watchdog import MIN_MEMORY_LIMIT_MB, ExecLimits
+from workbench.core.sandbox.watchdog import MIN_MEMORY_LIMIT_MB, ExecLimits
 
 EXIT_BAD_INPUT = 2
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli.common import CliError, non_negative_int, positive_int
-from workbench.core.context import ContextBuilder, PromptSpec, load_template
-from workbench.core.dataset import Dataset, DatasetError
+from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore
 from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
 from workbench.core.finetune.jobs import (
     JobError,
@@ -23,12 +23,12 @@ from workbench.core.finetune.jobs import (
     watch,
 )
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS, validate
-from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore
-from workbench.core.retrieval import RECIPES
-from workbench.core.runspec import COMPLETION_PREFIX
+from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.runs.runspec import COMPLETION_PREFIX
 from workbench.core.secrets import mask
 from workbench.core.store import Store, StoreError, default_store_path
-from workbench.core.templates import TemplateProblem
 from workbench.local.finetune import backend
 from workbench.paths import DEMO_DATASET
 

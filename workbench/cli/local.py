@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import Iterator
 
 from workbench.cli.common import CliError
-from workbench.core.dataset import Dataset
-from workbench.core.runner import Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.runs.runner import Variant
 from workbench.local.models import DEFAULT_MODEL, MODELS, LocalModelError, get
 from workbench.local.prompts import local_profile, local_variants
 from workbench.local.server import LocalServer, ServerSettings, healthy, read_state, start_detached, stop_detached

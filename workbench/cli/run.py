@@ -14,23 +14,29 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
-from workbench.core.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
-from workbench.core.context import ContextBuilder, PromptSpec, load_template
-from workbench.core.dataset import Dataset, DatasetError
-from workbench.core.embeddings import Embedder
-from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
-from workbench.core.export import write_report
-from workbench.core.inputs import one_line
-from workbench.core.platform import PlatformError
-from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url, resolve_api_key
-from workbench.core.progress import ProgressMeter
-from workbench.core.report import VariantSummary, paired_comparisons, summarize_run
-from workbench.core.runner import Runner, Variant
+from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.data.inputs import one_line
+from workbench.core.endpoints.platform import PlatformError
+from workbench.core.endpoints.profiles import (
+    EndpointProfile,
+    ProfileError,
+    ProfileStore,
+    check_base_url,
+    resolve_api_key,
+)
+from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
+from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.prompts.variants import VariantFileError, read_limits, read_variant_file
+from workbench.core.reports.export import write_report
+from workbench.core.reports.report import VariantSummary, paired_comparisons, summarize_run
+from workbench.core.retrieval.embeddings import Embedder
+from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
+from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.runs.progress import ProgressMeter
+from workbench.core.runs.runner import Runner, Variant
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
-from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
-from workbench.core.templates import TemplateProblem
-from workbench.core.variants import VariantFileError, read_limits, read_variant_file
 from workbench.local.models import LocalModelError
 from workbench.paths import DEMO_DATASET
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from workbench.cli.common import CliError, add_limit_args, exec_limits, positive_int
-from workbench.core.dataset import Dataset, DatasetError, Split, read_text
+from workbench.core.data.dataset import Dataset, DatasetError, Split, read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.paths import DEMO_DATASET
 

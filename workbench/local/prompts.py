@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workbench.core.context import load_template
-from workbench.core.dataset import Dataset, Item
-from workbench.core.profiles import EndpointProfile
-from workbench.core.runner import MessageRenderer, Variant
-from workbench.core.runspec import COMPLETION_PREFIX, COMPLETION_STOP
-from workbench.core.schema import Schema
-from workbench.core.templates import SchemaView
+from workbench.core.data.dataset import Dataset, Item
+from workbench.core.data.schema import Schema
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import load_template
+from workbench.core.prompts.templates import SchemaView
+from workbench.core.runs.runner import MessageRenderer, Variant
+from workbench.core.runs.runspec import COMPLETION_PREFIX, COMPLETION_STOP
 
 STOP = COMPLETION_STOP
 PREFIX = COMPLETION_PREFIX

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 
-from workbench.core.profiles import EndpointProfile
+from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.local.server import LocalServer, ServerSettings
 
 

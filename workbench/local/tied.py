@@ -11,7 +11,7 @@ import os
 import runpy
 import sys
 
-from workbench.core.lifeline import exit_with
+from workbench.core.sandbox.lifeline import exit_with
 
 OWNER_VARIABLE = "WORKBENCH_EXIT_WITH"
 

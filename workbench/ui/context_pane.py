@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from workbench.core.templates import TemplateProblem
+from workbench.core.prompts.templates import TemplateProblem
 from workbench.ui.session import AppSession
 
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError
 from workbench.core.finetune.export import ExportResult, export_training_data
 from workbench.core.finetune.jobs import (
     TERMINAL,
@@ -44,8 +45,7 @@ from workbench.core.finetune.jobs import (
     watch,
 )
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, Validation, validate
-from workbench.core.profiles import EndpointProfile, ProfileError
-from workbench.core.runspec import LOCAL_PROFILE, VariantSpec, context_builder
+from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec, context_builder
 from workbench.local.finetune import backend
 from workbench.ui.session import AppSession
 

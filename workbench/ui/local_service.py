@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
-from workbench.core.profiles import EndpointProfile
+from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.local.models import LocalModelError
 from workbench.local.prompts import local_profile
 from workbench.local.server import LocalServer, ServerSettings, server_available

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.dataset import DatasetError
-from workbench.core.export import write_report
-from workbench.core.runspec import VariantSpec
+from workbench.core.data.dataset import DatasetError
+from workbench.core.reports.export import write_report
+from workbench.core.runs.runspec import VariantSpec
 from workbench.core.secrets import mask
 from workbench.core.store import RunInfo, Store, StoreError
 from workbench.paths import DEMO_DATASET

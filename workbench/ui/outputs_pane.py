@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.answers import ResultGrid, result_grid, sql_diff
-from workbench.core.bounded_pool import WorkerKilled
-from workbench.core.results import QuestionFilter
+from workbench.core.reports.answers import ResultGrid, result_grid, sql_diff
+from workbench.core.reports.results import QuestionFilter
+from workbench.core.sandbox.bounded_pool import WorkerKilled
 from workbench.core.store import ScoreRow
 from workbench.ui.highlighters import SqlHighlighter
 from workbench.ui.session import AppSession

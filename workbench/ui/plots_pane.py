@@ -6,8 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from workbench.core.charts import PALETTE
-from workbench.core.history import HistoryPoint, prompt_history
+from workbench.core.reports.charts import PALETTE
+from workbench.core.reports.history import HistoryPoint, prompt_history
 from workbench.ui.session import AppSession
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#333333")

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.context import ContextBuilder, PromptSpec
-from workbench.core.templates import PromptTemplate, TemplateProblem, unified_diff
+from workbench.core.prompts.context import ContextBuilder, PromptSpec
+from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, unified_diff
 from workbench.ui.highlighters import DiffHighlighter, TemplateHighlighter
 from workbench.ui.session import AppSession
 

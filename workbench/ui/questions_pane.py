@@ -8,7 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from workbench.core.results import QuestionFilter
+from workbench.core.reports.results import QuestionFilter
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.outputs_pane import verdict_text
 from workbench.ui.session import AppSession

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.runspec import LOCAL_PROFILE
+from workbench.core.runs.runspec import LOCAL_PROFILE
 from workbench.core.store import RunInfo
 from workbench.ui.session import AppSession
 

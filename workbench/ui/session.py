@@ -18,20 +18,26 @@ from typing import Any
 from platformdirs import user_config_dir
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from workbench.core.batch import BatchLimits, BatchRunner
-from workbench.core.bounded_pool import BoundedPool
-from workbench.core.context import Context, ContextBuilder, load_template
-from workbench.core.dataset import Dataset, DatasetError, Item
-from workbench.core.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
-from workbench.core.platform import PlatformError
-from workbench.core.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path, resolve_api_key
-from workbench.core.progress import ProgressMeter
-from workbench.core.results import QuestionFilter, RunResults
-from workbench.core.runner import Runner
-from workbench.core.runner import scoring_pool as bounded_pool
-from workbench.core.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
+from workbench.core.data.dataset import Dataset, DatasetError, Item
+from workbench.core.endpoints.platform import PlatformError
+from workbench.core.endpoints.profiles import (
+    EndpointProfile,
+    ProfileError,
+    ProfileStore,
+    default_profiles_path,
+    resolve_api_key,
+)
+from workbench.core.prompts.context import Context, ContextBuilder, load_template
+from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
+from workbench.core.reports.results import QuestionFilter, RunResults
+from workbench.core.runs.batch import BatchLimits, BatchRunner
+from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.runs.progress import ProgressMeter
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runner import scoring_pool as bounded_pool
+from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
+from workbench.core.sandbox.bounded_pool import BoundedPool
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
-from workbench.core.templates import PromptTemplate, TemplateProblem, bundled_templates
 from workbench.local.models import LocalModelError
 from workbench.paths import RESOURCES
 from workbench.ui.local_service import LocalModelService

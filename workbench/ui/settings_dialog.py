@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.client import ChatRequest, EndpointClient, RequestFailed
-from workbench.core.profiles import EndpointProfile, ProfileError, resolve_api_key, store_api_key
+from workbench.core.endpoints.client import ChatRequest, EndpointClient, RequestFailed
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, resolve_api_key, store_api_key
 from workbench.core.secrets import mask
 from workbench.ui.session import AppSession
 

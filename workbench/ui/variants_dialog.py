@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.retrieval import RECIPES
-from workbench.core.runspec import LOCAL_PROFILE, MODES, VariantSpec
+from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.runs.runspec import LOCAL_PROFILE, MODES, VariantSpec
 from workbench.ui.session import AppSession
 
 HEADERS = ("name", "endpoint", "prompt version", "retrieval", "k", "schema tables", "mode")

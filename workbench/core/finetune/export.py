@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.context import ContextBuilder
-from workbench.core.dataset import Item
+from workbench.core.data.dataset import Item
+from workbench.core.prompts.context import ContextBuilder
 
 ANSWER_STYLES = ("fenced", "plain")
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.core.platform import JobInfo, JobSpec, PlatformClient
-from workbench.core.platform import PlatformError as JobError
-from workbench.core.profiles import EndpointProfile, ProfileStore
+from workbench.core.endpoints.platform import JobInfo, JobSpec, PlatformClient
+from workbench.core.endpoints.platform import PlatformError as JobError
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.store import Store
 
 TERMINAL = ("succeeded", "failed", "cancelled")

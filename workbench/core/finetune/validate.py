@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.inputs import InputError, jsonl_lines, loads_json, read_text
+from workbench.core.data.inputs import InputError, jsonl_lines, loads_json, read_text
 
 ROLES = ("system", "user", "assistant")
 MIN_EXAMPLES = 10  # the API's minimum

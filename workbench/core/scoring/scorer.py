@@ -15,15 +15,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core import watchdog
-from workbench.core.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.dataset import Dataset, Item
-from workbench.core.inputs import is_sqlite_file, sqlite_problem
+from workbench.core.data.dataset import Dataset, Item
+from workbench.core.data.inputs import is_sqlite_file, sqlite_problem
+from workbench.core.sandbox import watchdog
+from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
+from workbench.core.sandbox.sqlexec import QueryError, SandboxedDatabase, open_readonly, table_columns
+from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
-from workbench.core.sqlexec import QueryError, SandboxedDatabase, open_readonly, table_columns
-from workbench.core.watchdog import ExecLimits
 
 SCORING_TIMEOUT_S = ExecLimits.time_limit_s
 SCORING_MAX_ROWS = ExecLimits.max_rows

@@ -27,8 +27,8 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.finetune.jobs import record_registration
-from workbench.core.profiles import EndpointProfile, ProfileStore
 from workbench.core.store import Store
 from workbench.local.finetune.train import TrainConfig
 from workbench.local.models import DEFAULT_MODEL, LocalModelError, get, locate

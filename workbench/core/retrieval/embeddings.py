@@ -19,9 +19,9 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from workbench.core import secrets
-from workbench.core.dataset import Item
-from workbench.core.profiles import EndpointProfile, resolve_api_key
-from workbench.core.retrieval import ExampleRetriever, Scored, _same_question
+from workbench.core.data.dataset import Item
+from workbench.core.endpoints.profiles import EndpointProfile, resolve_api_key
+from workbench.core.retrieval.retrievers import ExampleRetriever, Scored, _same_question
 
 BATCH = 64
 

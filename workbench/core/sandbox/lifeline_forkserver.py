@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from workbench.core.lifeline import exit_with
+from workbench.core.sandbox.lifeline import exit_with
 
 if "multiprocessing.forkserver" in " ".join(getattr(sys, "orig_argv", [])):
     exit_with(os.getppid())

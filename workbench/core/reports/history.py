@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.core.report import summarize_run
+from workbench.core.reports.report import summarize_run
 from workbench.core.store import Store
 
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.core.dataset import Dataset, Item
-from workbench.core.inputs import read_text
-from workbench.core.retrieval import ExampleRetriever, Scored, link_schema, make_retriever
-from workbench.core.schema import Schema
-from workbench.core.template_bounds import DEFAULT_LIMITS, TemplateLimits
-from workbench.core.templates import PromptTemplate, SchemaView, bundled_templates
+from workbench.core.data.dataset import Dataset, Item
+from workbench.core.data.inputs import read_text
+from workbench.core.data.schema import Schema
+from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
+from workbench.core.prompts.templates import PromptTemplate, SchemaView, bundled_templates
+from workbench.core.retrieval.retrievers import ExampleRetriever, Scored, link_schema, make_retriever
 from workbench.paths import RESOURCES
 
 TEMPLATES_DIR = RESOURCES / "templates"

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.core import secrets
-from workbench.core.client import RETRY_STATUSES
-from workbench.core.limits import backoff_delay
-from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
+from workbench.core.endpoints.client import RETRY_STATUSES
+from workbench.core.endpoints.pacing import backoff_delay
+from workbench.core.endpoints.profiles import NO_KEY, EndpointProfile, resolve_api_key
 
 T = TypeVar("T")
 

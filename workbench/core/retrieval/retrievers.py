@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlglot.tokens import Tokenizer, TokenType
 
-from workbench.core.dataset import Item
-from workbench.core.schema import Schema
+from workbench.core.data.dataset import Item
+from workbench.core.data.schema import Schema
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
@@ -339,7 +339,7 @@ def make_retriever(
     if recipe == "dense":
         if embedder is None:
             raise ValueError("dense retrieval needs an embedding endpoint (embedding_profile)")
-        from workbench.core.embeddings import DenseQuestion
+        from workbench.core.retrieval.embeddings import DenseQuestion
 
         return DenseQuestion(embedder)  # type: ignore[arg-type]
     if recipe == "bm25":

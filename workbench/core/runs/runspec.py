@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from workbench.core.context import ContextBuilder, PromptSpec
-from workbench.core.dataset import Dataset
-from workbench.core.embeddings import Embedder
-from workbench.core.profiles import EndpointProfile
-from workbench.core.retrieval import RECIPES
-from workbench.core.runner import Variant
+from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import ContextBuilder, PromptSpec
+from workbench.core.prompts.templates import PromptTemplate
+from workbench.core.retrieval.embeddings import Embedder
+from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.runs.runner import Variant
 from workbench.core.store import Store, StoreError
-from workbench.core.templates import PromptTemplate
 
 LOCAL_PROFILE = "local"  # the embedded llama.cpp model; never a saved profile
 COMPLETION_PREFIX = "SELECT"

@@ -19,10 +19,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.core import lifeline, secrets
-from workbench.core.limits import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
-from workbench.core.profiles import NO_KEY, EndpointProfile, resolve_api_key
-from workbench.core.sendlog import Budget, SendLog
+from workbench.core import secrets
+from workbench.core.endpoints.pacing import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
+from workbench.core.endpoints.profiles import NO_KEY, EndpointProfile, resolve_api_key
+from workbench.core.endpoints.sendlog import Budget, SendLog
+from workbench.core.sandbox import lifeline
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 RATE_WINDOW_S = 60.0  # what a profile's rpm and tpm are per

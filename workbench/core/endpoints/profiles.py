@@ -18,7 +18,7 @@ import keyring.errors
 from platformdirs import user_config_dir
 
 from workbench.core import secrets
-from workbench.core.inputs import InputError, expect, expect_range, read_json, type_name
+from workbench.core.data.inputs import InputError, expect, expect_range, read_json, type_name
 
 KEYRING_SERVICE = "workbench"
 NO_KEY = "no-key-needed"

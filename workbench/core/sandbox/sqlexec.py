@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from workbench.core import watchdog
+from workbench.core.sandbox import watchdog
 
 ErrorKind = Literal["denied", "timeout", "too_many_rows", "too_large", "memory", "syntax", "runtime", "open"]
 # how each kind reads in a verdict's reason: the bound that was hit, in words

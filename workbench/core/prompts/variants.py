@@ -19,9 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workbench.core.inputs import InputError, expect, expect_range, read_toml, type_name
-from workbench.core.retrieval import RECIPES
-from workbench.core.watchdog import MIN_MEMORY_LIMIT_MB
+from workbench.core.data.inputs import InputError, expect, expect_range, read_toml, type_name
+from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.sandbox.watchdog import MIN_MEMORY_LIMIT_MB
 
 # field -> (TOML kind, lowest allowed value for numbers)
 FIELDS: dict[str, tuple[str, int | None]] = {

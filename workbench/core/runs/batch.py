@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.core.client import ChatRequest, Completion
-from workbench.core.dataset import Item
-from workbench.core.events import BatchUpdate, ItemFailed
-from workbench.core.platform import BATCH_DONE, BatchInfo, PlatformClient, PlatformError
-from workbench.core.runner import Runner, Variant, _RunContext
+from workbench.core.data.dataset import Item
+from workbench.core.endpoints.client import ChatRequest, Completion
+from workbench.core.endpoints.platform import BATCH_DONE, BatchInfo, PlatformClient, PlatformError
+from workbench.core.runs.events import BatchUpdate, ItemFailed
+from workbench.core.runs.runner import Runner, Variant, _RunContext
 
 MAX_REQUESTS = 50_000
 MAX_BYTES = 200 * 1024 * 1024

@@ -29,9 +29,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 
-from workbench.core.schema import Schema
-from workbench.core.sqlexec import QueryResult, execute
-from workbench.core.template_bounds import (
+from workbench.core.data.schema import Schema
+from workbench.core.prompts.template_bounds import (
     DEFAULT_LIMITS,
     BoundedEnvironment,
     BoundExceeded,
@@ -40,6 +39,7 @@ from workbench.core.template_bounds import (
     size_label,
     utf8_size,
 )
+from workbench.core.sandbox.sqlexec import QueryResult, execute
 
 ROLES = ("system", "user", "assistant")
 _HEADER = re.compile(r"^###\s*(system|user|assistant)\s*$", re.IGNORECASE)

@@ -46,8 +46,14 @@ def position(text: str, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
-_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"), (list, "a list"),
-          (dict, "an object"))  # fmt: skip  (bool before int: True is an int too)
+_KINDS = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "an object"),
+)  # fmt: skip  (bool before int: True is an int too)
 
 
 def type_name(value: Any) -> str:

@@ -23,8 +23,8 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
-from workbench.core import lifeline
-from workbench.core.inputs import sqlite_problem
+from workbench.core.data.inputs import sqlite_problem
+from workbench.core.sandbox import lifeline
 from workbench.core.secrets import mask, mask_optional
 
 
@@ -467,7 +467,7 @@ class Store:
     # --- prompt versions ---------------------------------------------------------
     def save_prompt_version(self, name: str, body: str, parent_id: int | None = None) -> int:
         """Store an edit as a new version with its diff to the parent; an unchanged body is not a new version."""
-        from workbench.core.templates import unified_diff
+        from workbench.core.prompts.templates import unified_diff
 
         parent = self.prompt_version(parent_id) if parent_id is not None else None
         if parent is not None and parent.body == body:

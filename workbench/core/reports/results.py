@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.core.events import Event, ItemFailed, ItemScored, RunStarted
-from workbench.core.report import PairedComparison, VariantSummary, compare_verdicts
+from workbench.core.reports.report import PairedComparison, VariantSummary, compare_verdicts
+from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunStarted
 from workbench.core.store import ScoreRow, Store
 
 

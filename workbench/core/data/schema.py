@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.inputs import type_name
+from workbench.core.data.inputs import type_name
 
 REQUIRED_KEYS = (
     "db_id",

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.answers import ResultGrid, result_grid
-from workbench.core.charts import Bar, bar_chart_svg
-from workbench.core.dataset import Dataset, DatasetError
-from workbench.core.report import PairedComparison, VariantSummary
-from workbench.core.results import QuestionFilter, RunResults
+from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.reports.answers import ResultGrid, result_grid
+from workbench.core.reports.charts import Bar, bar_chart_svg
+from workbench.core.reports.report import PairedComparison, VariantSummary
+from workbench.core.reports.results import QuestionFilter, RunResults
+from workbench.core.reports.stats import wilson_interval
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.secrets import mask
-from workbench.core.stats import wilson_interval
 from workbench.core.store import PromptVersion, RunInfo, Store, StoreError
 
 MAX_DISAGREEMENTS = 200

@@ -1,6 +1,6 @@
 """Deadlines that a supervisor outside this process enforces (see ``bounded_pool``).
 
-A worker of a :class:`~workbench.core.bounded_pool.BoundedPool` shares a small slot with
+A worker of a :class:`~workbench.core.sandbox.bounded_pool.BoundedPool` shares a small slot with
 its supervisor: the deadline of what it is doing now, the item it is on and the phase
 (gold query, prediction, parsing). Code that runs untrusted work wraps it in
 ``bounded(seconds, phase)``; when the deadline passes, the supervisor kills the worker,

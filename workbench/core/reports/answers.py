@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.sqlexec import QueryError, execute
+from workbench.core.sandbox.sqlexec import QueryError, execute
 
 SHOWN_ROWS = 200
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\w+|<>|!=|<=|>=|\S")

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from workbench.core import lifeline, watchdog
-from workbench.core import lifeline_forkserver as _preloaded  # noqa: F401  (named below; bundles must carry it)
-from workbench.core.watchdog import ExecLimits
+from workbench.core.sandbox import lifeline, watchdog
+from workbench.core.sandbox import lifeline_forkserver as _preloaded  # noqa: F401  (named below; bundles must carry it)
+from workbench.core.sandbox.watchdog import ExecLimits
 
 _TICK_S = 0.05
 
@@ -121,7 +121,7 @@ class BoundedPool(Executor):
         self.size = max(1, workers or os.cpu_count() or 1)
         self._context = multiprocessing.get_context(context)
         if context == "forkserver":
-            self._context.set_forkserver_preload(["__main__", "workbench.core.lifeline_forkserver"])
+            self._context.set_forkserver_preload(["__main__", "workbench.core.sandbox.lifeline_forkserver"])
         self._pending: deque[_Task] = deque()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()

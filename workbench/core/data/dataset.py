@@ -15,9 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from workbench.core import inputs
-from workbench.core.schema import Schema, SchemaError, schema_from_entry
-from workbench.core.sqlexec import open_readonly
+from workbench.core.data import inputs
+from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
+from workbench.core.sandbox.sqlexec import open_readonly
 
 SPLIT_FILES: dict[str, tuple[str, ...]] = {
     "train": ("train.json",),

@@ -18,20 +18,20 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core import lifeline
-from workbench.core.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.client import ChatRequest, Completion, EndpointClient, RequestFailed
-from workbench.core.context import ContextBuilder
-from workbench.core.dataset import Dataset, Item
-from workbench.core.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
-from workbench.core.extract import extract_sql
-from workbench.core.profiles import EndpointProfile
-from workbench.core.schema import Schema
+from workbench.core.data.dataset import Dataset, Item
+from workbench.core.data.schema import Schema
+from workbench.core.endpoints.client import ChatRequest, Completion, EndpointClient, RequestFailed
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.endpoints.sendlog import SendLog
+from workbench.core.prompts.context import ContextBuilder
+from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
+from workbench.core.sandbox import lifeline
+from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
+from workbench.core.sandbox.watchdog import ExecLimits
+from workbench.core.scoring.extract import extract_sql
 from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one
-from workbench.core.sendlog import SendLog
 from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
-from workbench.core.templates import TemplateProblem
-from workbench.core.watchdog import ExecLimits
 
 SYSTEM_PROMPT = (
     "You translate questions about a SQLite database into one SQLite query. "

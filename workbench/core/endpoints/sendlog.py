@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from workbench.core import lifeline
+from workbench.core.sandbox import lifeline
 from workbench.core.store import Store
 
 KEEP_S = 3600.0  # rows older than this are pruned: no window is that long

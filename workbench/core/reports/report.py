@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.reports.stats import mcnemar_p, percentile, wilson_interval
 from workbench.core.scoring.exact import HARDNESS_LEVELS
-from workbench.core.stats import mcnemar_p, percentile, wilson_interval
 from workbench.core.store import ScoreRow, Store
 
 

@@ -1,0 +1,1 @@
+"""Datasets and their files: questions, schemas, the one reader of input files."""

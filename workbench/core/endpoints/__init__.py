@@ -1,0 +1,1 @@
+"""OpenAI-compatible endpoints: profiles and keys, the client, pacing, the platform API."""

@@ -1,0 +1,1 @@
+"""Templates, their bounds, variant files and the context put into a prompt."""

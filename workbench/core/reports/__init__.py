@@ -1,0 +1,1 @@
+"""Results, summaries, comparisons, history and exports."""

@@ -1,0 +1,1 @@
+"""Retrieval recipes: BM25, embeddings and the rest, chosen per variant."""

@@ -1,0 +1,1 @@
+"""A run: variants over a split, streamed as events, batch or live."""

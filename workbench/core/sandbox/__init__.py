@@ -1,0 +1,1 @@
+"""Running what may be hostile: read-only SQL, bounded workers, process lifetimes."""

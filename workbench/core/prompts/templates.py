@@ -32,13 +32,13 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from workbench.core.data.schema import Schema
 from workbench.core.prompts.template_bounds import (
     DEFAULT_LIMITS,
-    BoundedEnvironment,
     BoundExceeded,
     TemplateLimits,
     bounded,
     size_label,
     utf8_size,
 )
+from workbench.core.prompts.template_sandbox import BoundedEnvironment
 from workbench.core.sandbox.sqlexec import QueryResult, execute
 
 ROLES = ("system", "user", "assistant")

@@ -56,6 +56,7 @@ def main() -> None:
             session.select_question(visible[min(2, len(visible) - 1)])
         window.context.variant.setCurrentIndex(window.context.variant.count() - 1)
         await window.outputs.settle()
+        await window.context.settle()
         await asyncio.sleep(0.5)
         app.processEvents()
         screen = QGuiApplication.primaryScreen()

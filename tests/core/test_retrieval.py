@@ -124,3 +124,24 @@ def test_dense_retrieval_through_an_embeddings_endpoint_with_a_disk_cache(
     DenseQuestion(again).fit(POOL).retrieve(query, 2)
     assert again.requests == 0
     assert r.retrieve(POOL[1], 1)[0].item.index != 1  # never the item itself
+
+
+def test_builds_in_threads_at_once_fit_the_retriever_once(
+    openai_server: object, demo_path: Path, tmp_path: Path
+) -> None:
+    """Runs and previews build contexts in worker threads; the first fit is shared, not repeated per thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workbench.core.endpoints.profiles import EndpointProfile
+    from workbench.core.retrieval.embeddings import BATCH, Embedder, EmbeddingCache
+
+    profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
+    embedder = Embedder(profile, EmbeddingCache(tmp_path / "vectors.sqlite"))
+    dataset = Dataset(demo_path)
+    builder = ContextBuilder(dataset, PromptSpec(load_template("few_shot"), "dense", 2), embedder=embedder)
+    train = dataset.load_split("train").items
+    with ThreadPoolExecutor(8) as threads:  # train questions: once fitted, their vectors are all on disk
+        contexts = list(threads.map(builder.build, train[:8]))
+    assert all(len(c.examples) == 2 for c in contexts)
+    unique = len({i.question for i in train})
+    assert embedder.requests == -(-unique // BATCH)  # the train split embedded once, in batches

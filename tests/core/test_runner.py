@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.openai import OpenAITestServer
+from tests.servers.openai import OpenAITestServer, ServerConfig, load_answers
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.reports.report import summarize_run
+from workbench.core.retrieval.embeddings import Embedder, EmbeddingCache
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.store import Store
@@ -115,3 +117,51 @@ def test_resume_checks_the_run_matches(openai_server: OpenAITestServer, demo_pat
         collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server)[:1], "r", limit=2, resume=True))
     with pytest.raises(StoreError, match=r"not .* / train"):
         collect(Runner(store, Dataset(demo_path), "train", variants(openai_server), "r", limit=2, resume=True))
+
+
+def test_contexts_are_built_off_the_event_loop(demo_path: Path, tmp_path: Path) -> None:
+    """Dense retrieval asks an embeddings server that runs on the run's own event loop.
+
+    Fitting the retriever (the first render) and each question's retrieval wait for that
+    server: built on the loop, they would wait for an answer the blocked loop cannot give.
+    """
+
+    async def go() -> tuple[int, list[Event], int]:
+        server = OpenAITestServer(ServerConfig(answer="model", answers=load_answers(demo_path)))
+        await server.start()
+        try:
+            embed = EndpointProfile(name="emb", base_url=server.base_url, model="bow-64", timeout_s=2.0)
+            embedder = Embedder(embed, EmbeddingCache(tmp_path / "vectors.sqlite"))
+            dataset = Dataset(demo_path)
+            context = ContextBuilder(dataset, PromptSpec(load_template("few_shot"), "dense", 2), embedder=embedder)
+            profile = EndpointProfile(name="p-gold", base_url=server.base_url, model="gold", timeout_s=2.0)
+            runner = Runner(Store(tmp_path / "w.sqlite"), dataset, "dev", [Variant("dense", profile, context=context)],
+                            "off-loop", limit=4)  # fmt: skip
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            ticker = asyncio.create_task(tick())
+            events = runner.events()
+            before = ticks
+            started = await anext(events)  # the first render, which fits the retriever, comes before this
+            during = ticks - before
+            rest = [event async for event in events]
+            ticker.cancel()
+            return during, [started, *rest], embedder.requests
+        finally:
+            await server.stop()
+
+    during, events, requests = asyncio.run(go())
+    assert isinstance(events[0], RunStarted) and during > 0  # the loop kept turning while the retriever was fitted
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and (finished.state, finished.scored, finished.failed) == (
+        "completed",
+        4,
+        0,
+    )
+    assert requests > 0

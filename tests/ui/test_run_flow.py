@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, add_test_profiles, await_in_qt, close_window
+from workbench.core.prompts.context import Context
 from workbench.core.runs.runspec import VariantSpec
 from workbench.ui.accuracy_pane import COLUMNS
 from workbench.ui.main_window import MainWindow
@@ -80,6 +84,7 @@ def test_two_variants_stream_into_every_pane(
 
     # the context pane shows what "wrong" sent: its retrieved examples and the exact messages
     window.context.variant.setCurrentText("wrong")
+    await_in_qt(qtbot, window.context.settle())  # built off the event loop
     html = window.context.view.toPlainText()
     assert "Retrieved examples" in html and item.question in html and "tokens" in window.context.tokens.text()
 
@@ -159,3 +164,32 @@ def test_a_run_that_cannot_start_says_why(open_window: OpenWindow, qtbot: Any) -
     qtbot.waitUntil(lambda: window.session.state == "failed", timeout=10_000)
     assert "no endpoint profile named 'no-such-profile'" in window.last_problem
     assert window.run_bar.run_button.isEnabled()
+
+
+def test_the_context_preview_is_built_off_the_event_loop(open_window: OpenWindow, qtbot: Any, demo_copy: Path) -> None:
+    """A preview's first build fits BM25 on the train split (thousands of questions here): the window keeps turning."""
+    train = json.loads((demo_copy / "train.json").read_text())
+    many = [dict(row, question=f"{row['question']} [copy {k}]") for k in range(30) for row in train]
+    (demo_copy / "train.json").write_text(json.dumps(many))
+    window = open_window()
+    session = window.session
+    assert window.open_dataset(demo_copy, "dev")
+    spec = VariantSpec("bm25", "gold", session.latest_version("few_shot"), "bm25", 2)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def preview() -> tuple[int, Context]:
+        before = ticks
+        context = await session.preview(spec, session.items[0].index)
+        return ticks - before, context
+
+    ticker = asyncio.ensure_future(tick())
+    during, context = await_in_qt(qtbot, preview())
+    ticker.cancel()
+    assert during > 0 and len(context.examples) == 2  # the loop ran while the retriever was fitted
+    await_in_qt(qtbot, window.outputs.settle())  # the gold grid of the selected question, before closing

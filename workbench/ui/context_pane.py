@@ -1,12 +1,19 @@
-"""The Context pane: what one variant sends for the selected question, exactly."""
+"""The Context pane: what one variant sends for the selected question, exactly.
+
+The context is built off the event loop (``AppSession.preview``); a result that arrives
+after the selection moved on is dropped.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from workbench.core.prompts.context import Context
 from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.runs.runspec import VariantSpec
 from workbench.ui.session import AppSession
 
 
@@ -14,6 +21,8 @@ class ContextPane(QWidget):
     def __init__(self, session: AppSession) -> None:
         super().__init__()
         self.session = session
+        self._generation = 0  # bumped by each refresh: older builds are not shown
+        self._builds: set[asyncio.Task[None]] = set()
         self.variant = QComboBox()
         self.variant.setToolTip("Whose prompt to show")
         self.tokens = QLabel()
@@ -31,6 +40,7 @@ class ContextPane(QWidget):
         session.question_selected.connect(lambda _: self.refresh())
         session.templates_changed.connect(self.refresh)
         session.dataset_changed.connect(self.refresh)
+        session.closing.connect(self._drop_builds)
         self._reload_variants()
 
     def _reload_variants(self) -> None:
@@ -47,16 +57,41 @@ class ContextPane(QWidget):
         session = self.session
         specs = {s.name: s for s in session.specs}
         spec = specs.get(self.variant.currentText())
+        self._generation += 1
         if spec is None or session.current_index is None:
             self.view.setHtml("<p><i>Select a question and a variant.</i></p>")
             self.tokens.clear()
             return
+        self.tokens.setText("building …")
+        task = asyncio.ensure_future(self._build(spec, session.current_index, self._generation))
+        self._builds.add(task)
+        task.add_done_callback(self._builds.discard)
+
+    async def settle(self) -> None:
+        """Wait for the contexts being built (tests and screenshots)."""
+        while self._builds:
+            await asyncio.gather(*list(self._builds), return_exceptions=True)
+
+    def _drop_builds(self) -> None:
+        """The session is closing: show nothing more (a build's thread ends on its own)."""
+        self._generation += 1
+        for task in list(self._builds):
+            task.cancel()
+
+    async def _build(self, spec: VariantSpec, index: int, generation: int) -> None:
         try:
-            context = session.preview(spec, session.current_index)
+            context = await self.session.preview(spec, index)
         except (TemplateProblem, ValueError) as exc:
-            self.view.setHtml(f"<p style='color:#9b1c1c'><b>Cannot render this prompt:</b> {html.escape(str(exc))}</p>")
-            self.tokens.clear()
+            if generation == self._generation:
+                self.view.setHtml(
+                    f"<p style='color:#9b1c1c'><b>Cannot render this prompt:</b> {html.escape(str(exc))}</p>"
+                )
+                self.tokens.clear()
             return
+        if generation == self._generation:
+            self._show(spec, context)
+
+    def _show(self, spec: VariantSpec, context: Context) -> None:
         self.tokens.setText(context.token_label)
         parts = [f"<p><b>{html.escape(spec.name)}</b>: {html.escape(spec.profile)}, retrieval "
                  f"{html.escape(spec.retrieval)}{f' (k={spec.k})' if spec.retrieval != 'none' else ''}, "

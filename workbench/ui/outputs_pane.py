@@ -220,7 +220,7 @@ class OutputsPane(QWidget):
         generation = self._generation
 
         async def fill() -> None:
-            pool = await self.session.scoring_pool()  # a bounded worker: a hostile query is stopped, not waited for
+            pool = await self.session.workers.pool()  # a bounded worker: a hostile query is stopped, not waited for
             try:
                 grid = await asyncio.wrap_future(pool.submit(result_grid, db_path, sql))
             except WorkerKilled as killed:

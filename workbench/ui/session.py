@@ -9,7 +9,6 @@ coalesced: at most one ``results_changed`` per ``FLUSH_MS``.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,20 +26,20 @@ from workbench.core.endpoints.profiles import (
     default_profiles_path,
     resolve_api_key,
 )
-from workbench.core.prompts.context import Context, ContextBuilder, load_template
+from workbench.core.prompts.context import Context, load_template
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.batch import BatchLimits, BatchRunner
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner
-from workbench.core.runs.runner import scoring_pool as bounded_pool
-from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
-from workbench.core.sandbox.bounded_pool import BoundedPool
+from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
 from workbench.paths import RESOURCES
+from workbench.ui.context_previews import ContextPreviews
 from workbench.ui.local_service import LocalModelService
+from workbench.ui.scoring_workers import ScoringWorkers
 
 FLUSH_MS = 150
 # what stops a run with a message for the user (anything else is a bug and propagates)
@@ -93,10 +92,9 @@ class AppSession(QObject):
         self._runner: Runner | None = None
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
-        self._pool: BoundedPool | None = None
-        self._pool_ready: asyncio.Future[BoundedPool] | None = None
+        self.workers = ScoringWorkers()  # scoring and result grids
         self.closed = False
-        self._previews: dict[tuple[VariantSpec, str], ContextBuilder] = {}
+        self.previews = ContextPreviews(self.store)
         self._flush = QTimer(self)
         self._flush.setInterval(FLUSH_MS)
         self._flush.timeout.connect(self._emit_if_dirty)
@@ -150,7 +148,7 @@ class AppSession(QObject):
         self.results = RunResults([s.name for s in self.specs])
         self.run_info = None
         self.current_index = None
-        self._previews.clear()
+        self.previews.clear()
         self.dataset_changed.emit()
         self.results_changed.emit()
         if self.items:
@@ -162,7 +160,7 @@ class AppSession(QObject):
 
     def set_specs(self, specs: list[VariantSpec]) -> None:
         self.specs = list(specs)
-        self._previews.clear()
+        self.previews.clear()
         self.specs_changed.emit()
 
     def select_question(self, index: int) -> None:
@@ -184,19 +182,14 @@ class AppSession(QObject):
         return self.results.filter([i.index for i in self.items], self.question_filter)
 
     # --- previews ----------------------------------------------------------------------
-    def preview(self, spec: VariantSpec, index: int) -> Context:
-        """What ``spec`` sends for question ``index`` (raises TemplateProblem or ValueError)."""
+    async def preview(self, spec: VariantSpec, index: int) -> Context:
+        """What ``spec`` sends for question ``index``, built off the loop (raises TemplateProblem or ValueError)."""
         if self.dataset is None:
             raise ValueError("no dataset is open")
         item = self.item(index)
         if item is None:
             raise ValueError(f"no question {index} in {self.split}")
-        key = (spec, self.split)
-        builder = self._previews.get(key)
-        if builder is None:
-            builder = context_builder(spec, self.dataset, self.store)
-            self._previews[key] = builder
-        return builder.build(item)
+        return await self.previews.build(spec, self.dataset, self.split, item)
 
     def save_template(self, name: str, body: str, parent_id: int | None) -> int:
         """A new prompt version (the same id when nothing changed); variants on the parent move to it."""
@@ -274,19 +267,6 @@ class AppSession(QObject):
         if self._runner is not None:
             self._runner.cancel()
 
-    async def scoring_pool(self) -> BoundedPool:
-        """One pool of bounded workers per session (scoring, result grids), started off the event loop."""
-        if self._pool_ready is None:
-            self._pool_ready = asyncio.ensure_future(self._start_pool())
-        return await asyncio.shield(self._pool_ready)
-
-    async def _start_pool(self) -> BoundedPool:
-        workers = os.cpu_count() or 1
-        pool = bounded_pool(workers)
-        await asyncio.to_thread(lambda: list(pool.map(abs, range(workers))))
-        self._pool = pool
-        return pool
-
     async def _profiles_for(self, specs: list[VariantSpec]) -> dict[str, EndpointProfile]:
         profiles = dict(self.profiles)
         if any(s.profile == LOCAL_PROFILE for s in specs):
@@ -306,7 +286,7 @@ class AppSession(QObject):
             variants = build_variants(specs, dataset, self.store, profiles)
             for v in variants:
                 resolve_api_key(v.profile)
-            pool = await self.scoring_pool()
+            pool = await self.workers.pool()
             options: dict[str, Any] = {"limit": self.limit, "resume": resume, "executor": pool}
             if batch:
                 self.batch_status = "submitting batches …"
@@ -317,15 +297,7 @@ class AppSession(QObject):
                 self._runner = Runner(self.store, dataset, split, variants, name, **options)
             async for event in self._runner.events():
                 self._apply(event, specs)
-        except (
-            SpecError,
-            ProfileError,
-            StoreError,
-            LocalModelError,
-            DatasetError,
-            TemplateProblem,
-            PlatformError,
-        ) as exc:
+        except RUN_PROBLEMS as exc:
             self._set_state("failed")
             self.problem.emit(f"the run could not start: {exc}")
         finally:
@@ -421,9 +393,6 @@ class AppSession(QObject):
             self.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._flush.stop()
-        if self._pool_ready is not None and not self._pool_ready.done():
-            await asyncio.wait([self._pool_ready], timeout=30)  # a pool still starting: stop it too
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        await self.workers.stop()
         self.local.stop()
         self.store.close()

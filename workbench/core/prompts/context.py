@@ -9,6 +9,7 @@ as such).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,15 +75,18 @@ class ContextBuilder:
     tokenizer: Callable[[str], int] | None = None
     embedder: Callable[..., object] | None = None  # for dense retrieval
     _retrievers: dict[str, ExampleRetriever | None] = field(default_factory=dict, init=False, repr=False)
+    _fitting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def retriever(self, recipe: str | None = None) -> ExampleRetriever | None:
+        """The recipe's retriever, fitted on the train split on first use (once, whichever thread asks first)."""
         recipe = recipe or self.spec.retrieval
-        if recipe not in self._retrievers:
-            retriever = make_retriever(recipe, self.dataset.schema, self.embedder)
-            if retriever is not None:
-                retriever.fit(self.dataset.load_split(self.train_split).items)
-            self._retrievers[recipe] = retriever
-        return self._retrievers[recipe]
+        with self._fitting:  # builds run in worker threads: two items at once must not fit it twice
+            if recipe not in self._retrievers:
+                retriever = make_retriever(recipe, self.dataset.schema, self.embedder)
+                if retriever is not None:
+                    retriever.fit(self.dataset.load_split(self.train_split).items)
+                self._retrievers[recipe] = retriever
+            return self._retrievers[recipe]
 
     def _tables(self, item: Item, schema: Schema) -> list[tuple[str, float]]:
         return link_schema(item.question, schema, top=self.spec.schema_tables)

@@ -124,7 +124,7 @@ class BatchRunner(Runner):
                     await ctx.queue.put(self._failed(ctx, variant, item, "", reason))
                     continue
                 schema = self.dataset.schema(item.db_id)
-                messages = self._render(ctx, variant, item, lambda i: variant.messages(i, schema))  # noqa: B023
+                messages = await self._render(ctx, variant, item, lambda i: variant.messages(i, schema))  # noqa: B023
                 if isinstance(messages, ItemFailed):
                     await ctx.queue.put(messages)
                     continue

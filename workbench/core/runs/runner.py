@@ -192,7 +192,7 @@ class Runner:
 
     # --- the run ----------------------------------------------------------------
     async def events(self) -> AsyncIterator[Event]:
-        self.preflight()
+        await asyncio.to_thread(self.preflight)  # its first render fits retrievers: seconds the loop must not stall
         split = self.dataset.load_split(self.split_name)
         items = split.items[: self.limit] if self.limit else split.items
         run_id, ids = self._open_run()
@@ -265,12 +265,12 @@ class Runner:
         draft = None
         if variant.context is not None and variant.context.spec.needs_draft:
             # HyDE: ask for a draft first, retrieve examples whose SQL looks like it, then ask again
-            first = self._render(ctx, variant, item, variant.context.draft_messages)
+            first = await self._render(ctx, variant, item, variant.context.draft_messages)
             drafted = first if isinstance(first, ItemFailed) else await self._answer(ctx, variant, item, first)
             if isinstance(drafted, ItemFailed):
                 return drafted
             draft = extract_sql(_join_prefix(variant.answer_prefix, drafted[0].text)).sql
-        prompt = self._render(ctx, variant, item, lambda i: variant.messages(i, schema, draft))
+        prompt = await self._render(ctx, variant, item, lambda i: variant.messages(i, schema, draft))
         answered = prompt if isinstance(prompt, ItemFailed) else await self._answer(ctx, variant, item, prompt)
         if isinstance(answered, ItemFailed):
             return answered
@@ -292,12 +292,16 @@ class Runner:
             return self._failed(ctx, variant, item, key, str(outcome))
         return outcome, key, False
 
-    def _render(
+    async def _render(
         self, ctx: _RunContext, variant: Variant, item: Item, render: Callable[[Item], list[dict[str, str]]]
     ) -> list[dict[str, str]] | ItemFailed:
-        """The prompt for ``item``, or the failure recorded (its template fails on this question)."""
+        """The prompt for ``item``, or the failure recorded (its template fails on this question).
+
+        Rendered in a worker thread: building a context may fit a retriever or wait for an
+        embeddings endpoint, and the event loop must stay free for the run and the GUI.
+        """
         try:
-            return render(item)
+            return await asyncio.to_thread(render, item)
         except TemplateProblem as exc:
             return self._failed(ctx, variant, item, "", f"template {exc}")
 

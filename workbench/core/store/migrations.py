@@ -1,0 +1,136 @@
+"""The store's schema as numbered migrations: each runs with its ledger row in one transaction.
+
+A step is never edited or renumbered once released (old stores must open); a schema change is a
+new step at the end of ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run ;-separated DDL inside the caller's transaction (executescript would commit it)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m1_initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY, root TEXT NOT NULL UNIQUE, name TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE prompt_versions (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER REFERENCES prompt_versions(id),
+            body TEXT NOT NULL, diff TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL);
+        CREATE TABLE variants (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, endpoint TEXT NOT NULL, model TEXT NOT NULL,
+            prompt_version_id INTEGER REFERENCES prompt_versions(id), retrieval TEXT NOT NULL DEFAULT 'none',
+            params TEXT NOT NULL DEFAULT '{}', fingerprint TEXT NOT NULL UNIQUE);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+            split TEXT NOT NULL, item_limit INTEGER, state TEXT NOT NULL, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL);
+        CREATE TABLE run_variants (
+            run_id INTEGER NOT NULL REFERENCES runs(id), variant_id INTEGER NOT NULL REFERENCES variants(id),
+            position INTEGER NOT NULL, PRIMARY KEY (run_id, variant_id));
+        CREATE TABLE requests (
+            hash TEXT PRIMARY KEY, endpoint TEXT NOT NULL, model TEXT NOT NULL, messages TEXT NOT NULL,
+            params TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY, request_hash TEXT NOT NULL REFERENCES requests(hash), ok INTEGER NOT NULL,
+            text TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, latency_ms REAL, attempts INTEGER,
+            error TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE scores (
+            run_id INTEGER NOT NULL REFERENCES runs(id), variant_id INTEGER NOT NULL REFERENCES variants(id),
+            item_index INTEGER NOT NULL, db_id TEXT NOT NULL, hardness TEXT, request_hash TEXT,
+            predicted_sql TEXT, exec_match INTEGER, exact_match INTEGER, status TEXT NOT NULL, reason TEXT NOT NULL,
+            created_at TEXT NOT NULL, PRIMARY KEY (run_id, variant_id, item_index));
+    """,
+    )
+
+
+def _m2_cache_index_and_cost(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE INDEX responses_ok_by_request ON responses(request_hash) WHERE ok = 1;
+        ALTER TABLE scores ADD COLUMN cost REAL NOT NULL DEFAULT 0;
+        ALTER TABLE scores ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE scores ADD COLUMN latency_ms REAL;
+        ALTER TABLE scores ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE scores ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+    """,
+    )
+
+
+def _m3_run_specs(db: sqlite3.Connection) -> None:
+    """What each run's variants were made of (profile, template version, retrieval), to resume it later."""
+    _script(db, "CREATE TABLE run_specs (run_id INTEGER PRIMARY KEY REFERENCES runs(id), specs TEXT NOT NULL);")
+
+
+def _m4_finetune_jobs(db: sqlite3.Connection) -> None:
+    """Fine-tuning jobs and their events, kept so a job is reattached after the app restarts."""
+    _script(
+        db,
+        """
+        CREATE TABLE finetune_jobs (
+            id TEXT PRIMARY KEY, profile TEXT NOT NULL, base_model TEXT NOT NULL, status TEXT NOT NULL,
+            fine_tuned_model TEXT, registered_profile TEXT, error TEXT, spec TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE finetune_events (
+            job_id TEXT NOT NULL REFERENCES finetune_jobs(id), event_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+            level TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (job_id, event_id));
+    """,
+    )
+
+
+def _m5_batches(db: sqlite3.Connection) -> None:
+    """Batch API submissions of a run and the requests in each, so a restart reattaches instead of resending."""
+    _script(
+        db,
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), profile TEXT NOT NULL,
+            status TEXT NOT NULL, input_file TEXT NOT NULL, requests INTEGER NOT NULL,
+            ingested INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE batch_requests (
+            batch_id TEXT NOT NULL REFERENCES batches(id), request_hash TEXT NOT NULL,
+            PRIMARY KEY (batch_id, request_hash));
+    """,
+    )
+
+
+def _m6_run_owner(db: sqlite3.Connection) -> None:
+    """The process that runs a run (``lifeline.identity()``), so a dead one is told from a live one."""
+    db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+
+
+def _m7_request_sends(db: sqlite3.Connection) -> None:
+    """When each attempt was sent and answered, per rate window, so a restart resumes its RPM/TPM windows."""
+    _script(
+        db,
+        """
+        CREATE TABLE request_sends (
+            id INTEGER PRIMARY KEY, window_key TEXT NOT NULL, owner TEXT NOT NULL, sent_at REAL NOT NULL,
+            deadline REAL NOT NULL, finished_at REAL, tokens INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX request_sends_by_window ON request_sends(window_key, sent_at);
+    """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_initial,
+    _m2_cache_index_and_cost,
+    _m3_run_specs,
+    _m4_finetune_jobs,
+    _m5_batches,
+    _m6_run_owner,
+    _m7_request_sends,
+]
+
+OWNER_MIGRATION = 6  # from this schema on, runs record their owner process

@@ -1,0 +1,57 @@
+"""Prompt template versions: each edit a new version with its diff to the parent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.core.store.connection import StoreConnection, StoreError, _now
+
+
+@dataclass(frozen=True)
+class PromptVersion:
+    id: int
+    name: str
+    parent_id: int | None
+    body: str
+    diff: str  # unified diff from the parent ("" for a first version)
+    created_at: str
+
+
+class PromptVersionsMixin(StoreConnection):
+    def save_prompt_version(self, name: str, body: str, parent_id: int | None = None) -> int:
+        """Store an edit as a new version with its diff to the parent; an unchanged body is not a new version."""
+        from workbench.core.prompts.templates import unified_diff
+
+        parent = self.prompt_version(parent_id) if parent_id is not None else None
+        if parent is not None and parent.body == body:
+            return parent.id
+        diff = unified_diff(parent.body, body, f"{parent.name} v{parent.id}", f"{name} (new)") if parent else ""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO prompt_versions (name, parent_id, body, diff, created_at) VALUES (?, ?, ?, ?, ?)",
+                (name, parent_id, body, diff, _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def version_for(self, name: str, body: str) -> int:
+        """The version of template ``name`` with this body: an existing one, or a new child of the latest."""
+        versions = self.prompt_versions(name)
+        for version in reversed(versions):
+            if version.body == body:
+                return version.id
+        return self.save_prompt_version(name, body, versions[-1].id if versions else None)
+
+    def prompt_version(self, version_id: int) -> PromptVersion:
+        row = self.db.execute(
+            "SELECT id, name, parent_id, body, diff, created_at FROM prompt_versions WHERE id = ?", (version_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no prompt version {version_id}")
+        return PromptVersion(*row)
+
+    def prompt_versions(self, name: str | None = None) -> list[PromptVersion]:
+        sql = "SELECT id, name, parent_id, body, diff, created_at FROM prompt_versions"
+        rows = self.db.execute(
+            sql + (" WHERE name = ? ORDER BY id" if name else " ORDER BY id"), (name,) if name else ()
+        )
+        return [PromptVersion(*r) for r in rows]

@@ -1,0 +1,98 @@
+"""One score row per (run, variant, item): its definition and the store's reads and writes of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from workbench.core.secrets import mask
+from workbench.core.store.connection import StoreConnection, _now
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    variant_id: int
+    item_index: int
+    db_id: str
+    hardness: str | None
+    exec_match: bool | None
+    exact_match: bool | None
+    status: str  # "scored" | "failed" | "unscorable"
+    reason: str
+    predicted_sql: str | None
+    request_hash: str | None
+    cost: float
+    cached: bool
+    latency_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ScoresMixin(StoreConnection):
+    def save_score(self, run_id: int, row: ScoreRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
+                "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
+                "prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    row.variant_id,
+                    row.item_index,
+                    row.db_id,
+                    row.hardness,
+                    row.request_hash,
+                    row.predicted_sql,
+                    _opt_int(row.exec_match),
+                    _opt_int(row.exact_match),
+                    row.status,
+                    mask(row.reason),
+                    _now(),
+                    row.cost,
+                    int(row.cached),
+                    row.latency_ms,
+                    row.prompt_tokens,
+                    row.completion_tokens,
+                ),
+            )
+
+    def done_items(self, run_id: int) -> set[tuple[int, int]]:
+        """(variant_id, item_index) pairs that need no more work: scored or unscorable."""
+        rows = self.db.execute(
+            "SELECT variant_id, item_index FROM scores WHERE run_id = ? AND status != 'failed'", (run_id,)
+        )
+        return {(int(v), int(i)) for v, i in rows}
+
+    def scores(self, run_id: int) -> Iterator[ScoreRow]:
+        cur = self.db.execute(
+            "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
+            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens FROM scores WHERE run_id = ? "
+            "ORDER BY variant_id, item_index",
+            (run_id,),
+        )
+        for r in cur:
+            yield ScoreRow(
+                int(r[0]),
+                int(r[1]),
+                r[2],
+                r[3],
+                _opt_bool(r[4]),
+                _opt_bool(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                float(r[10]),
+                bool(r[11]),
+                r[12],
+                int(r[13]),
+                int(r[14]),
+            )
+
+
+def _opt_int(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)

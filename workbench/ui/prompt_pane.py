@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.prompts.context import ContextBuilder, PromptSpec
-from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, unified_diff
+from workbench.core.prompts.templates import PromptTemplate, TemplateProblem
+from workbench.core.store.prompt_versions import unified_diff
 from workbench.ui.highlighters import DiffHighlighter, TemplateHighlighter
 from workbench.ui.session import AppSession
 

@@ -19,7 +19,6 @@ calls) and a time limit (2 s), each configurable through ``TemplateLimits``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -238,14 +237,6 @@ class SchemaView:
 
     def __str__(self) -> str:
         return self.create_table
-
-
-def unified_diff(old: str, new: str, old_name: str = "previous", new_name: str = "new") -> str:
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=old_name, tofile=new_name
-        )
-    )
 
 
 def bundled_templates(folder: Path) -> dict[str, PromptTemplate]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from workbench.core.store.connection import StoreConnection, StoreError, _now
@@ -17,11 +18,18 @@ class PromptVersion:
     created_at: str
 
 
+def unified_diff(old: str, new: str, old_name: str = "previous", new_name: str = "new") -> str:
+    """The edit from one template body to another, as the unified diff a version stores."""
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=old_name, tofile=new_name
+        )
+    )
+
+
 class PromptVersionsMixin(StoreConnection):
     def save_prompt_version(self, name: str, body: str, parent_id: int | None = None) -> int:
         """Store an edit as a new version with its diff to the parent; an unchanged body is not a new version."""
-        from workbench.core.prompts.templates import unified_diff
-
         parent = self.prompt_version(parent_id) if parent_id is not None else None
         if parent is not None and parent.body == body:
             return parent.id

@@ -35,7 +35,8 @@ from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScore
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runner import scoring_pool as bounded_pool
-from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants, context_builder
+from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec
+from workbench.core.runs.variant_builder import build_variants, context_builder
 from workbench.core.sandbox.bounded_pool import BoundedPool
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError

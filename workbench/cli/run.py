@@ -125,8 +125,6 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
                                                api_key_env=args.api_key_env, concurrency=args.concurrency or 8,
                                                rpm=args.rpm, timeout_s=args.timeout)  # fmt: skip
         specs.append(VariantSpec(args.model, args.model, None))
-    if not (specs or args.variant):
-        return []
     try:
         known = ProfileStore(args.profiles).load() if args.variant else {}
         entries = read_variant_file(args.variants) if args.variants and args.variant else {}

@@ -139,7 +139,8 @@ def specs_for(
 ) -> tuple[list[VariantSpec], dict[str, EndpointProfile]]:
     """The specs of the variants named (a variant of the file, or an endpoint profile's name alone), and the
     profiles they use; raises ``SpecError`` for a profile that is not known."""
-    specs, used = [], {}
+    specs: list[VariantSpec] = []
+    used: dict[str, EndpointProfile] = {}
     for name in names:
         entry = entries.get(name, {"profile": name})
         if entry["profile"] not in known:

@@ -24,34 +24,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
-from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.prompts.context import load_template
 from workbench.core.reports.report import summarize_run
-from workbench.core.runs.runner import Runner, Variant
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
-from workbench.local.prompts import PREFIX, STOP, local_profile
+from workbench.local.prompts import local_profile
 from workbench.local.server import LocalServer, ServerSettings
 from workbench.paths import DEMO_DATASET
 
 RUNGS = ("zero", "bm25", "masked", "hyde", "linked")
 
 
-def specs(local: bool, k: int) -> dict[str, PromptSpec]:
-    if local:
-        t = load_template("completion_few_shot")
-        return {
-            "zero": PromptSpec(t),
-            "bm25": PromptSpec(t, "bm25", k),
-            "masked": PromptSpec(t, "masked", k),
-            "hyde": PromptSpec(t, "skeleton", k, draft_template=t, draft_retrieval="bm25"),
-            "linked": PromptSpec(t, "bm25", k, schema_tables=2),
-        }
-    return {
-        "zero": PromptSpec(load_template("zero_shot")),
-        "bm25": PromptSpec(load_template("few_shot"), "bm25", k),
-        "masked": PromptSpec(load_template("few_shot"), "masked", k),
-        "hyde": PromptSpec(load_template("hyde_revise"), "skeleton", k, draft_template=load_template("zero_shot")),
-        "linked": PromptSpec(load_template("few_shot"), "bm25", k, schema_tables=3),
+def specs(store: Store, profile: str, local: bool, k: int) -> list[VariantSpec]:
+    """One spec per rung; the local model answers plain completions, endpoints the chat templates."""
+
+    def version(name: str) -> int:
+        return store.version_for(name, load_template(name).text)
+
+    mode = "completion" if local else "chat"
+    plain = version("completion_few_shot") if local else version("zero_shot")
+    shots = version("completion_few_shot") if local else version("few_shot")
+    hyde = version("completion_few_shot") if local else version("hyde_revise")
+    rungs = {
+        "zero": (plain, "none", 0),
+        "bm25": (shots, "bm25", 0),
+        "masked": (shots, "masked", 0),
+        "hyde": (hyde, "skeleton", 0),
+        "linked": (shots, "bm25", 2 if local else 3),
     }
+    return [VariantSpec(rung, profile, v, recipe, k, tables, mode=mode) for rung, (v, recipe, tables) in rungs.items()]
 
 
 @contextlib.contextmanager
@@ -74,11 +77,7 @@ def main() -> None:
     dataset = Dataset(args.dataset)
     with endpoint(args.endpoint) as (profile, local), tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp, "ladder.sqlite"))
-        extra = {"params": {"stop": STOP}, "mode": "completion", "answer_prefix": PREFIX} if local else {}
-        variants = [
-            Variant(rung, profile, context=ContextBuilder(dataset, spec), **extra)
-            for rung, spec in specs(local, args.k).items()
-        ]
+        variants = build_variants(specs(store, profile.name, local, args.k), dataset, store, {profile.name: profile})
 
         async def run() -> int:
             run_id = 0

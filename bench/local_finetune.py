@@ -27,7 +27,8 @@ from workbench.core.finetune.export import export_training_data
 from workbench.core.prompts.context import load_template
 from workbench.core.reports.report import compare_variants, summarize_run
 from workbench.core.runs.runner import Runner
-from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec, build_variants, context_builder
+from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec
+from workbench.core.runs.variant_builder import build_variants, context_builder
 from workbench.core.store import Store
 from workbench.local.finetune import backend
 from workbench.local.prompts import local_profile

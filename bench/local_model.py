@@ -24,8 +24,9 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.client import ChatRequest, EndpointClient
 from workbench.core.reports.report import summarize_run
 from workbench.core.runs.runner import Runner
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
-from workbench.local.prompts import local_profile, local_variants
+from workbench.local.prompts import local_profile, local_specs
 from workbench.local.server import LocalServer, ServerSettings
 from workbench.paths import DEMO_DATASET
 
@@ -69,7 +70,7 @@ def main() -> None:
         store = Store(Path(tmp, "bench.sqlite"))
         results = {}
         for mode, key in (("chat", "ex_zero"), ("fewshot", "ex_fewshot"), ("grammar", "ex_grammar")):
-            variants = local_variants(profile, dataset, [mode])
+            variants = build_variants(local_specs(store, [mode]), dataset, store, {profile.name: profile})
             runner = Runner(store, dataset, args.split, variants, f"local-{mode}", limit=args.limit)
             start = time.perf_counter()
 

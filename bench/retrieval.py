@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench.core.data.dataset import Dataset
-from workbench.core.retrieval.retrievers import MaskedQuestion, QuestionBM25, SkeletonSimilarity
+from workbench.core.retrieval.registry import make_retriever
 from workbench.paths import DEMO_DATASET
 
 SHARED_SPIDER = Path(__file__).resolve().parents[2] / "shared" / "spider"
@@ -34,7 +34,9 @@ def main() -> None:
     queries = dataset.load_split("dev").items[: args.queries]
     print(f"dataset {dataset.root}: {len(train)} training questions, {len(queries)} queries")
     results = {}
-    for retriever in (QuestionBM25(), SkeletonSimilarity(), MaskedQuestion(dataset.schema)):
+    for name in ("bm25", "skeleton", "masked"):
+        retriever = make_retriever(name, dataset.schema)
+        assert retriever is not None
         start = time.perf_counter()
         retriever.fit(train)
         built = time.perf_counter() - start

@@ -21,16 +21,19 @@ from workbench.core.reports.report import summarize_run
 from workbench.core.runs.batch import BatchLimits, BatchRunner, chunks
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished
 from workbench.core.runs.runner import Variant
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = BatchLimits(max_requests=50, first_poll_s=0.02, max_poll_s=0.05)
 
 
-def variants(server: OpenAITestServer) -> list[Variant]:
-    return [
-        Variant(m, EndpointProfile(name=m, base_url=server.base_url, model=m, timeout_s=5)) for m in ("gold", "wrong")
-    ]
+def variants(server: OpenAITestServer, store: Store, dataset: Dataset, *specs: VariantSpec) -> list[Variant]:
+    """The plain prompt to "gold" and "wrong" (or the specs given, on those profiles)."""
+    profiles = {m: EndpointProfile(name=m, base_url=server.base_url, model=m, timeout_s=5) for m in ("gold", "wrong")}
+    specs = specs or (VariantSpec("gold", "gold", None), VariantSpec("wrong", "wrong", None))
+    return build_variants(list(specs), dataset, store, profiles)
 
 
 def run(runner: BatchRunner) -> list[Event]:
@@ -53,7 +56,7 @@ def test_batch_run_scores_like_a_live_run_and_fills_the_cache(
 ) -> None:
     store = Store(tmp_path / "w.sqlite")
     dataset = Dataset(demo_path)
-    events = run(BatchRunner(store, dataset, "dev", variants(openai_server), "b1", limits=FAST))
+    events = run(BatchRunner(store, dataset, "dev", variants(openai_server, store, dataset), "b1", limits=FAST))
     finished = events[-1]
     assert isinstance(finished, RunFinished) and (finished.state, finished.scored, finished.failed) == (
         "completed",
@@ -68,7 +71,7 @@ def test_batch_run_scores_like_a_live_run_and_fills_the_cache(
     updates = [e for e in events if isinstance(e, BatchUpdate)]
     assert {u.status for u in updates} >= {"validating", "completed"} and updates[-1].open_batches == 0
     # the answers are in the response cache: the same variants again need no batch at all
-    again = run(BatchRunner(store, dataset, "dev", variants(openai_server), "b2", limits=FAST))
+    again = run(BatchRunner(store, dataset, "dev", variants(openai_server, store, dataset), "b2", limits=FAST))
     assert again[-1].scored == 176 and openai_server.platform.stats()["batches"] == 4  # type: ignore[union-attr]
     assert all(e.cached for e in again if isinstance(e, ItemScored))
 
@@ -79,14 +82,16 @@ def test_failed_batch_lines_are_recorded_and_retried_on_resume(
 ) -> None:
     store = Store(tmp_path / "w.sqlite")
     dataset = Dataset(demo_path)
-    events = run(BatchRunner(store, dataset, "dev", variants(openai_server), "b", limits=FAST))
+    events = run(BatchRunner(store, dataset, "dev", variants(openai_server, store, dataset), "b", limits=FAST))
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert len(failed) == 16 and all(e.reason == "batch: the model failed to answer" for e in failed)  # 5 per 50
-    events = run(BatchRunner(store, dataset, "dev", variants(openai_server), "b", resume=True, limits=FAST))
+    events = run(
+        BatchRunner(store, dataset, "dev", variants(openai_server, store, dataset), "b", resume=True, limits=FAST)
+    )
     assert events[0].already_done == 160  # type: ignore[union-attr]
     retried = openai_server.platform.stats()["batch_requests"]
     assert retried == 176 + 16  # only the failures were sent again
-    run(BatchRunner(store, dataset, "dev", variants(openai_server), "b", resume=True, limits=FAST))
+    run(BatchRunner(store, dataset, "dev", variants(openai_server, store, dataset), "b", resume=True, limits=FAST))
     rows = list(store.scores(store.run("b").id))
     assert len(rows) == 176 and all(r.status == "scored" for r in rows)
 
@@ -94,12 +99,12 @@ def test_failed_batch_lines_are_recorded_and_retried_on_resume(
 def test_hyde_is_refused_in_batch_mode_with_a_reason(
     openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
 ) -> None:
-    from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+    from workbench.core.prompts.context import load_template
 
-    dataset = Dataset(demo_path)
-    spec = PromptSpec(load_template("hyde_revise"), "skeleton", 2, draft_template=load_template("zero_shot"))
-    variant = Variant("hyde", variants(openai_server)[0].profile, context=ContextBuilder(dataset, spec))
-    events = run(BatchRunner(Store(tmp_path / "w.sqlite"), dataset, "dev", [variant], "h", limit=3, limits=FAST))
+    dataset, store = Dataset(demo_path), Store(tmp_path / "w.sqlite")
+    version = store.version_for("hyde_revise", load_template("hyde_revise").text)
+    variant = variants(openai_server, store, dataset, VariantSpec("hyde", "gold", version, "skeleton", 2))
+    events = run(BatchRunner(store, dataset, "dev", variant, "h", limit=3, limits=FAST))
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert len(failed) == 3 and "run it live" in failed[0].reason
 

@@ -17,7 +17,9 @@ from tests.servers.openai import OpenAITestServer, load_answers
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.runs.events import ItemScored, RunFinished
-from workbench.core.runs.runner import Runner, Variant
+from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.sandbox.sqlexec import SandboxedDatabase, execute, starts_with_read
 from workbench.core.sandbox.watchdog import ExecLimits
@@ -130,7 +132,8 @@ def test_a_run_whose_model_answers_an_endless_query_still_completes(
     openai_server.config.answers = answers
     profile = EndpointProfile(name="p", base_url=openai_server.base_url, model="gold", concurrency=4, timeout_s=5)
     store = Store(tmp_path / "w.sqlite")
-    runner = Runner(store, dataset, "dev", [Variant("v", profile)], "hostile", limit=6,
+    variants = build_variants([VariantSpec("v", "p", None)], dataset, store, {"p": profile})
+    runner = Runner(store, dataset, "dev", variants, "hostile", limit=6,
                     exec_limits=ExecLimits(time_limit_s=1.0, grace_s=0.3))  # fmt: skip
 
     async def go() -> list[object]:

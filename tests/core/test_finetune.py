@@ -18,7 +18,8 @@ from workbench.core.finetune.validate import validate
 from workbench.core.prompts.context import load_template
 from workbench.core.reports.report import compare_variants
 from workbench.core.runs.runner import Runner
-from workbench.core.runs.runspec import VariantSpec, build_variants
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
 
 FAST = PlatformConfig(phase_s=0.05, steps=3)

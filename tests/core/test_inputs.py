@@ -14,7 +14,7 @@ from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import InputError, jsonl_lines, read_json, read_text, read_toml
 from workbench.core.endpoints.profiles import ProfileError, ProfileStore
 from workbench.core.finetune.validate import validate
-from workbench.core.prompts.variants import VariantFileError, read_variant_file
+from workbench.core.runs.variant_file import VariantFileError, read_variant_file
 from workbench.core.scoring import Scorer
 from workbench.core.scoring.scorer import _db_files
 from workbench.core.store import Store, StoreError

@@ -18,7 +18,8 @@ from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter, format_duration
 from workbench.core.runs.runner import Runner
-from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
+from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
 from workbench.local.prompts import local_profile
 

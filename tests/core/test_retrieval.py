@@ -7,14 +7,11 @@ from pathlib import Path
 import pytest
 
 from workbench.core.data.dataset import Dataset, Item
-from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
-from workbench.core.retrieval.retrievers import (
-    MaskedQuestion,
-    QuestionBM25,
-    SkeletonSimilarity,
-    link_schema,
-    sql_skeleton,
-)
+from workbench.core.prompts.context import ContextBuilder, load_template
+from workbench.core.retrieval.bm25 import QuestionBM25
+from workbench.core.retrieval.masked import MaskedQuestion
+from workbench.core.retrieval.schema_linking import link_schema
+from workbench.core.retrieval.skeleton import SkeletonSimilarity, sql_skeleton
 
 
 def item(i: int, q: str, sql: str, db: str = "library") -> Item:
@@ -90,8 +87,7 @@ def test_schema_linking(demo_path: Path) -> None:
 
 def test_context_preview_sends_nothing_and_shows_everything(demo_path: Path) -> None:
     ds = Dataset(demo_path)
-    spec = PromptSpec(load_template("few_shot"), retrieval="bm25", k=2, schema_tables=2)
-    builder = ContextBuilder(ds, spec)
+    builder = ContextBuilder(ds, load_template("few_shot"), retrieval="bm25", k=2, schema_tables=2)
     it = ds.load_split("dev").items[4]
     ctx = builder.build(it)
     assert len(ctx.examples) == 2 and all(e.score > 0 for e in ctx.examples)
@@ -108,7 +104,8 @@ def test_dense_retrieval_through_an_embeddings_endpoint_with_a_disk_cache(
     openai_server: object, tmp_path: Path
 ) -> None:
     from workbench.core.endpoints.profiles import EndpointProfile
-    from workbench.core.retrieval.embeddings import DenseQuestion, Embedder, EmbeddingCache
+    from workbench.core.retrieval.dense import DenseQuestion
+    from workbench.core.retrieval.embeddings import Embedder, EmbeddingCache
 
     profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
     cache = EmbeddingCache(tmp_path / "vectors.sqlite")
@@ -138,7 +135,7 @@ def test_builds_in_threads_at_once_fit_the_retriever_once(
     profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
     embedder = Embedder(profile, EmbeddingCache(tmp_path / "vectors.sqlite"))
     dataset = Dataset(demo_path)
-    builder = ContextBuilder(dataset, PromptSpec(load_template("few_shot"), "dense", 2), embedder=embedder)
+    builder = ContextBuilder(dataset, load_template("few_shot"), "dense", 2, embedder=embedder)
     train = dataset.load_split("train").items
     with ThreadPoolExecutor(8) as threads:  # train questions: once fitted, their vectors are all on disk
         contexts = list(threads.map(builder.build, train[:8]))

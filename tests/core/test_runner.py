@@ -10,21 +10,22 @@ import pytest
 from tests.servers.openai import OpenAITestServer, ServerConfig, load_answers
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile
-from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.prompts.context import ContextBuilder, load_template
 from workbench.core.reports.report import summarize_run
 from workbench.core.retrieval.embeddings import Embedder, EmbeddingCache
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.runs.runner import Runner, Variant
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
 
 
-def variants(server: OpenAITestServer, **kw: object) -> list[Variant]:
+def variants(server: OpenAITestServer, store: Store, dataset: Dataset, **kw: object) -> list[Variant]:
     options: dict = {"base_url": server.base_url, "concurrency": 8, "timeout_s": 2.0, "max_attempts": 6}
     options.update(kw)
-    return [
-        Variant("right", EndpointProfile(name="p-gold", model="gold", **options)),
-        Variant("wrong", EndpointProfile(name="p-wrong", model="wrong", **options)),
-    ]
+    profiles = {f"p-{m}": EndpointProfile(name=f"p-{m}", model=m, **options) for m in ("gold", "wrong")}
+    specs = [VariantSpec("right", "p-gold", None), VariantSpec("wrong", "p-wrong", None)]
+    return build_variants(specs, dataset, store, profiles)
 
 
 def collect(runner: Runner, stop_after: int | None = None) -> list[Event]:
@@ -42,7 +43,9 @@ def collect(runner: Runner, stop_after: int | None = None) -> list[Event]:
 @pytest.mark.server(answer="model")
 def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path) -> None:
     store = Store(tmp_path / "w.sqlite")
-    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "first"))
+    events = collect(
+        Runner(store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "first")
+    )
     started, finished = events[0], events[-1]
     assert (
         isinstance(started, RunStarted)
@@ -66,7 +69,9 @@ def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_
     assert pair.p_value < 1e-20
 
     # the same requests in a new run come from the store: nothing is sent
-    again = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "second"))
+    again = collect(
+        Runner(store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "second")
+    )
     assert not any(isinstance(e, RequestSent) for e in again)
     assert all(e.cached for e in again if isinstance(e, ItemScored))
     assert openai_server.stats.received == 176
@@ -77,14 +82,18 @@ def test_cancel_then_resume_finishes_every_item_once(
     openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
 ) -> None:
     store = Store(tmp_path / "w.sqlite")
-    first = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r"), stop_after=30)
+    first = collect(
+        Runner(store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "r"), stop_after=30
+    )
     assert isinstance(first[-1], RunFinished) and first[-1].state == "cancelled"
     assert store.run("r").state == "cancelled"
     done_before = len(store.done_items(first[-1].run_id))
     assert 30 <= done_before < 176
     assert {t for t in asyncio.all_tasks(asyncio.new_event_loop())} == set()
 
-    rest = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", resume=True))
+    rest = collect(
+        Runner(store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "r", resume=True)
+    )
     assert isinstance(rest[0], RunStarted) and rest[0].already_done == done_before
     assert rest[-1].state == "completed"  # type: ignore[union-attr]
     rows = list(store.scores(rest[-1].run_id))  # type: ignore[union-attr]
@@ -98,11 +107,30 @@ def test_failures_are_recorded_with_reasons_and_retried_on_resume(
     openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
 ) -> None:
     store = Store(tmp_path / "w.sqlite")
-    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server, max_attempts=2), "r", limit=5))
+    events = collect(
+        Runner(
+            store,
+            Dataset(demo_path),
+            "dev",
+            variants(openai_server, store, Dataset(demo_path), max_attempts=2),
+            "r",
+            limit=5,
+        )
+    )
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert len(failed) == 10 and all("http 503" in e.reason for e in failed)
     openai_server.config.fault_rate = 0.0  # the endpoint recovers
-    events = collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", limit=5, resume=True))
+    events = collect(
+        Runner(
+            store,
+            Dataset(demo_path),
+            "dev",
+            variants(openai_server, store, Dataset(demo_path)),
+            "r",
+            limit=5,
+            resume=True,
+        )
+    )
     assert sum(isinstance(e, ItemScored) for e in events) == 10
     summary = {s.variant: s for s in summarize_run(store, events[-1].run_id)}  # type: ignore[union-attr]
     assert (summary["right"].correct, summary["right"].failed) == (5, 0)
@@ -112,11 +140,31 @@ def test_resume_checks_the_run_matches(openai_server: OpenAITestServer, demo_pat
     from workbench.core.store import StoreError
 
     store = Store(tmp_path / "w.sqlite")
-    collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server), "r", limit=2))
+    collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "r", limit=2))
     with pytest.raises(StoreError, match="other variants"):
-        collect(Runner(store, Dataset(demo_path), "dev", variants(openai_server)[:1], "r", limit=2, resume=True))
+        collect(
+            Runner(
+                store,
+                Dataset(demo_path),
+                "dev",
+                variants(openai_server, store, Dataset(demo_path))[:1],
+                "r",
+                limit=2,
+                resume=True,
+            )
+        )
     with pytest.raises(StoreError, match=r"not .* / train"):
-        collect(Runner(store, Dataset(demo_path), "train", variants(openai_server), "r", limit=2, resume=True))
+        collect(
+            Runner(
+                store,
+                Dataset(demo_path),
+                "train",
+                variants(openai_server, store, Dataset(demo_path)),
+                "r",
+                limit=2,
+                resume=True,
+            )
+        )
 
 
 def test_contexts_are_built_off_the_event_loop(demo_path: Path, tmp_path: Path) -> None:
@@ -133,7 +181,7 @@ def test_contexts_are_built_off_the_event_loop(demo_path: Path, tmp_path: Path) 
             embed = EndpointProfile(name="emb", base_url=server.base_url, model="bow-64", timeout_s=2.0)
             embedder = Embedder(embed, EmbeddingCache(tmp_path / "vectors.sqlite"))
             dataset = Dataset(demo_path)
-            context = ContextBuilder(dataset, PromptSpec(load_template("few_shot"), "dense", 2), embedder=embedder)
+            context = ContextBuilder(dataset, load_template("few_shot"), "dense", 2, embedder=embedder)
             profile = EndpointProfile(name="p-gold", base_url=server.base_url, model="gold", timeout_s=2.0)
             runner = Runner(Store(tmp_path / "w.sqlite"), dataset, "dev", [Variant("dense", profile, context=context)],
                             "off-loop", limit=4)  # fmt: skip

@@ -17,9 +17,10 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.client import ChatRequest, EndpointClient
 from workbench.core.runs.events import ItemScored, RunFinished, RunStarted
 from workbench.core.runs.runner import Runner
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
 from workbench.local.models import MODELS, LocalModel, LocalModelError, get, locate
-from workbench.local.prompts import PREFIX, SQL_GRAMMAR, STOP, local_profile, local_variants
+from workbench.local.prompts import PREFIX, SQL_GRAMMAR, STOP, local_profile, local_specs
 from workbench.local.server import LocalServer, ServerSettings, healthy
 
 
@@ -63,8 +64,9 @@ def test_chat_and_grammar_constrained_completion(local_server: LocalServer) -> N
 
 def test_ten_question_run_end_to_end(local_server: LocalServer, demo_path: Path, tmp_path: Path) -> None:
     dataset = Dataset(demo_path)
-    variants = local_variants(local_profile(local_server.base_url, local_server.model.alias), dataset, ["fewshot"])
     store = Store(tmp_path / "w.sqlite")
+    profile = local_profile(local_server.base_url, local_server.model.alias)
+    variants = build_variants(local_specs(store, ["fewshot"]), dataset, store, {profile.name: profile})
 
     async def go() -> list:
         return [e async for e in Runner(store, dataset, "dev", variants, "local10", limit=10).events()]

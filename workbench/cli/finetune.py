@@ -23,9 +23,9 @@ from workbench.core.finetune.jobs import (
     watch,
 )
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS, validate
-from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
+from workbench.core.prompts.context import ContextBuilder, load_template
 from workbench.core.prompts.templates import TemplateProblem
-from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.retrieval.registry import export_recipes
 from workbench.core.runs.runspec import COMPLETION_PREFIX
 from workbench.core.secrets import mask
 from workbench.core.store import Store, StoreError, default_store_path
@@ -40,7 +40,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         template = load_template(args.template)
     except (DatasetError, ValueError, TemplateProblem) as exc:
         raise CliError(str(exc)) from None
-    builder = ContextBuilder(dataset, PromptSpec(template, args.retrieval, args.k), train_split=args.split)
+    builder = ContextBuilder(dataset, template, args.retrieval, args.k, train_split=args.split)
     prefix = COMPLETION_PREFIX if template.text.rstrip().endswith(COMPLETION_PREFIX) else ""
     options = {"dedupe": not args.keep_duplicates, "style": args.answer_style, "answer_prefix": prefix}
     try:
@@ -310,7 +310,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     export.add_argument("--split", default="train")
     export.add_argument("--out", type=Path, required=True, help="training file; validation goes beside it")
     export.add_argument("--template", default="zero_shot", help="bundled template name or .prompt file")
-    export.add_argument("--retrieval", default="none", choices=[r for r in RECIPES if r not in ("skeleton", "dense")])
+    export.add_argument("--retrieval", default="none", choices=export_recipes())
     export.add_argument("--k", type=non_negative_int, default=3)
     export.add_argument("--validation-fraction", type=float, default=0.1)
     export.add_argument("--seed", type=int, default=0)

@@ -5,28 +5,43 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from workbench.cli.common import CliError
 from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.runs.runner import Variant
+from workbench.core.runs.runspec import LOCAL_PROFILE
+from workbench.core.runs.variant_builder import build_variants
+from workbench.core.store import Store
 from workbench.local.models import DEFAULT_MODEL, MODELS, LocalModelError, get
-from workbench.local.prompts import local_profile, local_variants
+from workbench.local.prompts import local_profile, local_specs
 from workbench.local.server import LocalServer, ServerSettings, healthy, read_state, start_detached, stop_detached
 
 
 @contextlib.contextmanager
-def local_variants_for_run(dataset: Dataset, modes: list[str], model: str = DEFAULT_MODEL) -> Iterator[list[Variant]]:
+def local_variants_for_run(
+    dataset: Dataset, store_path: Path, modes: list[str], model: str = DEFAULT_MODEL
+) -> Iterator[list[Variant]]:
     """Use the server `workbench local start` left running, or run one for this command only."""
     state = read_state()
     try:
         if state is not None and healthy(state.base_url):
-            yield local_variants(local_profile(state.base_url, get(state.model).alias), dataset, modes)
+            yield _build(dataset, store_path, modes, local_profile(state.base_url, get(state.model).alias))
             return
         with LocalServer(ServerSettings(model=model)) as server:
             server.watch()  # restart it if it dies during the run
-            yield local_variants(local_profile(server.base_url, server.model.alias), dataset, modes)
+            yield _build(dataset, store_path, modes, local_profile(server.base_url, server.model.alias))
     except LocalModelError as exc:
         raise CliError(str(exc)) from None
+
+
+def _build(dataset: Dataset, store_path: Path, modes: list[str], profile: EndpointProfile) -> list[Variant]:
+    store = Store(store_path)
+    try:
+        return build_variants(local_specs(store, modes), dataset, store, {LOCAL_PROFILE: profile})
+    finally:
+        store.close()
 
 
 def cmd_local(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
 from workbench.core.data.dataset import Dataset, DatasetError
@@ -24,17 +24,18 @@ from workbench.core.endpoints.profiles import (
     check_base_url,
     resolve_api_key,
 )
-from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import TemplateProblem
-from workbench.core.prompts.variants import VariantFileError, read_limits, read_variant_file
 from workbench.core.reports.export import write_report
 from workbench.core.reports.report import VariantSummary, paired_comparisons, summarize_run
-from workbench.core.retrieval.embeddings import Embedder
+from workbench.core.retrieval.registry import recipe_names
 from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner, Variant
+from workbench.core.runs.runspec import SpecError, VariantSpec
+from workbench.core.runs.variant_builder import build_variants
+from workbench.core.runs.variant_file import VariantFileError, read_limits, read_variant_file, specs_for
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
@@ -113,70 +114,38 @@ def format_summaries(summaries: list[VariantSummary]) -> str:
 
 
 def _variants(args: argparse.Namespace) -> list[Variant]:
-    variants: list[Variant] = []
+    """The variants the options name, as specs (``VariantSpec``), built by the one builder."""
+    specs: list[VariantSpec] = []
+    profiles: dict[str, EndpointProfile] = {}
     if args.base_url or args.model:
         if not (args.base_url and args.model):
             raise CliError("an ad-hoc endpoint needs both --base-url and --model")
         check_base_url(args.base_url, "--base-url")
-        profile = EndpointProfile(
-            name=args.model,
-            base_url=args.base_url,
-            model=args.model,
-            api_key_env=args.api_key_env,
-            concurrency=args.concurrency or 8,
-            rpm=args.rpm,
-            timeout_s=args.timeout,
-        )
-        variants.append(Variant(args.model, profile))
-    if args.variant:
-        try:
-            profiles = ProfileStore(args.profiles).load()
-            specs = read_variant_file(args.variants) if args.variants else {}
-        except (ProfileError, VariantFileError) as exc:
-            raise CliError(str(exc)) from None
-        for name in args.variant:
-            spec = specs.get(name, {"profile": name})
-            profile_name = spec["profile"]
-            if profile_name not in profiles:
-                known = ", ".join(sorted(profiles)) or "none"
-                raise CliError(f"no endpoint profile named {profile_name!r} (known: {known})")
-            profile = profiles[profile_name]
-            if args.concurrency:
-                profile.concurrency = args.concurrency
-            variants.append(Variant(name, profile, context=_context(spec, args, name)))
-    return variants
-
-
-def _context(spec: dict[str, Any], args: argparse.Namespace, name: str) -> ContextBuilder | None:
-    if "template" not in spec and spec.get("retrieval", "none") == "none":
-        return None
+        profiles[args.model] = EndpointProfile(name=args.model, base_url=args.base_url, model=args.model,
+                                               api_key_env=args.api_key_env, concurrency=args.concurrency or 8,
+                                               rpm=args.rpm, timeout_s=args.timeout)  # fmt: skip
+        specs.append(VariantSpec(args.model, args.model, None))
     try:
-        template = load_template(str(spec.get("template", "zero_shot")))
-        dataset = Dataset(args.dataset)
-        if spec.get("retrieval", "none") != "none":  # the examples' split, read now rather than mid-run
-            dataset.load_split(str(spec.get("train_split", "train")))
-    except (ValueError, TemplateProblem, DatasetError) as exc:
-        raise CliError(f"variant {name!r}: {exc}") from None
+        known = ProfileStore(args.profiles).load() if args.variant else {}
+        entries = read_variant_file(args.variants) if args.variants and args.variant else {}
+    except (ProfileError, VariantFileError) as exc:
+        raise CliError(str(exc)) from None
     store = Store(args.store)
     try:
-        version = store.version_for(template.name, template.text)
+        named, used = specs_for(args.variant or [], entries, known, store)
+        for spec in named if args.concurrency else []:
+            used[spec.profile].concurrency = args.concurrency
+        specs, profiles = specs + named, {**profiles, **used}
+        try:
+            dataset = Dataset(args.dataset)
+        except DatasetError as exc:  # named by the first variant that reads a template, as before
+            first = next((s.name for s in specs if s.template_version is not None), None)
+            raise CliError(f"variant {first!r}: {exc}" if first else str(exc)) from None
+        return build_variants(specs, dataset, store, profiles, _limits(args))
+    except (SpecError, TemplateProblem) as exc:
+        raise CliError(str(exc)) from None
     finally:
         store.close()
-    prompt = PromptSpec(
-        template,
-        str(spec.get("retrieval", "none")),
-        int(spec.get("k", 3)),
-        int(spec.get("schema_tables", 0)),
-        version,
-        limits=_limits(args),
-    )
-    embedder = None
-    if "embedding_profile" in spec:
-        profiles = ProfileStore(args.profiles).load()
-        if spec["embedding_profile"] not in profiles:
-            raise CliError(f"variant {name!r}: no endpoint profile named {spec['embedding_profile']!r}")
-        embedder = Embedder(profiles[spec["embedding_profile"]])
-    return ContextBuilder(dataset, prompt, train_split=str(spec.get("train_split", "train")), embedder=embedder)
 
 
 def _limits(args: argparse.Namespace) -> TemplateLimits:
@@ -211,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         dataset = Dataset(args.dataset)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
-    with local_variants_for_run(dataset, args.local_mode or ["fewshot"]) as local:
+    with local_variants_for_run(dataset, args.store, args.local_mode or ["fewshot"]) as local:
         return _run(args, local)
 
 
@@ -365,7 +334,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--variants",
         type=Path,
         help="TOML file of variants: [[variant]] name, profile, template, "
-        "retrieval (none|bm25|masked|skeleton|dense), k, schema_tables, embedding_profile",
+        f"retrieval ({'|'.join(recipe_names())}), k, schema_tables, embedding_profile",
     )
     run.add_argument("--base-url", help="ad-hoc OpenAI-compatible endpoint")
     run.add_argument("--model", help="model name for --base-url")

@@ -1,7 +1,8 @@
 """Prompts that suit small local models.
 
 Tiny instruction-tuned models answer chat prompts with prose; as a plain completion that
-ends in ``SELECT`` (schema, a few solved examples, the question) they write SQL. Stop
+ends in ``SELECT`` (schema, a few solved examples, the question) they write SQL. The presets
+are variant specs, built by ``variant_builder`` like any other. Stop
 sequences end the answer at a semicolon or a blank line, and an optional llama.cpp GBNF
 grammar only admits the tokens of one SQL statement on one line.
 """
@@ -10,13 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workbench.core.data.dataset import Dataset, Item
-from workbench.core.data.schema import Schema
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import load_template
-from workbench.core.prompts.templates import SchemaView
-from workbench.core.runs.runner import MessageRenderer, Variant
-from workbench.core.runs.runspec import COMPLETION_PREFIX, COMPLETION_STOP
+from workbench.core.runs.runspec import COMPLETION_PREFIX, COMPLETION_STOP, LOCAL_PROFILE, VariantSpec
+from workbench.core.store import Store
 
 STOP = COMPLETION_STOP
 PREFIX = COMPLETION_PREFIX
@@ -33,60 +31,31 @@ op     ::= "=" | "!=" | "<>" | "<=" | ">=" | "<" | ">" | "(" | ")" | "," | "+" |
 """.strip()
 
 
-def examples_by_db(dataset: Dataset, split: str = "train", per_db: int = 3) -> dict[str, list[Item]]:
-    """The first few training questions of each database, as fixed few-shot examples."""
-    shots: dict[str, list[Item]] = {}
-    for item in dataset.load_split(split).items:
-        group = shots.setdefault(item.db_id, [])
-        if len(group) < per_db:
-            group.append(item)
-    return shots
+LOCAL_MODES = ("chat", "fewshot", "grammar")
 
 
-def completion_renderer(shots: dict[str, list[Item]]) -> MessageRenderer:
-    """The bundled completion template with fixed examples (never the question itself)."""
+def local_specs(store: Store, modes: Sequence[str]) -> list[VariantSpec]:
+    """Presets for the local model: "chat" (the plain prompt), "fewshot" (a completion that ends in SELECT,
+    after the first three training questions of the same database), "grammar" (fewshot + a GBNF grammar)."""
     template = load_template("completion_few_shot")
-
-    def render(item: Item, schema: Schema) -> list[dict[str, str]]:
-        examples = [
-            {"question": ex.question, "query": ex.query}
-            for ex in shots.get(item.db_id, [])
-            if not (ex.question == item.question and ex.query == item.query)
-        ]
-        variables = {
-            "question": item.question,
-            "schema": SchemaView(schema),
-            "examples": examples,
-            "evidence": item.evidence,
-            "hyde_draft": "",
-        }
-        return template.render(variables)
-
-    return render
-
-
-def local_variants(profile: EndpointProfile, dataset: Dataset, modes: Sequence[str]) -> list[Variant]:
-    """Variants for the local model: "chat" (zero-shot), "fewshot", "grammar" (few-shot + GBNF)."""
-    shots = examples_by_db(dataset) if "train" in dataset.splits else {}
+    version = store.version_for(template.name, template.text) if set(modes) - {"chat"} else None
     out = []
     for mode in modes:
         if mode == "chat":
-            out.append(Variant("local-chat", profile))
+            out.append(VariantSpec("local-chat", LOCAL_PROFILE, None))
         elif mode in ("fewshot", "grammar"):
-            params: dict[str, object] = {"stop": STOP}
-            if mode == "grammar":
-                params["grammar"] = SQL_GRAMMAR
-            name = "local-fewshot" if mode == "fewshot" else "local-grammar"
-            out.append(Variant(name, profile, completion_renderer(shots), params, "completion", PREFIX))
+            grammar = SQL_GRAMMAR if mode == "grammar" else ""
+            out.append(VariantSpec(f"local-{mode}", LOCAL_PROFILE, version, "same_db", 3, mode="completion",
+                                   grammar=grammar, template_source=template.source))  # fmt: skip
         else:
-            raise ValueError(f"unknown local prompt mode {mode!r} (chat, fewshot, grammar)")
+            raise ValueError(f"unknown local prompt mode {mode!r} ({', '.join(LOCAL_MODES)})")
     return out
 
 
 def local_profile(base_url: str, model_alias: str) -> EndpointProfile:
     """The built-in profile "local": the embedded server answers one request at a time."""
     return EndpointProfile(
-        name="local",
+        name=LOCAL_PROFILE,
         base_url=base_url,
         model=model_alias,
         params={"temperature": 0.0, "max_tokens": 160, "seed": 0},

@@ -12,7 +12,8 @@ import asyncio
 
 from workbench.core.data.dataset import Dataset, Item
 from workbench.core.prompts.context import Context, ContextBuilder
-from workbench.core.runs.runspec import VariantSpec, context_builder
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import context_builder
 from workbench.core.store import Store
 
 

@@ -45,7 +45,9 @@ from workbench.core.finetune.jobs import (
     watch,
 )
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, Validation, validate
-from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec, context_builder
+from workbench.core.retrieval.registry import export_recipes
+from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec
+from workbench.core.runs.variant_builder import context_builder
 from workbench.local.finetune import backend
 from workbench.ui.session import AppSession
 
@@ -79,7 +81,7 @@ class FineTuneDialog(QDialog):
         self.fraction.setRange(0.0, 0.5)
         self.fraction.setSingleStep(0.05)
         self.fraction.setValue(0.1)
-        self.retrieval.addItems(["none", "bm25", "masked"])
+        self.retrieval.addItems(export_recipes())
         self.export_button = QPushButton("Export and check")
         self.export_label = QLabel()
         self.export_label.setWordWrap(True)
@@ -223,11 +225,12 @@ class FineTuneDialog(QDialog):
         if session.dataset is None:
             return None
         version_id = int(self.template.currentData())
-        spec = VariantSpec("export", LOCAL_PROFILE, version_id, self.retrieval.currentText(), self.k.value())
         split = self.split.currentText()
-        builder = context_builder(spec, session.dataset, session.store, train_split=split)
+        spec = VariantSpec("export", LOCAL_PROFILE, version_id, self.retrieval.currentText(), self.k.value(),
+                           train_split=split)  # fmt: skip
+        builder = context_builder(spec, session.dataset, session.store)
         items = session.dataset.load_split(split).items
-        prefix = "SELECT" if builder.spec.template.text.rstrip().endswith("SELECT") else ""
+        prefix = "SELECT" if builder.template.text.rstrip().endswith("SELECT") else ""
         out = self.out_dir / f"{session.dataset.name}-{split}-v{version_id}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         self.export_label.setText("exporting …")
         self.export_button.setEnabled(False)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.prompts.context import ContextBuilder, PromptSpec
+from workbench.core.prompts.context import ContextBuilder
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem
 from workbench.core.store.prompt_versions import unified_diff
 from workbench.ui.highlighters import DiffHighlighter, TemplateHighlighter
@@ -209,7 +209,7 @@ class PromptPane(QWidget):
         item = session.item(index)
         if item is None:
             return ""
-        context = ContextBuilder(session.dataset, PromptSpec(template)).build(item)
+        context = ContextBuilder(session.dataset, template).build(item)
         return f" for question {index} ({context.token_label}, without examples)"
 
     def _mark(self, problem: TemplateProblem | None) -> None:

@@ -33,7 +33,8 @@ from workbench.core.runs.batch import BatchLimits, BatchRunner
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner
-from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
+from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
 from workbench.paths import RESOURCES

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.retrieval.registry import recipe_names
 from workbench.core.runs.runspec import LOCAL_PROFILE, MODES, VariantSpec
 from workbench.ui.session import AppSession
 
@@ -89,7 +89,7 @@ class VariantsDialog(QDialog):
             version.addItem(label, vid)
         version.setCurrentIndex(max(0, version.findData(spec.template_version)))
         retrieval = QComboBox()
-        retrieval.addItems(list(RECIPES))
+        retrieval.addItems(recipe_names())
         retrieval.setCurrentText(spec.retrieval)
         k = QSpinBox()
         k.setRange(0, 20)

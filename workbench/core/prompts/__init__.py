@@ -1,1 +1,1 @@
-"""Templates, their bounds, variant files and the context put into a prompt."""
+"""Templates, their bounds, and the context put into a prompt (the plain prompt included)."""

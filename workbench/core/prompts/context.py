@@ -1,10 +1,10 @@
 """What a variant sends for a question, built without sending anything (the context preview).
 
-A ``PromptSpec`` is the prompt side of a variant: a template (and the stored version it
-came from), a retrieval recipe with its k, and schema linking. ``ContextBuilder`` turns
-(spec, item[, draft]) into the exact messages, the retrieved examples with scores, the
-schema subset, and a token count (an estimate unless a tokenizer is given, and marked
-as such).
+A ``ContextBuilder`` holds the prompt side of a variant: a template (and the stored version
+it came from), a retrieval recipe with its k, and schema linking. It turns (item[, draft])
+into the exact messages, the retrieved examples with scores, the schema subset, and a token
+count (an estimate unless a tokenizer is given, and marked as such). Variants get theirs
+from ``runs.variant_builder``; previews and exports make one directly.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from workbench.core.data.inputs import read_text
 from workbench.core.data.schema import Schema
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import PromptTemplate, SchemaView, bundled_templates
-from workbench.core.retrieval.retrievers import ExampleRetriever, Scored, link_schema, make_retriever
+from workbench.core.retrieval.base import ExampleRetriever, Scored
+from workbench.core.retrieval.dense import TextEmbedder
+from workbench.core.retrieval.registry import make_retriever, recipe
+from workbench.core.retrieval.schema_linking import link_schema
 from workbench.paths import RESOURCES
 
 TEMPLATES_DIR = RESOURCES / "templates"
@@ -37,20 +40,13 @@ def load_template(name_or_path: str) -> PromptTemplate:
     return bundled[name_or_path]
 
 
-@dataclass(frozen=True)
-class PromptSpec:
-    template: PromptTemplate
-    retrieval: str = "none"  # none | bm25 | masked | skeleton (HyDE: needs a draft answer)
-    k: int = 3
-    schema_tables: int = 0  # keep the top N linked tables; 0 keeps all
-    template_version: int | None = None
-    draft_template: PromptTemplate | None = None  # for skeleton retrieval: the prompt that asks for the draft
-    draft_retrieval: str = "none"  # examples for the draft prompt (never skeleton: there is no draft yet)
-    limits: TemplateLimits = DEFAULT_LIMITS  # output size, loop budget and time per rendered prompt
-
-    @property
-    def needs_draft(self) -> bool:
-        return self.retrieval == "skeleton"
+PLAIN_PROMPT = PromptTemplate.parse(
+    "plain",
+    "### system\nYou translate questions about a SQLite database into one SQLite query. "
+    "Reply with the query alone in a ```sql code block.\n"
+    "### user\nDatabase schema:\n{{ schema }}\n\nQuestion: {{ question }}\n",
+    source="the plain prompt",
+)  # a variant without a template: the schema, then the question (never stored as a version)
 
 
 @dataclass
@@ -70,36 +66,46 @@ class Context:
 @dataclass
 class ContextBuilder:
     dataset: Dataset
-    spec: PromptSpec
+    template: PromptTemplate
+    retrieval: str = "none"  # a recipe in retrieval.registry
+    k: int = 3
+    schema_tables: int = 0  # keep the top N linked tables; 0 keeps all
+    template_version: int | None = None  # the stored version the template came from (None: not stored)
+    draft_template: PromptTemplate | None = None  # for a recipe that needs a draft: the prompt asking for it
+    limits: TemplateLimits = DEFAULT_LIMITS  # output size, loop budget and time per rendered prompt
     train_split: str = "train"
     tokenizer: Callable[[str], int] | None = None
-    embedder: Callable[..., object] | None = None  # for dense retrieval
+    embedder: TextEmbedder | None = None  # for a recipe that needs embeddings
     _retrievers: dict[str, ExampleRetriever | None] = field(default_factory=dict, init=False, repr=False)
     _fitting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def retriever(self, recipe: str | None = None) -> ExampleRetriever | None:
+    @property
+    def needs_draft(self) -> bool:
+        return recipe(self.retrieval).needs_draft
+
+    def retriever(self, name: str | None = None) -> ExampleRetriever | None:
         """The recipe's retriever, fitted on the train split on first use (once, whichever thread asks first)."""
-        recipe = recipe or self.spec.retrieval
+        name = name or self.retrieval
         with self._fitting:  # builds run in worker threads: two items at once must not fit it twice
-            if recipe not in self._retrievers:
-                retriever = make_retriever(recipe, self.dataset.schema, self.embedder)
+            if name not in self._retrievers:
+                retriever = make_retriever(name, self.dataset.schema, self.embedder)
                 if retriever is not None:
                     retriever.fit(self.dataset.load_split(self.train_split).items)
-                self._retrievers[recipe] = retriever
-            return self._retrievers[recipe]
+                self._retrievers[name] = retriever
+            return self._retrievers[name]
 
     def _tables(self, item: Item, schema: Schema) -> list[tuple[str, float]]:
-        return link_schema(item.question, schema, top=self.spec.schema_tables)
+        return link_schema(item.question, schema, top=self.schema_tables)
 
     def build(self, item: Item, draft: str | None = None) -> Context:
         schema = self.dataset.schema(item.db_id)
         tables = self._tables(item, schema)
-        keep = [name for name, _ in tables] if self.spec.schema_tables else None
+        keep = [name for name, _ in tables] if self.schema_tables else None
         view = SchemaView(schema, self.dataset.db_path(item.db_id), keep)
         retriever = self.retriever()
         examples: list[Scored] = []
-        if retriever is not None and (draft is not None or not self.spec.needs_draft):
-            examples = retriever.retrieve(item, self.spec.k, draft=draft)
+        if retriever is not None and (draft is not None or not self.needs_draft):
+            examples = retriever.retrieve(item, self.k, draft=draft)
         variables = {
             "question": item.question,
             "schema": view,
@@ -107,17 +113,19 @@ class ContextBuilder:
             "evidence": item.evidence,
             "hyde_draft": draft or "",
         }
-        messages = self.spec.template.render(variables, self.spec.limits)
+        messages = self.template.render(variables, self.limits)
         text = "\n".join(m["content"] for m in messages)
         count = self.tokenizer(text) if self.tokenizer else len(text) // 4 + len(messages) * 4
         return Context(messages, examples, tables, count, self.tokenizer is not None, draft)
 
     def draft_messages(self, item: Item) -> list[dict[str, str]]:
         """The first-pass prompt of HyDE: no examples, asks for a draft answer."""
-        template = self.spec.draft_template or load_template("zero_shot")
+        if self.draft_template is None:
+            raise ValueError(f"{self.retrieval} retrieval drafts no answer first")
+        template = self.draft_template
         schema = self.dataset.schema(item.db_id)
         view = SchemaView(schema, self.dataset.db_path(item.db_id))
         return template.render(
             {"question": item.question, "schema": view, "examples": [], "evidence": item.evidence, "hyde_draft": ""},
-            self.spec.limits,
+            self.limits,
         )

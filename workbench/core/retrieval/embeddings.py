@@ -1,4 +1,4 @@
-"""Dense question similarity from any endpoint's ``/v1/embeddings`` (OpenAI, vLLM, llama.cpp).
+"""Text embeddings from any endpoint's ``/v1/embeddings`` (OpenAI, vLLM, llama.cpp), for the dense recipe.
 
 Vectors are cached on disk keyed by (model, text), so a training split is embedded
 once per model. ``Embedder`` is synchronous (retrievers are); it runs its HTTP calls on
@@ -19,9 +19,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from workbench.core import secrets
-from workbench.core.data.dataset import Item
 from workbench.core.endpoints.profiles import EndpointProfile, resolve_api_key
-from workbench.core.retrieval.retrievers import ExampleRetriever, Scored, _same_question
 
 BATCH = 64
 
@@ -116,35 +114,4 @@ class Embedder:
                     out[text] = np.asarray(entry["embedding"], dtype=np.float32)
         finally:
             await sdk.close()
-        return out
-
-
-class DenseQuestion(ExampleRetriever):
-    """Questions ranked by cosine similarity of their embeddings."""
-
-    name = "dense"
-
-    def __init__(self, embedder: Embedder) -> None:
-        super().__init__()
-        self.embedder = embedder
-        self.matrix = np.zeros((0, 1), dtype=np.float32)
-
-    def fit(self, items: Sequence[Item]) -> DenseQuestion:
-        self.items = list(items)
-        self.matrix = self.embedder([i.question for i in self.items])
-        return self
-
-    def retrieve(self, item: Item, k: int = 3, draft: str | None = None) -> list[Scored]:
-        if not self.items:
-            return []
-        sims = self.matrix @ self.embedder([item.question])[0]
-        order = np.argsort(-sims, kind="stable")
-        out: list[Scored] = []
-        for i in order:
-            candidate = self.items[int(i)]
-            if _same_question(candidate, item):
-                continue
-            out.append(Scored(candidate, float(sims[i])))
-            if len(out) == k:
-                break
         return out

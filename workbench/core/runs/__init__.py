@@ -1,1 +1,1 @@
-"""A run: variants over a split, streamed as events, batch or live."""
+"""A run: variant specs, the variant file, the one builder, and variants over a split as events, batch or live."""

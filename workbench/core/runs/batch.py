@@ -9,7 +9,7 @@ recorded before anything else happens, so a run resumed after a crash reattaches
 batches instead of sending them again. Answers are downloaded when a batch completes,
 stored in the response cache like live answers, and scored by the same path; error lines
 and requests missing from the output are recorded as failures, which a resume tries
-again. HyDE (skeleton retrieval) needs two rounds and is refused in batch mode.
+again. A recipe the registry marks as not for batches (HyDE: two rounds) is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from workbench.core.data.dataset import Item
 from workbench.core.endpoints.client import ChatRequest, Completion
 from workbench.core.endpoints.platform import BATCH_DONE, BatchInfo, PlatformClient, PlatformError
+from workbench.core.retrieval.registry import recipe
 from workbench.core.runs.events import BatchUpdate, ItemFailed
 from workbench.core.runs.runner import Runner, Variant, _RunContext
 
@@ -119,12 +120,15 @@ class BatchRunner(Runner):
         waiting: Waiting = {}
         for variant in self.variants:
             for item in todo[variant.name]:
-                if variant.context is not None and variant.context.spec.needs_draft:
-                    reason = "HyDE (skeleton retrieval) needs two rounds of answers: run it live, not as a batch"
+                if not recipe(variant.retrieval).batch:
+                    reason = (
+                        "HyDE (skeleton retrieval) needs two rounds of answers: run it live, not as a batch"
+                        if variant.context.needs_draft
+                        else f"{variant.retrieval} retrieval cannot run as a batch: run it live"
+                    )
                     await ctx.queue.put(self._failed(ctx, variant, item, "", reason))
                     continue
-                schema = self.dataset.schema(item.db_id)
-                messages = await self._render(ctx, variant, item, lambda i: variant.messages(i, schema))  # noqa: B023
+                messages = await self._render(ctx, variant, item, variant.messages)
                 if isinstance(messages, ItemFailed):
                     await ctx.queue.put(messages)
                     continue

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.data.dataset import Dataset, Item
-from workbench.core.data.schema import Schema
 from workbench.core.endpoints.client import ChatRequest, Completion, EndpointClient, RequestFailed
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.endpoints.sendlog import SendLog
@@ -33,42 +32,28 @@ from workbench.core.scoring.extract import extract_sql
 from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one
 from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
 
-SYSTEM_PROMPT = (
-    "You translate questions about a SQLite database into one SQLite query. "
-    "Reply with the query alone in a ```sql code block."
-)
-
-MessageRenderer = Callable[[Item, Schema], list[dict[str, str]]]
-
-
-def default_messages(item: Item, schema: Schema) -> list[dict[str, str]]:
-    """The plain default prompt (until prompt templates exist): schema, then the question."""
-    user = f"Database schema:\n{schema.create_table_sql()}\n\nQuestion: {item.question}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-
 
 @dataclass(frozen=True)
 class Variant:
+    """What a run executes for one variant; made by ``variant_builder.build_variants`` from a ``VariantSpec``."""
+
     name: str
     profile: EndpointProfile
-    render: MessageRenderer = default_messages
+    context: ContextBuilder  # the template, retrieval and schema linking of every prompt
     params: dict[str, Any] = field(default_factory=dict)
-    mode: str = "chat"  # or "completion": render returns one message holding the whole prompt
+    mode: str = "chat"  # or "completion": the context renders one message holding the whole prompt
     answer_prefix: str = ""  # text the prompt ends with that belongs to the answer (e.g. "SELECT")
-    context: ContextBuilder | None = None  # a template + retrieval; replaces ``render`` when set
 
-    def messages(self, item: Item, schema: Schema, draft: str | None = None) -> list[dict[str, str]]:
-        if self.context is not None:
-            return self.context.build(item, draft).messages
-        return self.render(item, schema)
+    def messages(self, item: Item, draft: str | None = None) -> list[dict[str, str]]:
+        return self.context.build(item, draft).messages
 
     @property
     def retrieval(self) -> str:
-        return self.context.spec.retrieval if self.context else "none"
+        return self.context.retrieval
 
     @property
     def prompt_version(self) -> int | None:
-        return self.context.spec.template_version if self.context else None
+        return self.context.template_version
 
     @property
     def request_params(self) -> dict[str, Any]:
@@ -155,11 +140,11 @@ class Runner:
             return
         items = self.dataset.load_split(self.split_name).items
         if items:
-            item, schema = items[0], self.dataset.schema(items[0].db_id)
+            item = items[0]
             for v in self.variants:
-                if v.context is not None and v.context.spec.needs_draft:
+                if v.context.needs_draft:
                     v.context.draft_messages(item)
-                v.messages(item, schema)
+                v.messages(item)
         self._checked = True
 
     def _open_run(self) -> tuple[int, dict[str, int]]:
@@ -261,16 +246,15 @@ class Runner:
             await ctx.queue.put(await self._process(ctx, variant, item))
 
     async def _process(self, ctx: _RunContext, variant: Variant, item: Item) -> Event:
-        schema = self.dataset.schema(item.db_id)
         draft = None
-        if variant.context is not None and variant.context.spec.needs_draft:
+        if variant.context.needs_draft:
             # HyDE: ask for a draft first, retrieve examples whose SQL looks like it, then ask again
             first = await self._render(ctx, variant, item, variant.context.draft_messages)
             drafted = first if isinstance(first, ItemFailed) else await self._answer(ctx, variant, item, first)
             if isinstance(drafted, ItemFailed):
                 return drafted
             draft = extract_sql(_join_prefix(variant.answer_prefix, drafted[0].text)).sql
-        prompt = await self._render(ctx, variant, item, lambda i: variant.messages(i, schema, draft))
+        prompt = await self._render(ctx, variant, item, lambda i: variant.messages(i, draft))
         answered = prompt if isinstance(prompt, ItemFailed) else await self._answer(ctx, variant, item, prompt)
         if isinstance(answered, ItemFailed):
             return answered

@@ -4,14 +4,19 @@
 name = "few-shot, masked"
 profile = "gpt-4o-mini"      # an endpoint profile name
 template = "few_shot"        # a bundled template or a .prompt file
-retrieval = "masked"         # none | bm25 | masked | skeleton | dense
+retrieval = "masked"         # a recipe of retrieval.registry: none | bm25 | masked | skeleton | dense | same_db
 k = 3                        # an integer >= 0
 schema_tables = 0            # keep the top N linked tables (0: all)
 embedding_profile = "..."    # for dense: a profile whose endpoint serves /v1/embeddings
 
+train_split = "train"        # where the examples come from
+
 [limits]                     # optional: bounds on every SQL statement of the run
 time_limit = 10              # seconds per statement (a number > 0)
 memory_limit = 512           # MB per execution worker (an integer >= 64)
+
+Each checked table becomes a ``VariantSpec`` (``spec_from_entry``), the same description the
+GUI's editor makes; its template is kept as a version in the store.
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data.inputs import InputError, expect, expect_range, read_toml, type_name
-from workbench.core.retrieval.retrievers import RECIPES
+from workbench.core.endpoints.profiles import EndpointProfile
+from workbench.core.prompts.context import load_template
+from workbench.core.retrieval.registry import RECIPES
+from workbench.core.runs.runspec import SpecError, VariantSpec
 from workbench.core.sandbox.watchdog import MIN_MEMORY_LIMIT_MB
+from workbench.core.store import Store
 
 # field -> (TOML kind, lowest allowed value for numbers)
 FIELDS: dict[str, tuple[str, int | None]] = {
@@ -76,8 +85,11 @@ def _check_entry(entry: Any, where: str) -> None:
             raise VariantFileError(f"{where}: missing field {key!r}")
     if entry.get("retrieval", "none") not in RECIPES:
         raise VariantFileError(f"{where}: retrieval must be one of {', '.join(RECIPES)}, not {entry['retrieval']!r}")
-    if entry.get("retrieval") == "dense" and "embedding_profile" not in entry:
-        raise VariantFileError(f"{where}: dense retrieval needs embedding_profile (an endpoint with /v1/embeddings)")
+    recipe = RECIPES[entry.get("retrieval", "none")]
+    if recipe.needs_embeddings and "embedding_profile" not in entry:
+        raise VariantFileError(
+            f"{where}: {recipe.name} retrieval needs embedding_profile (an endpoint with /v1/embeddings)"
+        )
 
 
 def read_variant_file(path: Path) -> dict[str, dict[str, Any]]:
@@ -94,3 +106,50 @@ def read_variant_file(path: Path) -> dict[str, dict[str, Any]]:
             raise VariantFileError(f"{where}: the name {entry['name']!r} is used twice")
         variants[entry["name"]] = entry
     return variants
+
+
+def spec_from_entry(name: str, entry: dict[str, Any], store: Store) -> VariantSpec:
+    """The spec of a checked ``[[variant]]`` table; its template (bundled, or a .prompt file) is stored as a version.
+
+    Without a template or retrieval it is the plain prompt; with retrieval alone, ``zero_shot``.
+    """
+    retrieval = str(entry.get("retrieval", "none"))
+    version, source = None, ""
+    if "template" in entry or retrieval != "none":
+        try:
+            template = load_template(str(entry.get("template", "zero_shot")))
+        except ValueError as exc:  # an unknown name, or a file that is unreadable or does not parse
+            raise SpecError(f"variant {name!r}: {exc}") from None
+        version, source = store.version_for(template.name, template.text), template.source
+    return VariantSpec(
+        name,
+        str(entry["profile"]),
+        version,
+        retrieval,
+        int(entry.get("k", 3)),
+        int(entry.get("schema_tables", 0)),
+        embedding_profile=str(entry.get("embedding_profile", "")),
+        train_split=str(entry.get("train_split", "train")),
+        template_source=source,
+    )
+
+
+def specs_for(
+    names: list[str], entries: dict[str, dict[str, Any]], known: dict[str, EndpointProfile], store: Store
+) -> tuple[list[VariantSpec], dict[str, EndpointProfile]]:
+    """The specs of the variants named (a variant of the file, or an endpoint profile's name alone), and the
+    profiles they use; raises ``SpecError`` for a profile that is not known."""
+    specs: list[VariantSpec] = []
+    used: dict[str, EndpointProfile] = {}
+    for name in names:
+        entry = entries.get(name, {"profile": name})
+        if entry["profile"] not in known:
+            raise SpecError(
+                f"no endpoint profile named {entry['profile']!r} (known: {', '.join(sorted(known)) or 'none'})"
+            )
+        embedding = entry.get("embedding_profile")
+        if embedding is not None and embedding not in known:
+            raise SpecError(f"variant {name!r}: no endpoint profile named {embedding!r}")
+        used.update({p: known[p] for p in (entry["profile"], embedding) if p is not None})
+        specs.append(spec_from_entry(name, entry, store))
+    return specs, used

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -80,7 +83,9 @@ class VariantsDialog(QDialog):
     def add_row(self, spec: VariantSpec) -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(spec.name))
+        name = QTableWidgetItem(spec.name)
+        name.setData(Qt.ItemDataRole.UserRole, spec)  # the fields without a column (embeddings, split...) ride along
+        self.table.setItem(row, 0, name)
         endpoint = QComboBox()
         endpoint.addItems([LOCAL_PROFILE, *sorted(self.session.profiles)])
         endpoint.setCurrentText(spec.profile)
@@ -116,14 +121,16 @@ class VariantsDialog(QDialog):
         k, tables, mode = widget(4), widget(5), widget(6)
         assert isinstance(endpoint, QComboBox) and isinstance(version, QComboBox) and isinstance(retrieval, QComboBox)
         assert isinstance(k, QSpinBox) and isinstance(tables, QSpinBox) and isinstance(mode, QComboBox)
-        return VariantSpec(
-            name_item.text().strip() if name_item else "",
-            endpoint.currentText(),
-            int(version.currentData()),
-            retrieval.currentText(),
-            k.value(),
-            tables.value(),
-            mode.currentText(),
+        original = name_item.data(Qt.ItemDataRole.UserRole) if name_item else None
+        return replace(
+            original if isinstance(original, VariantSpec) else VariantSpec("", "", None),
+            name=name_item.text().strip() if name_item else "",
+            profile=endpoint.currentText(),
+            template_version=version.currentData(),
+            retrieval=retrieval.currentText(),
+            k=k.value(),
+            schema_tables=tables.value(),
+            mode=mode.currentText(),
         )
 
     def specs(self) -> list[VariantSpec]:

@@ -107,8 +107,9 @@ def test_context_preview_sends_nothing_and_shows_everything(demo_path: Path) -> 
 def test_dense_retrieval_through_an_embeddings_endpoint_with_a_disk_cache(
     openai_server: object, tmp_path: Path
 ) -> None:
+    from workbench.core.endpoints.embeddings import Embedder, EmbeddingCache
     from workbench.core.endpoints.profiles import EndpointProfile
-    from workbench.core.retrieval.embeddings import DenseQuestion, Embedder, EmbeddingCache
+    from workbench.core.retrieval.embeddings import DenseQuestion
 
     profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
     cache = EmbeddingCache(tmp_path / "vectors.sqlite")

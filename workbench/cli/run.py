@@ -16,13 +16,14 @@ from typing import Any, TextIO
 from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
+from workbench.core.endpoints.connection import require_keys
+from workbench.core.endpoints.embeddings import Embedder
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import (
     EndpointProfile,
     ProfileError,
     ProfileStore,
     check_base_url,
-    resolve_api_key,
 )
 from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
@@ -30,7 +31,6 @@ from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.prompts.variants import VariantFileError, read_limits, read_variant_file
 from workbench.core.reports.export import write_report
 from workbench.core.reports.report import VariantSummary, paired_comparisons, summarize_run
-from workbench.core.retrieval.embeddings import Embedder
 from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
@@ -217,8 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
     try:
-        for v in variants:
-            resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
+        require_keys(v.profile for v in variants)  # fail now, clearly, rather than on the first request
         dataset = Dataset(args.dataset)
         split = dataset.load_split(args.split)
     except (ProfileError, DatasetError) as exc:

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.embeddings import Embedder
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import ContextBuilder, PromptSpec
 from workbench.core.prompts.templates import PromptTemplate
-from workbench.core.retrieval.embeddings import Embedder
 from workbench.core.retrieval.retrievers import RECIPES
 from workbench.core.runs.runner import Variant
 from workbench.core.store import Store, StoreError

@@ -16,11 +16,11 @@ import pytest
 
 from tests.conftest import ServerProcess
 from workbench.cli import main
+from workbench.core.endpoints.connection import resolve_api_key
 from workbench.core.endpoints.profiles import (
     EndpointProfile,
     ProfileError,
     ProfileStore,
-    resolve_api_key,
     store_api_key,
 )
 

@@ -103,9 +103,9 @@ def test_context_preview_sends_nothing_and_shows_everything(demo_path: Path) -> 
 def test_dense_retrieval_through_an_embeddings_endpoint_with_a_disk_cache(
     openai_server: object, tmp_path: Path
 ) -> None:
+    from workbench.core.endpoints.embeddings import Embedder, EmbeddingCache
     from workbench.core.endpoints.profiles import EndpointProfile
     from workbench.core.retrieval.dense import DenseQuestion
-    from workbench.core.retrieval.embeddings import Embedder, EmbeddingCache
 
     profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
     cache = EmbeddingCache(tmp_path / "vectors.sqlite")
@@ -129,8 +129,8 @@ def test_builds_in_threads_at_once_fit_the_retriever_once(
     """Runs and previews build contexts in worker threads; the first fit is shared, not repeated per thread."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from workbench.core.endpoints.embeddings import BATCH, Embedder, EmbeddingCache
     from workbench.core.endpoints.profiles import EndpointProfile
-    from workbench.core.retrieval.embeddings import BATCH, Embedder, EmbeddingCache
 
     profile = EndpointProfile(name="emb", base_url=openai_server.base_url, model="bow-64")  # type: ignore[attr-defined]
     embedder = Embedder(profile, EmbeddingCache(tmp_path / "vectors.sqlite"))

@@ -9,10 +9,10 @@ import pytest
 
 from tests.servers.openai import OpenAITestServer, ServerConfig, load_answers
 from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.embeddings import Embedder, EmbeddingCache
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import ContextBuilder, load_template
 from workbench.core.reports.report import summarize_run
-from workbench.core.retrieval.embeddings import Embedder, EmbeddingCache
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import VariantSpec

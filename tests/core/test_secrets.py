@@ -80,8 +80,8 @@ def test_the_store_masks_errors_reasons_and_job_text_it_is_given(tmp_path: Path)
 def test_an_embeddings_endpoint_echoing_the_key_raises_it_masked(
     openai_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from workbench.core.endpoints.embeddings import Embedder, EmbeddingCache, EmbeddingError
     from workbench.core.endpoints.profiles import EndpointProfile
-    from workbench.core.retrieval.embeddings import Embedder, EmbeddingCache, EmbeddingError
 
     monkeypatch.setenv("WB_EMBED_KEY", PLAIN)
     url = openai_server.base_url  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ to an earlier successfully answered one), ``rpm_violations``, ``faults``, ``max_
     python -m tests.servers.openai --port P [--latency S] [--fault-rate F] [--rpm N]
         [--answer gold|wrong|model] [--dataset DIR] [--require-key KEY]
 
+``embedding_faults`` (a config field) scripts faults for the first ``/v1/embeddings`` requests.
+
 ``--require-key`` answers every API call (chat and platform) presenting another key with a
 401 that echoes the presented key, as some gateways do.
 
@@ -55,6 +57,7 @@ class ServerConfig:
     seed: int = 1234
     answers: dict[str, str] = field(default_factory=dict)  # question -> SQL
     require_key: str | None = None  # other keys get a 401 that echoes them back
+    embedding_faults: tuple[str, ...] = ()  # the first embeddings requests get these faults, in order
     platform: PlatformConfig = field(default_factory=PlatformConfig)  # files, fine-tuning, batches
 
 
@@ -102,6 +105,7 @@ class OpenAITestServer:
         self.stats = ServerStats()
         self.rng = random.Random(self.config.seed)
         self.arrivals: deque[float] = deque()
+        self.embedding_faults = deque(self.config.embedding_faults)
         self.last_request: dict[str, dict[str, str]] = {}
         self.app = web.Application(middlewares=[self._check_key])
         self.app.router.add_post("/v1/chat/completions", self.chat)
@@ -158,6 +162,8 @@ class OpenAITestServer:
     async def embeddings(self, request: web.Request) -> web.Response:
         """Deterministic bag-of-words vectors: texts that share words are close."""
         self.stats.received += 1
+        if self.embedding_faults:
+            return await self._fault(request, self.embedding_faults.popleft())
         body = await request.json()
         inputs = body.get("input", [])
         inputs = [inputs] if isinstance(inputs, str) else inputs

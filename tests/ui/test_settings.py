@@ -11,7 +11,8 @@ from keyring.backends.fail import Keyring as FailKeyring
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, await_in_qt
-from workbench.core.endpoints.profiles import KEYRING_SERVICE, ProfileStore, resolve_api_key
+from workbench.core.endpoints.connection import resolve_api_key
+from workbench.core.endpoints.profiles import KEYRING_SERVICE, ProfileStore
 from workbench.ui.session import AppPaths
 from workbench.ui.settings_dialog import SettingsDialog
 

@@ -5,23 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workbench.cli.common import CliError, non_negative_int, positive_int
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore
-from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
-from workbench.core.finetune.jobs import (
-    JobError,
-    JobInfo,
-    PlatformClient,
-    register_model,
-    start_job,
-    stored_status,
-    watch,
+from workbench.core.finetune.backends import (
+    API_BACKEND,
+    FineTuneBackend,
+    FineTuneContext,
+    FineTuneError,
+    TrainingRequest,
+    backend_named,
+    backend_names,
+    backend_of,
 )
+from workbench.core.finetune.export import ANSWER_STYLES, export_training_data
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, DEFAULT_MAX_TOKENS, validate
 from workbench.core.prompts.context import ContextBuilder, load_template
 from workbench.core.prompts.templates import TemplateProblem
@@ -29,7 +29,7 @@ from workbench.core.retrieval.registry import export_recipes
 from workbench.core.runs.runspec import COMPLETION_PREFIX
 from workbench.core.secrets import mask
 from workbench.core.store import Store, StoreError, default_store_path
-from workbench.local.finetune import backend
+from workbench.local.finetune import backend as local_backend  # noqa: F401  (registers the "local" backend)
 from workbench.paths import DEMO_DATASET
 
 
@@ -74,132 +74,73 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace) -> PlatformClient:
-    try:
-        profile = ProfileStore(args.profiles).get(args.profile)
-        return PlatformClient(profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
-
-
 def _print_event(event: dict[str, Any]) -> None:
     print(f"  [{event.get('level', 'info')}] {mask(str(event.get('message', '')))}", flush=True)
 
 
-def _registrar(store: Store, args: argparse.Namespace) -> Callable[[JobInfo], EndpointProfile]:
-    """Register a succeeded job's model as a profile beside its base (the job reads "succeeded" after)."""
-
-    def register(job: JobInfo) -> EndpointProfile:
-        profiles = ProfileStore(args.profiles)
-        profile = register_model(profiles, profiles.get(store.job(job.id)["profile"]), job, store)
-        print(f"model {job.fine_tuned_model} registered as profile {profile.name!r} ({profile.description})")
-        return profile
-
-    return register
+def _print_status(status: str) -> None:
+    print(f"status: {status}", flush=True)
 
 
-def _follow(client: PlatformClient, store: Store, job_id: str, args: argparse.Namespace) -> JobInfo:
-    async def go() -> JobInfo:
-        try:
-            return await watch(client, store, job_id, _print_event, lambda j: print(f"status: {j.status}", flush=True),
-                               max_poll_s=args.max_poll, first_poll_s=min(1.0, args.max_poll),
-                               register=_registrar(store, args))  # fmt: skip
-        finally:
-            await client.aclose()
+def _backend(args: argparse.Namespace, store: Store, record: dict[str, Any] | None = None) -> FineTuneBackend:
+    """The backend that made a stored job, or (no ``record``) the one chosen with --backend and --profile."""
+    backend: FineTuneBackend | None = None
 
-    job = asyncio.run(go())
-    if job.status == "failed":
-        print(f"job failed: {job.error or 'no reason given'}", file=sys.stderr)
-    return job
+    def registered(profile: EndpointProfile) -> None:
+        how = backend.registration if backend is not None else "registered"
+        print(f"model {profile.model} {how} as profile {profile.name!r} ({profile.description})")
 
-
-def _local_finish(store: Store, job_id: str, args: argparse.Namespace, status: str) -> int:
-    if status != "trained":
-        job = store.job(job_id)
-        print(f"job {job_id} {status}" + (f": {job['error']}" if job["error"] else ""), file=sys.stderr)
-        return 1 if status == "failed" else 0
+    context = FineTuneContext(store, ProfileStore(args.profiles), registered, args.max_poll)
     try:
-        profile = backend.check_and_register(store, ProfileStore(args.profiles), job_id, args.train.name if
-                                             getattr(args, "train", None) else "")  # fmt: skip
-    except backend.LocalFineTuneError as exc:
+        if record is not None:
+            backend = backend_of(record, context)
+        else:
+            backend = backend_named(args.backend, context, args.profile)
+    except (ProfileError, FineTuneError) as exc:
         raise CliError(str(exc)) from None
-    print(f"model {profile.model} checked and registered as profile {profile.name!r} ({profile.description})")
+    return backend
+
+
+def _ended(store: Store, job_id: str, status: str) -> int:
+    """Say how a followed job ended unless it succeeded (its model is registered then); 1 when it failed."""
+    if status == "failed":
+        print(f"job failed: {store.job(job_id)['error'] or 'no reason given'}", file=sys.stderr)
+        return 1
+    if status != "succeeded":
+        print(f"job {job_id} {status}", file=sys.stderr)
     return 0
 
 
-def _last_event_ends(store: Store, job_id: str) -> bool:
-    events = store.job_events(job_id)
-    return bool(events) and events[-1]["data"].get("event") in ("cancelled", "error", "done")
-
-
-def cmd_start_local(args: argparse.Namespace) -> int:
-    store = Store(args.store)
-    try:
-        if args.continue_job:
-            job_id = args.continue_job
-            finished = store.job(job_id)["status"] in ("cancelled", "failed") or _last_event_ends(store, job_id)
-            if backend.alive(store, job_id) and not (finished and backend.wait_until_stopped(store, job_id)):
-                raise CliError(f"job {job_id} is running; follow it with: workbench finetune status {job_id} --watch")
-        else:
-            if args.train is None:
-                raise CliError("--train FILE is needed (make one with: workbench finetune export --answer-style plain)")
-            checked(args.train, None, args.max_tokens, args.epochs or 2, 0.0)
-            options = {"epochs": args.epochs or 2, "method": args.method, "max_steps": args.steps or 0,
-                       "max_rss_mb": args.max_memory_mb, "seed": args.seed or 0}  # fmt: skip
-            job_id = backend.new_job(store, args.train, **options)
-        backend.start(store, job_id)
-        print(f"started local job {job_id} (training in its own process; cancel: workbench finetune cancel {job_id})")
-        if not args.wait:
-            print(f"follow it with: workbench finetune status {job_id} --watch")
-            return 0
-        status = asyncio.run(backend.follow(store, job_id, _print_event))
-        return _local_finish(store, job_id, args, status)
-    except (backend.LocalFineTuneError, StoreError) as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        store.close()
+def _confirmed(base_model: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CliError("confirm the cost above with --yes (no terminal to ask on)")
+    return input(f"start fine-tuning {base_model}? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    if args.backend == "local":
-        return cmd_start_local(args)
-    if args.profile is None or args.train is None:
-        raise CliError("the API backend needs --profile NAME and --train FILE")
-    profiles = ProfileStore(args.profiles)
-    try:
-        profile = profiles.get(args.profile)
-    except ProfileError as exc:
-        raise CliError(str(exc)) from None
-    price = args.price_per_m if args.price_per_m is not None else profile.price_in_per_m
-    checked(args.train, args.validation, args.max_tokens, args.epochs or DEFAULT_EPOCHS, price)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CliError("confirm the cost above with --yes (no terminal to ask on)")
-        if input(f"start fine-tuning {args.base_model or profile.model}? [y/N] ").strip().lower() not in ("y", "yes"):
-            print("not started")
-            return 1
-    client = _client(args)
     store = Store(args.store)
-    options = {"epochs": args.epochs, "suffix": args.suffix, "seed": args.seed}
-
-    async def go() -> JobInfo:
-        try:
-            return await start_job(client, store, args.train, args.validation, args.base_model or profile.model,
-                                   **options)  # fmt: skip
-        finally:
-            if not args.wait:
-                await client.aclose()
-
     try:
-        job = asyncio.run(go())
-        print(f"started job {job.id} ({job.status}); follow it with: workbench finetune status {job.id} --watch")
-        if args.wait:
-            job = _follow(_client(args), store, job.id, args)
-    except JobError as exc:
+        backend = _backend(args, store)
+        request = TrainingRequest(args.train, args.validation, args.base_model, args.epochs, args.seed, args.suffix,
+                                  args.method, args.steps or 0, args.max_memory_mb,
+                                  resume=args.continue_job)  # fmt: skip
+        backend.check(request)
+        if request.resume is None:
+            price = args.price_per_m if args.price_per_m is not None else backend.price_per_m
+            checked(args.train, args.validation, args.max_tokens, args.epochs or backend.default_epochs, price)
+            if backend.paid and not args.yes and not _confirmed(args.base_model or backend.default_base_model):
+                print("not started")
+                return 1
+        started = asyncio.run(backend.start(request))
+        print(started.message, flush=True)
+        if not args.wait:
+            print(f"follow it with: workbench finetune status {started.job_id} --watch")
+            return 0
+        return _ended(store, started.job_id, asyncio.run(backend.follow(started.job_id, _print_event, _print_status)))
+    except (FineTuneError, ProfileError, StoreError) as exc:
         raise CliError(str(exc)) from None
     finally:
         store.close()
-    return 0 if job.status != "failed" else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -213,89 +154,33 @@ def cmd_status(args: argparse.Namespace) -> int:
                 model = j["fine_tuned_model"] or "-"
                 print(f"{j['id']}  {j['status']:<16} {j['base_model']} -> {model}  (profile {j['profile']})")
             return 0
-        try:
-            record = store.job(args.job)
-        except StoreError as exc:
-            raise CliError(str(exc)) from None
-        if record["spec"].get("backend") == backend.LOCAL_BACKEND:
-            return _status_local(store, record, args)
-        args.profile = record["profile"]
-        client = _client(args)
+        backend = _backend(args, store, store.job(args.job))
         if args.watch:
             for event in store.job_events(args.job):
                 _print_event(event)
-            job = _follow(client, store, args.job, args)
+            _ended(store, args.job, asyncio.run(backend.follow(args.job, _print_event, _print_status)))
         else:
-            job = asyncio.run(_once(client, store, args.job, _registrar(store, args)))
+            asyncio.run(backend.refresh(args.job))
             for event in store.job_events(args.job)[-args.events :]:
                 _print_event(event)
-        print(f"{job.id}: {job.status}" + (f", model {job.fine_tuned_model}" if job.fine_tuned_model else "")
-              + (f", error: {job.error}" if job.error else ""))  # fmt: skip
+        job = store.job(args.job)
+        running = " (process running)" if backend.alive(args.job) else ""
+        model = f", model {job['fine_tuned_model']}" if job["fine_tuned_model"] else ""
+        print(f"{job['id']}: {job['status']}{running}{model}" + (f", error: {job['error']}" if job["error"] else ""))
         return 0
-    except JobError as exc:
+    except (FineTuneError, ProfileError, StoreError) as exc:
         raise CliError(str(exc)) from None
     finally:
         store.close()
 
 
-def _status_local(store: Store, record: dict[str, Any], args: argparse.Namespace) -> int:
-    job_id = record["id"]
-    if args.watch and record["status"] in ("running", "queued"):
-        for event in store.job_events(job_id):
-            _print_event(event)
-        status = asyncio.run(backend.follow(store, job_id, _print_event))
-        args.train = Path(record["spec"]["train_path"])
-        return _local_finish(store, job_id, args, status)
-    if args.watch and record["status"] == "trained":
-        args.train = Path(record["spec"]["train_path"])
-        return _local_finish(store, job_id, args, "trained")
-    for event in store.job_events(job_id)[-args.events :]:
-        _print_event(event)
-    job = store.job(job_id)
-    running = " (process running)" if backend.alive(store, job_id) else ""
-    model = f", model {job['fine_tuned_model']}" if job["fine_tuned_model"] else ""
-    print(f"{job_id}: {job['status']}{running}{model}" + (f", error: {job['error']}" if job["error"] else ""))
-    return 0
-
-
-async def _once(
-    client: PlatformClient, store: Store, job_id: str, register: Callable[[JobInfo], EndpointProfile]
-) -> JobInfo:
-    try:
-        job = await client.retrieve(job_id)
-        store.save_job_events(job_id, await client.events(job_id))
-        store.update_job(job_id, status=stored_status(job), fine_tuned_model=job.fine_tuned_model, error=job.error)
-        if job.status == "succeeded" and not store.job(job_id)["registered_profile"]:
-            register(job)
-        return job
-    finally:
-        await client.aclose()
-
-
 def cmd_cancel(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
-        record = store.job(args.job)
-        if record["spec"].get("backend") == backend.LOCAL_BACKEND:
-            stopped = backend.cancel(store, args.job)
-            print(f"{args.job}: " + ("stopping (a checkpoint is saved first; continue with "
-                                     f"workbench finetune start --backend local --continue {args.job})"
-                                     if stopped else f"not running ({record['status']})"))  # fmt: skip
-            return 0
-        args.profile = record["profile"]
-        client = _client(args)
-
-        async def go() -> JobInfo:
-            try:
-                return await client.cancel(args.job)
-            finally:
-                await client.aclose()
-
-        job = asyncio.run(go())
-        store.update_job(args.job, status=job.status)
-        print(f"{job.id}: {job.status}")
+        backend = _backend(args, store, store.job(args.job))
+        print(f"{args.job}: {asyncio.run(backend.cancel(args.job))}")
         return 0
-    except (StoreError, JobError) as exc:
+    except (FineTuneError, ProfileError, StoreError) as exc:
         raise CliError(str(exc)) from None
     finally:
         store.close()
@@ -328,7 +213,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     check.set_defaults(func=cmd_validate)
 
     start = verbs.add_parser("start", help="validate, show the cost, and start a job (API or local CPU)")
-    start.add_argument("--backend", choices=("api", "local"), default="api",
+    start.add_argument("--backend", choices=backend_names(), default=API_BACKEND,
                        help="api: a fine-tuning API (--profile); local: the embedded model, on this CPU")  # fmt: skip
     start.add_argument("--profile", help="endpoint profile of the API that trains")
     start.add_argument("--train", type=Path)

@@ -16,13 +16,13 @@ from typing import TextIO
 from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
+from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import (
     EndpointProfile,
     ProfileError,
     ProfileStore,
     check_base_url,
-    resolve_api_key,
 )
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import TemplateProblem
@@ -186,8 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
     try:
-        for v in variants:
-            resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
+        require_keys(v.profile for v in variants)  # fail now, clearly, rather than on the first request
         dataset = Dataset(args.dataset)
         split = dataset.load_split(args.split)
     except (ProfileError, DatasetError) as exc:

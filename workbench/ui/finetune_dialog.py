@@ -33,22 +33,23 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileError
-from workbench.core.finetune.export import ExportResult, export_training_data
-from workbench.core.finetune.jobs import (
-    TERMINAL,
-    JobError,
-    JobInfo,
-    PlatformClient,
-    record_registration,
-    register_model,
-    start_job,
-    watch,
+from workbench.core.finetune.backends import (
+    API_BACKEND,
+    FineTuneBackend,
+    FineTuneContext,
+    FineTuneError,
+    TrainingRequest,
+    backend_named,
+    backend_of,
 )
+from workbench.core.finetune.export import ExportResult, export_training_data
+from workbench.core.finetune.jobs import TERMINAL
 from workbench.core.finetune.validate import DEFAULT_EPOCHS, Validation, validate
 from workbench.core.retrieval.registry import export_recipes
 from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec
 from workbench.core.runs.variant_builder import context_builder
-from workbench.local.finetune import backend
+from workbench.local.finetune import backend as local_backend
+from workbench.ui.finetune_texts import estimate_texts, job_status_text
 from workbench.ui.session import AppSession
 
 LOCAL_LABEL = "local (the embedded model, this CPU)"
@@ -56,7 +57,7 @@ LOCAL_LABEL = "local (the embedded model, this CPU)"
 
 def local_backend_problem() -> str | None:
     """None when local fine-tuning can run here; otherwise how to make it (without importing torch)."""
-    return backend.available()
+    return local_backend.available()
 
 
 class FineTuneDialog(QDialog):
@@ -72,6 +73,8 @@ class FineTuneDialog(QDialog):
         self.poll_s = 30.0
         self.local_steps = 0  # 0: the epochs decide (tests train a few steps)
         self.jobs_folder: Path | None = None  # where local jobs keep their files (default: the user's data folder)
+        self.choices: dict[str, tuple[str, str | None]] = {}  # Endpoint entry -> (backend name, profile)
+        self.chosen: FineTuneBackend | None = None
 
         # 1. training data
         self.split, self.template, self.retrieval = QComboBox(), QComboBox(), QComboBox()
@@ -172,9 +175,10 @@ class FineTuneDialog(QDialog):
             self.template.addItem(f"{version.name} v{version.id}", version.id)
         self.template.setCurrentIndex(max(0, self.template.findText("zero_shot", Qt.MatchFlag.MatchStartsWith)))
         self.local_problem = local_backend_problem()
-        self.profile.addItems(sorted(p for p, v in session.profiles.items() if not v.local_file))
+        self.choices = {p: (API_BACKEND, p) for p, v in sorted(session.profiles.items()) if not v.local_file}
         if self.local_problem is None:
-            self.profile.addItem(LOCAL_LABEL)  # after the APIs: with none configured, the one choice
+            self.choices[LOCAL_LABEL] = (local_backend.LOCAL_BACKEND, None)  # after the APIs: with none, the one choice
+        self.profile.addItems(list(self.choices))
         self.local_note = QLabel(
             ""
             if self.local_problem is None
@@ -186,38 +190,27 @@ class FineTuneDialog(QDialog):
         self._profile_changed(self.profile.currentText())
         self._update_estimate()
 
-    def _local(self) -> bool:
-        return self.profile.currentText() == LOCAL_LABEL
+    def _context(self) -> FineTuneContext:
+        return FineTuneContext(self.session.store, self.session.profile_store, self._registered, self.poll_s)
 
     def _profile_changed(self, name: str) -> None:
-        if name == LOCAL_LABEL:
-            self.base_model.setText("smollm2 (the embedded model)")
-            self.price.setValue(0.0)
-        profile = self.session.profiles.get(name)
-        if profile is not None:
-            self.base_model.setText(profile.model)
-            self.price.setValue(profile.price_in_per_m)
+        choice = self.choices.get(name)
+        self.chosen = None if choice is None else backend_named(choice[0], self._context(), choice[1])
+        if self.chosen is not None:
+            try:
+                self.base_model.setText(self.chosen.default_base_model)
+                self.price.setValue(self.chosen.price_per_m)
+            except ProfileError as exc:
+                self.status.setText(f"✗ {exc}")
         self._update_estimate()
 
     def _update_estimate(self) -> None:
         report = self.report
-        ready = report is not None and report.ok and bool(self.profile.currentText())
-        self.start_button.setEnabled(ready)
-        if report is None:
-            self.estimate.setText("")
-            self.start_button.setText("Start fine-tuning")
-            return
-        if self._local():
-            steps = -(-report.examples // 8) * self.epochs.value()
-            self.estimate.setText(f"Free, on this computer: {steps} steps of 8 examples, about "
-                                  f"{steps * 15 / 60:.0f} minutes on 2 cores, under 4 GB of memory")  # fmt: skip
-            self.start_button.setText("Start fine-tuning on this CPU")
-            return
-        cost = report.cost(self.epochs.value(), self.price.value())
-        label = "" if report.tokens_exact else " (token count estimated)"
-        self.estimate.setText(f"Estimated cost: ${cost:.2f} = {report.tokens:,} tokens × {self.epochs.value()} "
-                              f"epochs × ${self.price.value():.2f}/M{label}")  # fmt: skip
-        self.start_button.setText(f"Start fine-tuning (≈ ${cost:.2f})")
+        self.start_button.setEnabled(report is not None and report.ok and bool(self.profile.currentText()))
+        paid = self.chosen is None or self.chosen.paid
+        estimate, button = estimate_texts(report, paid, self.epochs.value(), self.price.value())
+        self.estimate.setText(estimate)
+        self.start_button.setText(button)
 
     # --- export and check ----------------------------------------------------------------------
     async def export(self) -> ExportResult | None:
@@ -253,48 +246,27 @@ class FineTuneDialog(QDialog):
         return result
 
     # --- jobs ---------------------------------------------------------------------------------
-    def _client(self, profile_name: str) -> PlatformClient:
-        return PlatformClient(self.session.profiles[profile_name])
-
     async def start(self) -> str | None:
-        if self.exported is None or self.report is None or not self.report.ok:
+        backend = self.chosen
+        if self.exported is None or self.report is None or not self.report.ok or backend is None:
             return None
-        name = self.profile.currentText()
         self.start_button.setEnabled(False)
-        if self._local():
-            return self._start_local()
-        self.status.setText("uploading and starting …")
+        self.status.setText("starting …")
+        typed = self.base_model.text().strip()
         try:
-            client = self._client(name)
-            try:
-                options = {"epochs": self.epochs.value(), "suffix": self.suffix.text().strip() or None}
-                files = (self.exported.train_path, self.exported.validation_path)
-                job = await start_job(client, self.session.store, *files, self.base_model.text().strip(), **options)
-            finally:
-                await client.aclose()
-        except (JobError, ProfileError, KeyError) as exc:
+            request = TrainingRequest(self.exported.train_path, self.exported.validation_path,
+                                      None if typed == backend.default_base_model else typed, self.epochs.value(),
+                                      suffix=self.suffix.text().strip() or None, max_steps=self.local_steps,
+                                      folder=self.jobs_folder)  # fmt: skip
+            job_id = (await backend.start(request)).job_id
+        except (FineTuneError, ProfileError) as exc:
             self.status.setText(f"✗ could not start: {exc}")
             self._update_estimate()
             return None
         self.reload_jobs()
-        self._select(job.id)
-        self.follow(job.id)
-        self._update_estimate()  # another job may be started from the same data
-        return job.id
-
-    def _start_local(self) -> str | None:
-        assert self.exported is not None
-        try:
-            job_id = backend.new_job(self.session.store, self.exported.train_path, folder=self.jobs_folder,
-                                     epochs=self.epochs.value(), max_steps=self.local_steps)  # fmt: skip
-            backend.start(self.session.store, job_id)
-        except backend.LocalFineTuneError as exc:
-            self.status.setText(f"✗ could not start: {exc}")
-            return None
-        self.reload_jobs()
         self._select(job_id)
         self.follow(job_id)
-        self._update_estimate()
+        self._update_estimate()  # another job may be started from the same data
         return job_id
 
     def reload_jobs(self, reattach: bool = False) -> None:
@@ -335,17 +307,9 @@ class FineTuneDialog(QDialog):
             "\n".join(f"[{e['level']}] {e['message']}" for e in self.session.store.job_events(job_id))
         )
         self.events.verticalScrollBar().setValue(self.events.verticalScrollBar().maximum())
-        text = f"{job['id']}: {job['status']}"
-        if job["fine_tuned_model"]:
-            text += f" → {job['fine_tuned_model']}"
-        if job["registered_profile"]:
-            text += f"; endpoint profile {job['registered_profile']!r}"
-        if job["error"]:
-            text += f"\n✗ {job['error']}"
         watcher = self.watchers.get(job_id)
-        if watcher is not None and not watcher.done() and job["status"] not in TERMINAL:
-            text += " (following)"
-        self.status.setText(text)
+        following = watcher is not None and not watcher.done() and job["status"] not in TERMINAL
+        self.status.setText(job_status_text(job, following))
         self.cancel_button.setEnabled(job["status"] not in TERMINAL)
         self.variant_button.setEnabled(bool(job["registered_profile"]))
 
@@ -355,42 +319,19 @@ class FineTuneDialog(QDialog):
         self.watchers[job_id] = asyncio.ensure_future(self._follow(job_id))
 
     async def _follow(self, job_id: str) -> None:
-        record = self.session.store.job(job_id)
-        if record["spec"].get("backend") == backend.LOCAL_BACKEND:
-            await self._follow_local(job_id)
-            return
+        label = f"{self.session.dataset.name if self.session.dataset else ''}/{self.split.currentText()}"
         try:
-            client = self._client(record["profile"])
-        except (ProfileError, KeyError) as exc:
-            self.status.setText(f"✗ cannot follow {job_id}: {exc}")
-            return
-        try:
-            await watch(client, self.session.store, job_id, lambda _: self.show_job(),
-                        lambda _: self.reload_jobs(), max_poll_s=self.poll_s, first_poll_s=min(1.0, self.poll_s),
-                        register=lambda job: self._register(job, record["profile"]))  # fmt: skip
-        except JobError as exc:
+            backend = backend_of(self.session.store.job(job_id), self._context())
+            await backend.follow(job_id, lambda _: self.show_job(), self._status_changed, label)
+        except (FineTuneError, ProfileError) as exc:
             self.status.setText(f"✗ {exc}")
         finally:
-            await client.aclose()
             self.reload_jobs()
 
-    async def _follow_local(self, job_id: str) -> None:
-        store = self.session.store
-        status = await backend.follow(store, job_id, lambda _: self.show_job(), poll_s=min(0.5, self.poll_s))
-        if status == "trained":
-            self.status.setText("checking the new model: loading it in llama.cpp and asking a question …")
-            try:
-                label = f"{self.session.dataset.name if self.session.dataset else ''}/{self.split.currentText()}"
-                profile = await asyncio.to_thread(backend.check_model, store, job_id, label)
-                # on the loop: the session sees the profile before the job reads "succeeded"
-                record_registration(store, self.session.profile_store, job_id, profile, self._registered)
-            except backend.LocalFineTuneError as exc:
-                self.status.setText(f"✗ {exc}")
+    def _status_changed(self, status: str) -> None:
         self.reload_jobs()
-
-    def _register(self, job: JobInfo, base_name: str) -> None:
-        base = self.session.profiles[base_name]
-        register_model(self.session.profile_store, base, job, self.session.store, self._registered)
+        if status == "trained":  # a model to check before it is registered
+            self.status.setText("checking the new model: loading it in llama.cpp and asking a question …")
 
     def _registered(self, profile: EndpointProfile) -> None:
         self.session.reload_profiles()
@@ -400,17 +341,10 @@ class FineTuneDialog(QDialog):
         job_id = self._selected()
         if job_id is None:
             return
-        if self.session.store.job(job_id)["spec"].get("backend") == backend.LOCAL_BACKEND:
-            backend.cancel(self.session.store, job_id)  # it saves a checkpoint, then stops
-            return
-        client = self._client(self.session.store.job(job_id)["profile"])
-        try:
-            job = await client.cancel(job_id)
-            self.session.store.update_job(job_id, status=job.status)
-        except JobError as exc:
+        try:  # a local job saves a checkpoint, then stops
+            await backend_of(self.session.store.job(job_id), self._context()).cancel(job_id)
+        except (FineTuneError, ProfileError) as exc:
             self.status.setText(f"✗ {exc}")
-        finally:
-            await client.aclose()
         self.reload_jobs()
 
     def add_variant(self) -> VariantSpec | None:
@@ -423,7 +357,7 @@ class FineTuneDialog(QDialog):
         if not registered:
             return None
         specs = list(self.session.specs)
-        base_profile = LOCAL_PROFILE if job["spec"].get("backend") == backend.LOCAL_BACKEND else job["profile"]
+        base_profile = backend_of(job, self._context()).base_profile(job)
         base = next((s for s in specs if s.profile == base_profile), None)
         if base is None:
             version = int(self.template.currentData())

@@ -18,13 +18,13 @@ from platformdirs import user_config_dir
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workbench.core.data.dataset import Dataset, DatasetError, Item
+from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import (
     EndpointProfile,
     ProfileError,
     ProfileStore,
     default_profiles_path,
-    resolve_api_key,
 )
 from workbench.core.prompts.context import Context, load_template
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
@@ -285,8 +285,7 @@ class AppSession(QObject):
         try:
             profiles = await self._profiles_for(specs)
             variants = build_variants(specs, dataset, self.store, profiles)
-            for v in variants:
-                resolve_api_key(v.profile)
+            require_keys(v.profile for v in variants)
             pool = await self.workers.pool()
             options: dict[str, Any] = {"limit": self.limit, "resume": resume, "executor": pool}
             if batch:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.endpoints.client import ChatRequest, EndpointClient, RequestFailed
-from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, resolve_api_key, store_api_key
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, store_api_key
 from workbench.core.secrets import mask
 from workbench.ui.session import AppSession
 
@@ -237,7 +237,7 @@ class SettingsDialog(QDialog):
         probe = EndpointProfile.from_json(profile.to_json() | {"max_attempts": 1, "timeout_s": 15.0})
         start = time.monotonic()
         try:
-            client = EndpointClient(probe, api_key=resolve_api_key(probe))
+            client = EndpointClient(probe)  # resolves the key: ProfileError when it is missing
         except ProfileError as exc:
             self._show_test(False, str(exc))
             return

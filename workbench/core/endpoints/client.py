@@ -1,10 +1,10 @@
 """Async client for OpenAI-compatible chat endpoints (OpenAI, vLLM, llama.cpp, Azure-style).
 
-Built on ``openai.AsyncOpenAI`` with the SDK's own retries off: this is the one layer
-that retries. Per profile it enforces bounded (adaptive) concurrency and RPM/TPM windows
-shared by everything in the process that uses the profile; it retries 429, 5xx, timeouts,
-dropped connections and unreadable answers with backoff that honours the server's
-headers, and shares one call between identical concurrent requests.
+Built on the SDK from ``connection.open_sdk`` and retried by ``connection.call_with_retries``
+(429, 5xx, timeouts, dropped connections, unreadable answers, with backoff that honours the
+server's headers). Per profile it enforces bounded (adaptive) concurrency and RPM/TPM windows
+shared by everything in the process that uses the profile (each attempt waits for them: the
+loop's ``Pacing``), and shares one call between identical concurrent requests.
 """
 
 from __future__ import annotations
@@ -16,16 +16,23 @@ import json
 import os
 import random
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from workbench.core import secrets
-from workbench.core.endpoints.pacing import AdaptiveConcurrency, SlidingWindowLimiter, backoff_delay
-from workbench.core.endpoints.profiles import NO_KEY, EndpointProfile, resolve_api_key
+from workbench.core.endpoints.connection import (
+    AttemptsExhausted,
+    Failure,
+    UnreadableAnswer,
+    call_with_retries,
+    open_sdk,
+)
+from workbench.core.endpoints.pacing import AdaptiveConcurrency, SlidingWindowLimiter
+from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.endpoints.sendlog import Budget, SendLog
 from workbench.core.sandbox import lifeline
 
-RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 RATE_WINDOW_S = 60.0  # what a profile's rpm and tpm are per
 
 
@@ -111,15 +118,6 @@ def limits_for(profile: EndpointProfile) -> _ProfileLimits:
     return _LIMITS[key]
 
 
-def _http_client() -> Any:
-    import openai  # the SDK loads lazily (0.7 s): the window opens without it
-
-    try:
-        return openai.DefaultAioHttpClient()
-    except RuntimeError:  # the aiohttp extra is not installed: the default transport works too
-        return None
-
-
 class EndpointClient:
     def __init__(
         self,
@@ -131,19 +129,7 @@ class EndpointClient:
         """``sends``: the store's send log, which a rate-limited profile's windows start from and write to."""
         self.profile = profile
         self.sends = sends
-        key = api_key or resolve_api_key(profile)
-        secrets.remember(key if key != NO_KEY else None)  # masked in every message from now on
-        azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
-        import openai
-
-        self._sdk = openai.AsyncOpenAI(
-            base_url=profile.base_url,
-            api_key=key,
-            max_retries=0,
-            timeout=profile.timeout_s,
-            http_client=_http_client(),
-            **(azure if profile.api_version else {}),  # type: ignore[arg-type]
-        )
+        self._sdk = open_sdk(profile, api_key, aiohttp=True)
         self._rng = random.Random(seed)
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
 
@@ -182,45 +168,24 @@ class EndpointClient:
         logged = self.sends if limits.rpm or limits.tpm else None
         if logged is not None:
             limits.sends = logged
-        attempt = 0
-        while True:
-            attempt += 1
-            async with limits.concurrency, contextlib.AsyncExitStack() as budget:
-                if limits.rpm:
-                    await budget.enter_async_context(limits.rpm.slot())
-                if limits.tpm:
-                    await budget.enter_async_context(limits.tpm.slot(request.estimated_tokens()))
-                if logged is not None:
-                    sent = await self._claim(logged, limits, request.estimated_tokens())
-                    budget.callback(logged.finished, sent)  # before the windows' own release: same moment
-                outcome = await self._attempt(request, attempt)
-            if isinstance(outcome, Completion):
-                limits.concurrency.succeeded()
-                return outcome
-            kind, message, status, headers = outcome
-            if status == 429:
-                limits.concurrency.throttled()
-            if attempt >= self.profile.max_attempts or (status is not None and status not in RETRY_STATUSES):
-                raise RequestFailed(kind, message, attempt)
-            await asyncio.sleep(backoff_delay(attempt, status, headers, time.time(), self._rng.random()))
+        pacing = _RequestPacing(self.profile, limits, logged, request.estimated_tokens())
+        try:
+            return await call_with_retries(
+                lambda attempt: self._attempt(request, attempt),
+                self.profile.max_attempts,
+                self.profile.timeout_s,
+                self._rng,
+                pacing,
+            )
+        except AttemptsExhausted as exc:
+            raise RequestFailed(exc.failure.kind, exc.failure.message, exc.attempts) from None
 
-    async def _claim(self, logged: SendLog, limits: _ProfileLimits, tokens: int) -> int:
-        """Take a place in the store's send log; another process may have taken the last one first."""
-        window = limits.rpm or limits.tpm
-        margin = window.margin_s if window is not None else 0.0
-        budget = Budget(self.profile.rpm or None, self.profile.tpm or None, RATE_WINDOW_S, margin)
-        while True:
-            sent, wait = logged.claim(limits.window_key, limits.owner, tokens, self.profile.timeout_s, budget)
-            if sent is not None:
-                return sent
-            await asyncio.sleep(wait)
-
-    async def _attempt(self, request: ChatRequest, attempt: int) -> Completion | tuple[str, str, int | None, dict]:
+    async def _attempt(self, request: ChatRequest, attempt: int) -> Completion:
         import httpx
         import openai
 
         start = time.perf_counter()
-        try:
+        try:  # the SDK's own errors (status, timeout, connection) go to the retry loop as they are
             # The SDK's documented low-level call: same auth, base URL, headers, timeouts and
             # status errors, without its per-request TypedDict transform and typed parse,
             # which cost more CPU than everything else on the path (see bench/client_throughput.py).
@@ -235,17 +200,8 @@ class EndpointClient:
                 data = json.loads(response.content)
                 text = data["choices"][0]["message"].get("content") or ""
             usage = data.get("usage") or {}
-        except openai.APIStatusError as exc:
-            return f"http {exc.status_code}", _short(exc.message), exc.status_code, dict(exc.response.headers)
-        except openai.APITimeoutError as exc:
-            cause = str(exc.__cause__ or "")
-            if "Cannot connect" in cause or "Connect call failed" in cause:  # aiohttp reports refusals as timeouts
-                return "connection", _short(cause), None, {}
-            return "timeout", f"no answer within {self.profile.timeout_s:g} s", None, {}
-        except openai.APIConnectionError as exc:
-            return "connection", _short(str(exc.__cause__ or exc)), None, {}
         except (ValueError, KeyError, IndexError, AttributeError, TypeError, openai.APIResponseValidationError) as exc:
-            return "bad response", _short(f"{type(exc).__name__}: {exc}"), None, {}
+            raise UnreadableAnswer(f"{type(exc).__name__}: {exc}") from None
         return Completion(
             text=text,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -256,7 +212,43 @@ class EndpointClient:
         )
 
 
-def _short(text: str, limit: int = 300) -> str:
-    """One line of at most ``limit`` characters, keys masked first (a key cut short would escape the mask)."""
-    text = secrets.mask(" ".join(str(text).split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+class _RequestPacing:
+    """One request's way through its profile's limits, at every attempt: a concurrency slot, the
+    RPM/TPM windows and (for a rate-limited profile) a place in the store's send log."""
+
+    def __init__(self, profile: EndpointProfile, limits: _ProfileLimits, logged: SendLog | None, tokens: int) -> None:
+        self.profile = profile
+        self.limits = limits
+        self.logged = logged
+        self.tokens = tokens
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        limits, logged = self.limits, self.logged
+        async with limits.concurrency, contextlib.AsyncExitStack() as budget:
+            if limits.rpm:
+                await budget.enter_async_context(limits.rpm.slot())
+            if limits.tpm:
+                await budget.enter_async_context(limits.tpm.slot(self.tokens))
+            if logged is not None:
+                sent = await self._claim(logged)
+                budget.callback(logged.finished, sent)  # before the windows' own release: same moment
+            yield
+
+    def answered(self, failure: Failure | None) -> None:
+        if failure is None:
+            self.limits.concurrency.succeeded()
+        elif failure.status == 429:
+            self.limits.concurrency.throttled()
+
+    async def _claim(self, logged: SendLog) -> int:
+        """Take a place in the store's send log; another process may have taken the last one first."""
+        limits = self.limits
+        window = limits.rpm or limits.tpm
+        margin = window.margin_s if window is not None else 0.0
+        budget = Budget(self.profile.rpm or None, self.profile.tpm or None, RATE_WINDOW_S, margin)
+        while True:
+            sent, wait = logged.claim(limits.window_key, limits.owner, self.tokens, self.profile.timeout_s, budget)
+            if sent is not None:
+                return sent
+            await asyncio.sleep(wait)

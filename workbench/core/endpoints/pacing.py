@@ -1,7 +1,7 @@
 """Politeness toward an endpoint: rate windows, adaptive concurrency, and backoff.
 
 ``backoff_delay`` is a pure function of (attempt, status, response headers, clock, random
-draw) so its table of cases can be tested directly; the client is its only caller.
+draw) so its table of cases can be tested directly; ``connection.call_with_retries`` is its only caller.
 """
 
 from __future__ import annotations

@@ -1,26 +1,24 @@
 """The OpenAI platform API beyond chat: files, fine-tuning jobs and batches, through the openai SDK.
 
-One client per endpoint profile. Calls are retried here (not by the SDK) on 429, 5xx,
-timeouts and dropped connections, with the same backoff as chat requests; any other
-refusal becomes a ``PlatformError`` whose message is the API's (never the key).
+One client per endpoint profile. Calls go through the same SDK construction and retry loop
+as chat requests (``connection``: 429, 5xx, timeouts and dropped connections, with the same
+backoff); any other refusal becomes a ``PlatformError`` whose message is the API's (never the key).
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.core import secrets
-from workbench.core.endpoints.client import RETRY_STATUSES
-from workbench.core.endpoints.pacing import backoff_delay
-from workbench.core.endpoints.profiles import NO_KEY, EndpointProfile, resolve_api_key
+from workbench.core.endpoints.connection import AttemptsExhausted, call_with_retries, open_sdk
+from workbench.core.endpoints.profiles import EndpointProfile
 
 T = TypeVar("T")
+PLATFORM_TIMEOUT_S = 120.0  # uploads and downloads of whole files
 
 
 class PlatformError(RuntimeError):
@@ -61,36 +59,22 @@ class PlatformClient:
     """One endpoint's files, fine-tuning jobs and batches."""
 
     def __init__(self, profile: EndpointProfile, api_key: str | None = None, attempts: int = 5) -> None:
-        import openai  # loaded on first use (most of a second)
-
         self.profile = profile
         self.attempts = attempts
-        self._openai = openai
-        key = api_key or resolve_api_key(profile)
-        secrets.remember(key if key != NO_KEY else None)  # masked in every message from now on
-        self._sdk = openai.AsyncOpenAI(base_url=profile.base_url, api_key=key, max_retries=0, timeout=120.0)
+        self._sdk = open_sdk(profile, api_key, timeout_s=PLATFORM_TIMEOUT_S)
         self._rng = random.Random()
 
     async def aclose(self) -> None:
         await self._sdk.close()
 
     async def _call(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
-        openai = self._openai
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await make()
-            except openai.APIStatusError as exc:
-                if exc.status_code not in RETRY_STATUSES or attempt == self.attempts:
-                    raise PlatformError(f"{what}: HTTP {exc.status_code}: {_message(exc)}") from None
-                delay = backoff_delay(
-                    attempt, exc.status_code, dict(exc.response.headers), time.time(), self._rng.random()
-                )
-            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-                if attempt == self.attempts:
-                    raise PlatformError(f"{what}: cannot reach {self.profile.base_url} ({exc})") from None
-                delay = backoff_delay(attempt, None, {}, time.time(), self._rng.random())
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+        try:
+            return await call_with_retries(lambda _: make(), self.attempts, PLATFORM_TIMEOUT_S, self._rng)
+        except AttemptsExhausted as exc:
+            failure = exc.failure
+            if failure.status is not None:
+                raise PlatformError(f"{what}: HTTP {failure.status}: {_message(failure.error)}") from None
+            raise PlatformError(f"{what}: cannot reach {self.profile.base_url} ({failure.error})") from None
 
     async def upload(self, path: Path, purpose: str = "fine-tune") -> str:
         return await self.upload_bytes(path.name, path.read_bytes(), purpose)

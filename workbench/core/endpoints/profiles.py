@@ -1,14 +1,13 @@
 """Endpoint profiles: where to send requests, how fast, and at what price.
 
 A profile names its API key by reference (an environment variable, or a keyring entry
-under the service ``workbench``), never by value. Profiles persist as JSON in the user's
-config folder.
+under the service ``workbench``), never by value (``connection.resolve_api_key`` finds it).
+Profiles persist as JSON in the user's config folder.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ import keyring
 import keyring.errors
 from platformdirs import user_config_dir
 
-from workbench.core import secrets
 from workbench.core.data.inputs import InputError, expect, expect_range, read_json, type_name
 
 KEYRING_SERVICE = "workbench"
@@ -118,35 +116,6 @@ def _check_field(key: str, value: Any, where: str) -> None:
     expect(value, kind, where, ProfileError)
     if kind in ("integer", "number"):
         expect_range(value, where, ProfileError, minimum=minimum, above=above)
-
-
-def resolve_api_key(profile: EndpointProfile) -> str:
-    """The key for ``profile``: its environment variable first, then the keyring (masked in all output from now)."""
-    key = _lookup_api_key(profile)
-    if key != NO_KEY:
-        secrets.remember(key)
-    return key
-
-
-def _lookup_api_key(profile: EndpointProfile) -> str:
-    if profile.api_key_env:
-        value = os.environ.get(profile.api_key_env)
-        if value:
-            return value
-        if not profile.api_key_keyring:
-            raise ProfileError(f"profile {profile.name!r}: environment variable {profile.api_key_env} is not set")
-    if profile.api_key_keyring:
-        try:
-            value = keyring.get_password(KEYRING_SERVICE, profile.api_key_from or profile.name)
-        except keyring.errors.KeyringError as exc:
-            raise ProfileError(
-                f"profile {profile.name!r}: no usable OS keyring ({type(exc).__name__}); "
-                f"set {profile.api_key_env or 'an environment variable'} instead"
-            ) from None
-        if value:
-            return value
-        raise ProfileError(f"profile {profile.name!r}: no key stored in the keyring")
-    return NO_KEY
 
 
 def store_api_key(profile_name: str, key: str) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.endpoints.embeddings import Embedder
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import PLAIN_PROMPT, ContextBuilder, load_template
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import PromptTemplate
-from workbench.core.retrieval.embeddings import Embedder
 from workbench.core.retrieval.registry import RECIPES
 from workbench.core.runs.runner import Variant
 from workbench.core.runs.runspec import COMPLETION_PREFIX, COMPLETION_STOP, LOCAL_PROFILE, SpecError, VariantSpec

@@ -6,6 +6,9 @@ Cancel sends SIGTERM (the process saves a checkpoint first); starting a job agai
 continues from that checkpoint. When training is done the GGUF is checked (a llama.cpp
 server loads it and answers a question) and registered as an endpoint profile that
 names the file, so a run serves it with its own local server beside the base.
+
+``LocalBackend`` is this module as a ``core.finetune.backends.FineTuneBackend``; importing the
+module registers it there under the name "local".
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
+from workbench.core.finetune.backends import (
+    EventSink,
+    FineTuneContext,
+    FineTuneError,
+    Started,
+    StatusSink,
+    TrainingRequest,
+    register_backend,
+)
 from workbench.core.finetune.jobs import record_registration
+from workbench.core.runs.runspec import LOCAL_PROFILE
 from workbench.core.store import Store
 from workbench.local.finetune.train import TrainConfig
 from workbench.local.models import DEFAULT_MODEL, LocalModelError, get, locate
@@ -43,7 +56,7 @@ INSTALL_HINT = (
 )
 
 
-class LocalFineTuneError(RuntimeError):
+class LocalFineTuneError(FineTuneError):
     pass
 
 
@@ -252,3 +265,98 @@ def _ask(base_url: str, alias: str) -> str:
                                      {"Content-Type": "application/json"})  # fmt: skip
     with contextlib.closing(urllib.request.urlopen(request, timeout=120)) as response:
         return str(json.loads(response.read())["choices"][0]["text"])
+
+
+def _last_event_ends(store: Store, job_id: str) -> bool:
+    events = store.job_events(job_id)
+    return bool(events) and events[-1]["data"].get("event") in ("cancelled", "error", "done")
+
+
+class LocalBackend:
+    """The embedded model, fine-tuned on this CPU in its own process; free."""
+
+    name = LOCAL_BACKEND
+    paid = False
+    registration = "checked and registered"
+    default_epochs = 2
+    default_base_model = "smollm2 (the embedded model)"
+    price_per_m = 0.0
+
+    def __init__(self, context: FineTuneContext) -> None:
+        self.context = context
+
+    @classmethod
+    def for_profile(cls, context: FineTuneContext, profile: str | None) -> LocalBackend:
+        return cls(context)  # one backend, whatever profile a job names
+
+    def check(self, request: TrainingRequest) -> None:
+        if request.resume is None and request.train is None:
+            raise LocalFineTuneError(
+                "--train FILE is needed (make one with: workbench finetune export --answer-style plain)"
+            )
+
+    async def start(self, request: TrainingRequest) -> Started:
+        """A new job, or (``resume``) a stopped one continued from its last checkpoint."""
+        self.check(request)
+        store = self.context.store
+        if request.resume is not None:
+            job_id = request.resume
+            finished = store.job(job_id)["status"] in ("cancelled", "failed") or _last_event_ends(store, job_id)
+            if alive(store, job_id) and not (finished and await asyncio.to_thread(wait_until_stopped, store, job_id)):
+                raise LocalFineTuneError(
+                    f"job {job_id} is running; follow it with: workbench finetune status {job_id} --watch"
+                )
+        else:
+            assert request.train is not None
+            options: dict[str, Any] = {"epochs": request.epochs or self.default_epochs, "max_steps": request.max_steps}
+            for key, value in (
+                ("method", request.method),
+                ("max_rss_mb", request.max_memory_mb),
+                ("seed", request.seed),
+            ):
+                if value is not None:
+                    options[key] = value
+            job_id = new_job(store, request.train, request.base_model or DEFAULT_MODEL, request.folder, **options)
+        start(store, job_id)
+        return Started(
+            job_id,
+            f"started local job {job_id} (training in its own process; cancel: workbench finetune cancel {job_id})",
+        )
+
+    async def follow(
+        self, job_id: str, on_event: EventSink | None = None, on_status: StatusSink | None = None, label: str = ""
+    ) -> str:
+        store = self.context.store
+        status = str(store.job(job_id)["status"])
+        if status in ("queued", "running"):
+            status = await follow(store, job_id, on_event, poll_s=min(0.5, self.context.max_poll_s))
+        if status == "trained":
+            if on_status is not None:
+                on_status(status)
+            await self.register(job_id, label)
+            status = str(store.job(job_id)["status"])
+        return status
+
+    async def refresh(self, job_id: str) -> None:
+        return None  # nothing to ask anyone: the job's process writes its progress, ``follow`` stores it
+
+    async def register(self, job_id: str, label: str = "") -> EndpointProfile:
+        """Check the new model (off the loop), then register it on the loop: readers see the profile first."""
+        context = self.context
+        profile = await asyncio.to_thread(check_model, context.store, job_id, label)
+        return record_registration(context.store, context.profiles, job_id, profile, context.on_registered)
+
+    async def cancel(self, job_id: str) -> str:
+        if cancel(self.context.store, job_id):
+            return ("stopping (a checkpoint is saved first; continue with "
+                    f"workbench finetune start --backend local --continue {job_id})")  # fmt: skip
+        return f"not running ({self.context.store.job(job_id)['status']})"
+
+    def alive(self, job_id: str) -> bool:
+        return alive(self.context.store, job_id)
+
+    def base_profile(self, record: dict[str, Any]) -> str:
+        return LOCAL_PROFILE
+
+
+register_backend(LOCAL_BACKEND, LocalBackend.for_profile)

@@ -1,14 +1,17 @@
-"""Text embeddings from any endpoint's ``/v1/embeddings`` (OpenAI, vLLM, llama.cpp), for the dense recipe.
+"""Vectors from any endpoint's ``/v1/embeddings`` (OpenAI, vLLM, llama.cpp), cached on disk.
 
-Vectors are cached on disk keyed by (model, text), so a training split is embedded
-once per model. ``Embedder`` is synchronous (retrievers are); it runs its HTTP calls on
-a private event loop in a worker thread, so it can be called from inside a running one.
+Vectors are cached keyed by (model, text), so a training split is embedded once per model.
+``Embedder`` is synchronous (retrievers are); it runs its HTTP calls on a private event loop
+in a worker thread, so it can be called from inside a running one. Its SDK and its retries
+are the endpoint layer's (``connection``): one HTTP request per attempt, the profile's
+``max_attempts``, the same backoff as chat requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -19,7 +22,8 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from workbench.core import secrets
-from workbench.core.endpoints.profiles import EndpointProfile, resolve_api_key
+from workbench.core.endpoints.connection import AttemptsExhausted, call_with_retries, open_sdk
+from workbench.core.endpoints.profiles import EndpointProfile
 
 BATCH = 64
 
@@ -91,23 +95,24 @@ class Embedder:
 
     async def _fetch(self, texts: list[str]) -> dict[str, np.ndarray]:
         import httpx
-        import openai  # loaded on first use: importing the SDK takes most of a second
 
-        sdk = openai.AsyncOpenAI(
-            base_url=self.profile.base_url,
-            api_key=resolve_api_key(self.profile),
-            timeout=self.profile.timeout_s,
-            max_retries=3,
-        )
+        sdk = open_sdk(self.profile)
+        rng = random.Random()
         out: dict[str, np.ndarray] = {}
         try:
             for start in range(0, len(texts), BATCH):
                 batch = texts[start : start + BATCH]
                 body = {"model": self.profile.model, "input": batch}
+
+                async def send(_: int, body: dict[str, object] = body) -> httpx.Response:
+                    return await sdk.post("/embeddings", cast_to=httpx.Response, body=body)
+
                 try:
-                    response = await sdk.post("/embeddings", cast_to=httpx.Response, body=body)
-                except openai.APIError as exc:  # its message may echo the key: mask it, drop the SDK's chain
-                    raise EmbeddingError(secrets.mask(f"embeddings at {self.profile.base_url}: {exc}")) from None
+                    response = await call_with_retries(send, self.profile.max_attempts, self.profile.timeout_s, rng)
+                except AttemptsExhausted as exc:  # its message may echo the key: mask it, drop the SDK's chain
+                    raise EmbeddingError(
+                        secrets.mask(f"embeddings at {self.profile.base_url}: {exc.failure.error}")
+                    ) from None
                 self.requests += 1
                 data = sorted(response.json()["data"], key=lambda d: d["index"])
                 for text, entry in zip(batch, data, strict=True):

@@ -1,0 +1,201 @@
+"""The one way to an endpoint: the key a profile sends, the SDK object, and the only retry loop.
+
+Everything that talks to an endpoint (chat and completions in ``client``, files, jobs and
+batches in ``platform``, vectors in ``embeddings``) builds its ``openai.AsyncOpenAI`` with
+``open_sdk`` (the SDK's own retries always off) and sends each call through
+``call_with_retries``: 429, 5xx, timeouts, dropped connections and unreadable answers are
+retried with ``pacing.backoff_delay`` (which honours the server's headers); where a caller
+gives a ``Pacing`` (chat: concurrency, rate windows, the store's send log) every attempt
+waits for its slot first. Keys come from ``resolve_api_key`` alone and are masked in every
+message from the moment they are resolved (see ``core.secrets``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import keyring
+import keyring.errors
+
+from workbench.core import secrets
+from workbench.core.endpoints.pacing import backoff_delay
+from workbench.core.endpoints.profiles import KEYRING_SERVICE, NO_KEY, EndpointProfile, ProfileError
+
+if TYPE_CHECKING:
+    import openai
+
+T = TypeVar("T")
+RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+
+
+# --- keys --------------------------------------------------------------------------------
+def resolve_api_key(profile: EndpointProfile) -> str:
+    """The key for ``profile``: its environment variable first, then the keyring (masked in all output from now)."""
+    key = _lookup_api_key(profile)
+    if key != NO_KEY:
+        secrets.remember(key)
+    return key
+
+
+def require_keys(profiles: Iterable[EndpointProfile]) -> None:
+    """Raise ProfileError now, saying which key is missing, rather than on a run's first request."""
+    for profile in profiles:
+        resolve_api_key(profile)
+
+
+def _lookup_api_key(profile: EndpointProfile) -> str:
+    if profile.api_key_env:
+        value = os.environ.get(profile.api_key_env)
+        if value:
+            return value
+        if not profile.api_key_keyring:
+            raise ProfileError(f"profile {profile.name!r}: environment variable {profile.api_key_env} is not set")
+    if profile.api_key_keyring:
+        try:
+            value = keyring.get_password(KEYRING_SERVICE, profile.api_key_from or profile.name)
+        except keyring.errors.KeyringError as exc:
+            raise ProfileError(
+                f"profile {profile.name!r}: no usable OS keyring ({type(exc).__name__}); "
+                f"set {profile.api_key_env or 'an environment variable'} instead"
+            ) from None
+        if value:
+            return value
+        raise ProfileError(f"profile {profile.name!r}: no key stored in the keyring")
+    return NO_KEY
+
+
+# --- the SDK -----------------------------------------------------------------------------
+def open_sdk(
+    profile: EndpointProfile, api_key: str | None = None, timeout_s: float | None = None, aiohttp: bool = False
+) -> openai.AsyncOpenAI:
+    """The SDK for ``profile`` with its retries off; ``api_key`` (default: the profile's) is masked from now on.
+
+    ``timeout_s`` defaults to the profile's; ``aiohttp`` uses the SDK's aiohttp transport when
+    its extra is installed (faster for many small requests). Azure-style profiles send their
+    ``api-version`` and the key in an ``api-key`` header.
+    """
+    import openai  # the SDK loads lazily (0.7 s): the window opens without it
+
+    key = api_key or resolve_api_key(profile)
+    secrets.remember(key if key != NO_KEY else None)
+    azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
+    return openai.AsyncOpenAI(
+        base_url=profile.base_url,
+        api_key=key,
+        max_retries=0,  # this module's loop is the only one that retries
+        timeout=profile.timeout_s if timeout_s is None else timeout_s,
+        http_client=_aiohttp_client() if aiohttp else None,
+        **(azure if profile.api_version else {}),  # type: ignore[arg-type]
+    )
+
+
+def _aiohttp_client() -> openai.DefaultAioHttpClient | None:
+    import openai
+
+    try:
+        return openai.DefaultAioHttpClient()
+    except RuntimeError:  # the aiohttp extra is not installed: the default transport works too
+        return None
+
+
+# --- failures and the retry loop ---------------------------------------------------------
+@dataclass(frozen=True)
+class Failure:
+    """One attempt that did not succeed: ``kind`` is "http 429", "timeout", "connection" or "bad response"."""
+
+    kind: str
+    message: str  # one short line, keys masked
+    error: BaseException  # what was raised (each caller words its own error from it)
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status in RETRY_STATUSES
+
+
+class UnreadableAnswer(Exception):
+    """Raised by an attempt whose answer arrived but could not be read; retried as a "bad response"."""
+
+
+class AttemptsExhausted(Exception):
+    """A call that did not succeed: its last failure was not worth retrying, or no attempts were left."""
+
+    def __init__(self, failure: Failure, attempts: int) -> None:
+        super().__init__(f"{failure.kind}: {failure.message}")
+        self.failure = failure
+        self.attempts = attempts
+
+
+class Pacing(Protocol):
+    """What each attempt of a call waits for (a concurrency slot, rate windows) and is told how it went."""
+
+    def slot(self) -> AbstractAsyncContextManager[None]: ...
+
+    def answered(self, failure: Failure | None) -> None:
+        """After the slot is released: None on success, else the attempt's failure."""
+
+
+def failure_of(exc: BaseException, timeout_s: float) -> Failure | None:
+    """``exc`` as a Failure when it is the SDK's (or an UnreadableAnswer); None for anything else."""
+    import openai
+
+    if isinstance(exc, UnreadableAnswer):
+        return Failure("bad response", short(str(exc)), exc)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        return Failure(f"http {status}", short(exc.message), exc, status, dict(exc.response.headers))
+    if isinstance(exc, openai.APITimeoutError):
+        cause = str(exc.__cause__ or "")
+        if "Cannot connect" in cause or "Connect call failed" in cause:  # aiohttp reports refusals as timeouts
+            return Failure("connection", short(cause), exc)
+        return Failure("timeout", f"no answer within {timeout_s:g} s", exc)
+    if isinstance(exc, openai.APIConnectionError):
+        return Failure("connection", short(str(exc.__cause__ or exc)), exc)
+    return None
+
+
+async def call_with_retries(
+    attempt: Callable[[int], Awaitable[T]],
+    attempts: int,
+    timeout_s: float,
+    rng: random.Random,
+    pacing: Pacing | None = None,
+) -> T:
+    """``attempt(n)`` (n = 1, 2, …) until it succeeds; raise AttemptsExhausted with the last failure.
+
+    A failure is retried when it is retryable and attempts are left, after ``backoff_delay``
+    (outside the pacing slot); anything that is not a Failure propagates at once.
+    """
+    number = 0
+    while True:
+        number += 1
+        async with pacing.slot() if pacing is not None else contextlib.nullcontext():
+            try:
+                result = await attempt(number)
+                failure = None
+            except Exception as exc:
+                failure = failure_of(exc, timeout_s)
+                if failure is None:
+                    raise
+        if pacing is not None:
+            pacing.answered(failure)
+        if failure is None:
+            return result
+        if number >= attempts or not failure.retryable:
+            raise AttemptsExhausted(failure, number)
+        await asyncio.sleep(backoff_delay(number, failure.status, failure.headers, time.time(), rng.random()))
+
+
+def short(text: str, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters, keys masked first (a key cut short would escape the mask)."""
+    text = secrets.mask(" ".join(str(text).split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -19,7 +19,7 @@ from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunFinishe
 from workbench.core.runs.progress import ProgressMeter, format_duration
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
-from workbench.core.store import Store
+from workbench.core.store import ScoreRow, Store
 from workbench.local.prompts import local_profile
 
 
@@ -73,13 +73,30 @@ def test_live_results_match_the_store(openai_server: OpenAITestServer, demo_path
     assert [s.to_json() for s in summarize_run(store, run_id)] == [s.to_json() for s in stored.summaries()]
 
 
+@pytest.mark.server(answer="model")
+def test_item_events_carry_the_rows_the_store_holds(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    dataset = Dataset(demo_path)
+    variants = build_variants(_specs(store), dataset, store, _profiles(openai_server))
+    events = _run(Runner(store, dataset, "dev", variants, "r", limit=10))
+    streamed = {(e.row.variant_id, e.row.item_index): e.row for e in events if isinstance(e, ItemScored)}
+    stored = {(r.variant_id, r.item_index): r for r in store.scores(events[-1].run_id)}  # type: ignore[union-attr]
+    assert len(streamed) == 20 and streamed == stored
+
+
 def test_results_fold_failures_and_rescores() -> None:
     results = RunResults([])
     results.apply(RunStarted(1, "r", 4, 0, ["a", "b"], {"a": "m1", "b": "m2"}))
-    results.apply(ItemFailed("a", 0, "HTTP 500"))
+    results.apply(ItemFailed(variant="a", row=ScoreRow(variant_id=1, item_index=0, db_id="db", status="failed",
+                                                       reason="HTTP 500")))  # fmt: skip
     assert results.filter([0], QuestionFilter("failed", "a")) == [0]
     assert results.filter([0], QuestionFilter("wrong", "a")) == [0]
-    scored = ItemScored("a", 0, "db", "easy", True, True, "match", "SELECT 1", False, 0.5, 10, 2, 0.01, "m1")
+    scored = ItemScored(variant="a", model="m1", row=ScoreRow(
+        variant_id=1, item_index=0, db_id="db", status="scored", reason="match", hardness="easy", exec_match=True,
+        exact_match=True, predicted_sql="SELECT 1", cost=0.01, latency_ms=500.0, prompt_tokens=10, completion_tokens=2,
+    ))  # fmt: skip
     results.apply(scored)  # the retry on resume replaces the failure
     (a, b) = results.summaries()
     assert (a.completed, a.correct, a.failed, a.cost) == (1, 1, 0, 0.01)

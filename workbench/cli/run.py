@@ -66,7 +66,7 @@ class Progress:
             self.stream.flush()
             return
         if isinstance(event, ItemScored):
-            self.meter.record(right=bool(event.exec_match), cost=event.cost)
+            self.meter.record(right=bool(event.exec_match), cost=event.row.cost)
         elif isinstance(event, ItemFailed):
             self.meter.record(failed=True)
         else:

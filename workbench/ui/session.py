@@ -361,7 +361,7 @@ class AppSession(QObject):
             return
         if self.results.apply(event):
             if isinstance(event, ItemScored):
-                self.meter.record(right=bool(event.exec_match), cost=event.cost)
+                self.meter.record(right=bool(event.exec_match), cost=event.row.cost)
             elif isinstance(event, ItemFailed):
                 self.meter.record(failed=True)
             self._dirty = True

@@ -1,8 +1,9 @@
 """A run's results as they stream in: one outcome per (variant, question), summaries, filters.
 
-``RunResults`` folds the runner's events (or a stored run's rows) into the latest outcome
-of every variant on every question. The CLI, the GUI's accuracy table, question list and
-outputs pane all read it; none of them computes anything of its own.
+``RunResults`` holds the latest stored row of every variant on every question, read from
+the store or folded in from the runner's events, which carry those same rows. The CLI,
+the GUI's accuracy table, question list and outputs pane all read it; none of them
+computes anything of its own.
 """
 
 from __future__ import annotations
@@ -24,30 +25,6 @@ class QuestionFilter:
         words = {"all": "all questions", "disagree": "questions the variants disagree on"}
         text = words.get(self.kind, f"{self.kind} in {self.variant}")
         return text + (f", {self.hardness}" if self.hardness else "")
-
-
-def row_from_event(position: int, event: ItemScored | ItemFailed) -> ScoreRow:
-    if isinstance(event, ItemFailed):
-        return ScoreRow(position, event.index, "", None, None, None, "failed", event.reason, None, None, 0.0, False,
-                        None, 0, 0)  # fmt: skip
-    status = "scored" if event.exec_match is not None else "unscorable"
-    return ScoreRow(
-        position,
-        event.index,
-        event.db_id,
-        event.hardness,
-        event.exec_match,
-        event.exact_match,
-        status,
-        event.reason,
-        event.sql,
-        None,
-        event.cost,
-        event.cached,
-        event.latency_s * 1000,
-        event.prompt_tokens,
-        event.completion_tokens,
-    )
 
 
 class RunResults:
@@ -81,7 +58,7 @@ class RunResults:
             self._summaries = None
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
-            self.rows[event.variant][event.index] = row_from_event(self.variants.index(event.variant), event)
+            self.rows[event.variant][event.row.item_index] = event.row
             self._summaries = None
             return True
         return False

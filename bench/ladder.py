@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.prompts.context import ContextBuilder, PromptSpec, load_template
-from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.store import Store
 from workbench.local.prompts import PREFIX, STOP, local_profile
@@ -86,7 +86,7 @@ def main() -> None:
                 run_id = getattr(event, "run_id", run_id)
             return run_id
 
-        summaries = summarize_run(store, asyncio.run(run()))
+        summaries = RunResults.from_store(store, asyncio.run(run())).summaries()
         store.close()
     print(f"model {profile.model} on {dataset.root} / {args.split}")
     print(f"{'rung':<8} {'EX':>12} {'EM':>6} {'failed':>7}")

@@ -13,7 +13,6 @@ from workbench.core.endpoints.client import ChatRequest
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import load_template
 from workbench.core.reports.answers import result_grid, sql_diff
-from workbench.core.reports.report import summarize_run
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter, format_duration
@@ -70,7 +69,7 @@ def test_live_results_match_the_store(openai_server: OpenAITestServer, demo_path
         assert results.filter(everything, QuestionFilter("disagree")) == everything
         easy = results.filter(everything, QuestionFilter("all", hardness="easy"))
         assert easy and all(results.hardness(i) == "easy" for i in easy)
-    assert [s.to_json() for s in summarize_run(store, run_id)] == [s.to_json() for s in stored.summaries()]
+    assert [s.to_json() for s in live.summaries()] == [s.to_json() for s in stored.summaries()]
 
 
 @pytest.mark.server(answer="model")
@@ -102,6 +101,14 @@ def test_results_fold_failures_and_rescores() -> None:
     assert (a.completed, a.correct, a.failed, a.cost) == (1, 1, 0, 0.01)
     assert (b.completed, b.model) == (0, "m2")
     assert not results.apply(RunFinished(1, "completed", 1, 1))
+
+
+def test_comparisons_cover_every_pair_and_name_a_missing_variant() -> None:
+    results = RunResults([])
+    results.apply(RunStarted(1, "r", 3, 0, ["a", "b", "c"], {}))
+    assert [(p.first, p.second) for p in results.comparisons()] == [("a", "b"), ("a", "c"), ("b", "c")]
+    with pytest.raises(KeyError, match="no variant 'x' in run 1"):
+        results.compare("a", "x")
 
 
 def test_specs_say_what_is_wrong(demo_path: Path, tmp_path: Path) -> None:

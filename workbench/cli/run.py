@@ -29,7 +29,8 @@ from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimit
 from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.prompts.variants import VariantFileError, read_limits, read_variant_file
 from workbench.core.reports.export import write_report
-from workbench.core.reports.report import VariantSummary, paired_comparisons, summarize_run
+from workbench.core.reports.results import RunResults
+from workbench.core.reports.summaries import VariantSummary
 from workbench.core.retrieval.embeddings import Embedder
 from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
@@ -275,8 +276,8 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     store = Store(store_path)
     try:
         info = store.run(run)
-        summaries = summarize_run(store, info.id)
-        pairs = paired_comparisons(store, info.id)
+        results = RunResults.from_store(store, info.id)
+        summaries, pairs = results.summaries(), results.comparisons()
     except StoreError as exc:
         raise CliError(str(exc)) from None
     except sqlite3.DatabaseError as exc:

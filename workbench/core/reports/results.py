@@ -1,16 +1,16 @@
-"""A run's results as they stream in: one outcome per (variant, question), summaries, filters.
+"""A run's results: one outcome per (variant, question), summaries, comparisons, filters.
 
 ``RunResults`` holds the latest stored row of every variant on every question, read from
-the store or folded in from the runner's events, which carry those same rows. The CLI,
-the GUI's accuracy table, question list and outputs pane all read it; none of them
-computes anything of its own.
+the store (a finished or resumed run) or folded in from the runner's events, which carry
+those same rows (a live run). The CLI's report, the GUI's panes, the export,
+history and the benches all read it; none of them computes anything of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.core.reports.report import PairedComparison, VariantSummary, compare_verdicts
+from workbench.core.reports.summaries import PairedComparison, VariantSummary, compare_verdicts
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunStarted
 from workbench.core.store import ScoreRow, Store
 
@@ -32,6 +32,7 @@ class RunResults:
         self.variants = list(variants)
         self.models = dict(models or {})
         self.rows: dict[str, dict[int, ScoreRow]] = {v: {} for v in self.variants}
+        self.run_id: int | None = None
         self.total = 0
         self.already_done = 0
         self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
@@ -40,6 +41,7 @@ class RunResults:
     def from_store(cls, store: Store, run_id: int) -> RunResults:
         ordered = store.run_variants(run_id)
         results = cls([name for _, name, _ in ordered], {name: model for _, name, model in ordered})
+        results.run_id = run_id
         names = {vid: name for vid, name, _ in ordered}
         for row in store.scores(run_id):
             if row.variant_id in names:
@@ -54,7 +56,7 @@ class RunResults:
                     self.variants.append(name)
                     self.rows[name] = {}
             self.models.update(event.models)
-            self.total, self.already_done = event.total, event.already_done
+            self.run_id, self.total, self.already_done = event.run_id, event.total, event.already_done
             self._summaries = None
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
@@ -82,7 +84,16 @@ class RunResults:
         return {i: bool(r.exec_match) for i, r in self.rows.get(variant, {}).items() if r.status == "scored"}
 
     def compare(self, first: str, second: str) -> PairedComparison:
+        """The paired comparison of two of the run's variants; KeyError names a variant it does not have."""
+        for name in (first, second):
+            if name not in self.rows:
+                raise KeyError(f"no variant {name!r} in run {self.run_id} (variants: {', '.join(self.variants)})")
         return compare_verdicts(first, second, self.verdicts(first), self.verdicts(second))
+
+    def comparisons(self) -> list[PairedComparison]:
+        """Every pair of the run's variants, in the run's order."""
+        names = self.variants
+        return [self.compare(a, b) for k, a in enumerate(names) for b in names[k + 1 :]]
 
     def hardness(self, index: int) -> str | None:
         for rows in self.rows.values():

@@ -15,7 +15,7 @@ from workbench.core.prompts.context import load_template
 from workbench.core.reports.answers import result_grid, sql_diff
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
-from workbench.core.runs.progress import ProgressMeter, format_duration
+from workbench.core.runs.progress import ProgressMeter, RunProgress, format_duration
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec, build_variants
 from workbench.core.store import ScoreRow, Store
@@ -44,6 +44,10 @@ def _run(runner: Runner, on_event: object = None) -> list[Event]:
         return out
 
     return asyncio.run(go())
+
+
+def _row(index: int, status: str = "scored", right: bool | None = True, cost: float = 0.0) -> ScoreRow:
+    return ScoreRow(variant_id=1, item_index=index, db_id="db", status=status, reason="", exec_match=right, cost=cost)
 
 
 @pytest.mark.server(answer="model")
@@ -83,6 +87,21 @@ def test_item_events_carry_the_rows_the_store_holds(
     streamed = {(e.row.variant_id, e.row.item_index): e.row for e in events if isinstance(e, ItemScored)}
     stored = {(r.variant_id, r.item_index): r for r in store.scores(events[-1].run_id)}  # type: ignore[union-attr]
     assert len(streamed) == 20 and streamed == stored
+
+
+def test_progress_counts_this_start_from_the_results() -> None:
+    results = RunResults([])
+    results.apply(RunStarted(1, "r", 6, 0, ["a", "b"], {}))
+    results.apply(ItemFailed(variant="a", row=_row(0, "failed", None)))
+    results.apply(RunStarted(1, "r", 6, 2, ["a", "b"], {}))  # resumed: what came before is not this start's
+    results.apply(ItemScored(variant="a", model="m", row=_row(1, right=False, cost=0.25)))
+    results.apply(ItemScored(variant="b", model="m", row=_row(1, cost=0.5)))
+    results.apply(ItemFailed(variant="b", row=_row(2, "failed", None)))
+    results.apply(ItemScored(variant="b", model="m", row=_row(2, cost=0.5)))  # replaces its failure: counted once
+    assert results.progress() == RunProgress(total=4, done=3, correct=2, failed=0, cost=1.25)
+    assert results.done == 4
+    meter = ProgressMeter(results.progress)
+    assert meter.describe().startswith("3/4 ") and "correct 2  failed 0  cost $1.2500" in meter.describe()
 
 
 def test_results_fold_failures_and_rescores() -> None:
@@ -181,12 +200,14 @@ def test_local_profile_identity_survives_a_new_port() -> None:
 
 def test_progress_meter_rate_eta_and_durations() -> None:
     now = [100.0]
-    meter = ProgressMeter(clock=lambda: now[0])
-    meter.restart(10)
+    results = RunResults([])
+    meter = ProgressMeter(results.progress, clock=lambda: now[0])
+    results.apply(RunStarted(1, "r", 10, 0, ["a"], {"a": "m"}))
+    meter.restart()
     assert meter.eta_s is None and "ETA -" in meter.describe()
     now[0] = 102.0
-    for _ in range(4):
-        meter.record(right=True, cost=0.5)
+    for index in range(4):
+        results.apply(ItemScored(variant="a", model="m", row=_row(index, cost=0.5)))
     assert (meter.rate, meter.eta_s, meter.fraction, meter.cost) == (2.0, 3.0, 0.4, 2.0)
     assert [format_duration(s) for s in (3.2, 75, 3725)] == ["3s", "1m15s", "1h02m"]
 

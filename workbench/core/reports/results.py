@@ -1,8 +1,8 @@
-"""A run's results: one outcome per (variant, question), summaries, comparisons, filters.
+"""A run's results: one outcome per (variant, question), summaries, comparisons, filters, progress.
 
 ``RunResults`` holds the latest stored row of every variant on every question, read from
 the store (a finished or resumed run) or folded in from the runner's events, which carry
-those same rows (a live run). The CLI's report, the GUI's panes, the export,
+those same rows (a live run). The CLI (progress, report), the GUI's panes, the export,
 history and the benches all read it; none of them computes anything of its own.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from workbench.core.reports.summaries import PairedComparison, VariantSummary, compare_verdicts
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunStarted
+from workbench.core.runs.progress import RunProgress
 from workbench.core.store import ScoreRow, Store
 
 
@@ -36,6 +37,8 @@ class RunResults:
         self.total = 0
         self.already_done = 0
         self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
+        self._streamed: set[tuple[str, int]] = set()  # (variant, question) folded in since the last RunStarted
+        self._progress = RunProgress()
 
     @classmethod
     def from_store(cls, store: Store, run_id: int) -> RunResults:
@@ -57,10 +60,17 @@ class RunResults:
                     self.rows[name] = {}
             self.models.update(event.models)
             self.run_id, self.total, self.already_done = event.run_id, event.total, event.already_done
+            self._streamed.clear()
+            self._progress = RunProgress(total=event.total - event.already_done)
             self._summaries = None
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
-            self.rows[event.variant][event.row.item_index] = event.row
+            rows, key = self.rows[event.variant], (event.variant, event.row.item_index)
+            if key in self._streamed:  # this start answered it before: the newer row replaces that one
+                self._progress = self._progress.counting(rows[key[1]], sign=-1)
+            self._streamed.add(key)
+            self._progress = self._progress.counting(event.row)
+            rows[key[1]] = event.row
             self._summaries = None
             return True
         return False
@@ -94,6 +104,10 @@ class RunResults:
         """Every pair of the run's variants, in the run's order."""
         names = self.variants
         return [self.compare(a, b) for k, a in enumerate(names) for b in names[k + 1 :]]
+
+    def progress(self) -> RunProgress:
+        """This start of the run so far: the answers folded in since its ``RunStarted``, of those it set out to get."""
+        return self._progress
 
     def hardness(self, index: int) -> str | None:
         for rows in self.rows.values():

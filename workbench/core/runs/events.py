@@ -1,4 +1,4 @@
-"""The typed events a run streams; an item's event carries the row the store wrote for it, UI and CLI render them."""
+"""The typed events a run streams (UI and CLI render them); an item's event carries the row the store wrote for it."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ class RequestSent:
 
 @dataclass(frozen=True, kw_only=True)
 class ItemFailed:
-    """A question got no answer to score (the request failed, or its prompt could not be rendered)."""
+    """A question got no answer to score (the request failed, or its prompt could not be rendered).
+
+    Its properties read the row; the row is what results, summaries and progress fold in.
+    """
 
     variant: str
     row: ScoreRow  # as stored: status "failed", tried again on resume
@@ -41,7 +44,10 @@ class ItemFailed:
 
 @dataclass(frozen=True, kw_only=True)
 class ItemScored:
-    """A question's answer was scored (status "scored" or "unscorable")."""
+    """A question's answer was scored (the row's status: "scored" or "unscorable").
+
+    Its properties read the row; the row is what results, summaries and progress fold in.
+    """
 
     variant: str
     model: str  # the model the endpoint says answered

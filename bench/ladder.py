@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.prompts.context import load_template
-from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.runs.variant_builder import build_variants
@@ -85,7 +85,7 @@ def main() -> None:
                 run_id = getattr(event, "run_id", run_id)
             return run_id
 
-        summaries = summarize_run(store, asyncio.run(run()))
+        summaries = RunResults.from_store(store, asyncio.run(run())).summaries()
         store.close()
     print(f"model {profile.model} on {dataset.root} / {args.split}")
     print(f"{'rung':<8} {'EX':>12} {'EM':>6} {'failed':>7}")

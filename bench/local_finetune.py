@@ -25,7 +25,7 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import ProfileStore
 from workbench.core.finetune.export import export_training_data
 from workbench.core.prompts.context import load_template
-from workbench.core.reports.report import compare_variants, summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec
 from workbench.core.runs.variant_builder import build_variants, context_builder
@@ -89,13 +89,14 @@ def main() -> None:
             return run_id
 
         run_id = asyncio.run(run())
-    summaries = {s.variant: s for s in summarize_run(store, run_id)}
+    results = RunResults.from_store(store, run_id)
+    summaries = {s.variant: s for s in results.summaries()}
     for s in summaries.values():
         lo, hi = s.interval
         print(f"{s.variant:<16} {s.correct:>3}/{s.completed:<3} {100 * s.execution_accuracy:5.1f}%  "
               f"(95% CI {100 * lo:.1f}-{100 * hi:.1f})")  # fmt: skip
     for a, b in (("finetuned", "base"), ("finetuned+bm25", "finetuned"), ("finetuned+bm25", "base+bm25")):
-        p = compare_variants(store, run_id, a, b)
+        p = results.compare(a, b)
         print(f"{a} vs {b}: {p.first_only} won, {p.second_only} lost (McNemar p = {p.p_value:.3g})")
     print(f"work folder: {work}")
     ex = {name: f"{s.execution_accuracy:.3f}" for name, s in summaries.items()}

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.client import ChatRequest, EndpointClient
-from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
@@ -80,7 +80,7 @@ def main() -> None:
                     run_id = getattr(event, "run_id", run_id)
                 return run_id
 
-            (summary,) = summarize_run(store, asyncio.run(run()))
+            (summary,) = RunResults.from_store(store, asyncio.run(run())).summaries()
             results[key] = summary.execution_accuracy
             print(
                 f"{variants[0].name:<14} EX {summary.correct}/{summary.completed} "

@@ -93,7 +93,7 @@ def main() -> None:
     agree = {"exec": 0, "exact": 0, "hardness": 0}
     n = 0
     for item, pred, v in zip(split.items, preds, ours, strict=True):
-        if v.exec_match is None:
+        if v.status == "unscorable":
             continue
         n += 1
         level, ex_ok, em_ok = official_item(off, dataset.root / "database", kmaps, item.db_id, item.query, pred)

@@ -17,7 +17,7 @@ from tests.servers.openai import OpenAITestServer
 from tests.servers.platform import PlatformConfig
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
-from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.batch import BatchLimits, BatchRunner, chunks
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished
 from workbench.core.runs.runner import Variant
@@ -63,7 +63,7 @@ def test_batch_run_scores_like_a_live_run_and_fills_the_cache(
         176,
         0,
     )
-    by_name = {s.variant: s for s in summarize_run(store, finished.run_id)}
+    by_name = {s.variant: s for s in RunResults.from_store(store, finished.run_id).summaries()}
     assert (by_name["gold"].correct, by_name["wrong"].correct, by_name["gold"].completed) == (88, 0, 88)
     platform = openai_server.platform.stats()
     assert (platform["batches"], platform["batch_requests"]) == (4, 176)  # 2 x 88 split by 50

@@ -16,7 +16,7 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import load_template
 from workbench.core.reports.export import CSV_COLUMNS
-from workbench.core.reports.report import paired_comparisons, summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.runs.variant_builder import build_variants
@@ -98,8 +98,9 @@ def test_html_and_csv_reports_carry_the_store_figures(
 
     store = Store(store_path)
     run_id = store.run(name).id
-    summaries = {s.variant: s for s in summarize_run(store, run_id)}
-    pairs = paired_comparisons(store, run_id)
+    results = RunResults.from_store(store, run_id)
+    summaries = {s.variant: s for s in results.summaries()}
+    pairs = results.comparisons()
 
     parser = ReportParser()
     parser.feed(html_out.read_text())

@@ -16,7 +16,7 @@ from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.finetune.export import question_key, split_items
 from workbench.core.finetune.validate import validate
 from workbench.core.prompts.context import load_template
-from workbench.core.reports.report import compare_variants
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.runs.variant_builder import build_variants
@@ -130,7 +130,7 @@ def test_job_runs_registers_its_model_and_beats_its_base(
             pass
 
     asyncio.run(run())
-    pair = compare_variants(store, store.run("base-vs-ft").id, "fine-tuned", "base")
+    pair = RunResults.from_store(store, store.run("base-vs-ft").id).compare("fine-tuned", "base")
     assert (pair.first_only, pair.second_only, pair.n) == (30, 0, 30) and pair.p_value < 1e-6
 
 

@@ -13,14 +13,13 @@ from workbench.core.endpoints.client import ChatRequest
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import load_template
 from workbench.core.reports.answers import result_grid, sql_diff
-from workbench.core.reports.report import summarize_run
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunFinished, RunStarted
-from workbench.core.runs.progress import ProgressMeter, format_duration
+from workbench.core.runs.progress import ProgressMeter, RunProgress, format_duration
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec
 from workbench.core.runs.variant_builder import build_variants
-from workbench.core.store import Store
+from workbench.core.store import ScoreRow, Store
 from workbench.local.prompts import local_profile
 
 
@@ -48,6 +47,10 @@ def _run(runner: Runner, on_event: object = None) -> list[Event]:
     return asyncio.run(go())
 
 
+def _row(index: int, status: str = "scored", right: bool | None = True, cost: float = 0.0) -> ScoreRow:
+    return ScoreRow(variant_id=1, item_index=index, db_id="db", status=status, reason="", exec_match=right, cost=cost)
+
+
 @pytest.mark.server(answer="model")
 def test_live_results_match_the_store(openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path) -> None:
     store = Store(tmp_path / "w.sqlite")
@@ -71,21 +74,61 @@ def test_live_results_match_the_store(openai_server: OpenAITestServer, demo_path
         assert results.filter(everything, QuestionFilter("disagree")) == everything
         easy = results.filter(everything, QuestionFilter("all", hardness="easy"))
         assert easy and all(results.hardness(i) == "easy" for i in easy)
-    assert [s.to_json() for s in summarize_run(store, run_id)] == [s.to_json() for s in stored.summaries()]
+    assert [s.to_json() for s in live.summaries()] == [s.to_json() for s in stored.summaries()]
+
+
+@pytest.mark.server(answer="model")
+def test_item_events_carry_the_rows_the_store_holds(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    dataset = Dataset(demo_path)
+    variants = build_variants(_specs(store), dataset, store, _profiles(openai_server))
+    events = _run(Runner(store, dataset, "dev", variants, "r", limit=10))
+    streamed = {(e.row.variant_id, e.row.item_index): e.row for e in events if isinstance(e, ItemScored)}
+    stored = {(r.variant_id, r.item_index): r for r in store.scores(events[-1].run_id)}  # type: ignore[union-attr]
+    assert len(streamed) == 20 and streamed == stored
+
+
+def test_progress_counts_this_start_from_the_results() -> None:
+    results = RunResults([])
+    results.apply(RunStarted(1, "r", 6, 0, ["a", "b"], {}))
+    results.apply(ItemFailed(variant="a", row=_row(0, "failed", None)))
+    results.apply(RunStarted(1, "r", 6, 2, ["a", "b"], {}))  # resumed: what came before is not this start's
+    results.apply(ItemScored(variant="a", model="m", row=_row(1, right=False, cost=0.25)))
+    results.apply(ItemScored(variant="b", model="m", row=_row(1, cost=0.5)))
+    results.apply(ItemFailed(variant="b", row=_row(2, "failed", None)))
+    results.apply(ItemScored(variant="b", model="m", row=_row(2, cost=0.5)))  # replaces its failure: counted once
+    assert results.progress() == RunProgress(total=4, done=3, correct=2, failed=0, cost=1.25)
+    assert results.done == 4
+    meter = ProgressMeter(results.progress)
+    assert meter.describe().startswith("3/4 ") and "correct 2  failed 0  cost $1.2500" in meter.describe()
 
 
 def test_results_fold_failures_and_rescores() -> None:
     results = RunResults([])
     results.apply(RunStarted(1, "r", 4, 0, ["a", "b"], {"a": "m1", "b": "m2"}))
-    results.apply(ItemFailed("a", 0, "HTTP 500"))
+    results.apply(ItemFailed(variant="a", row=ScoreRow(variant_id=1, item_index=0, db_id="db", status="failed",
+                                                       reason="HTTP 500")))  # fmt: skip
     assert results.filter([0], QuestionFilter("failed", "a")) == [0]
     assert results.filter([0], QuestionFilter("wrong", "a")) == [0]
-    scored = ItemScored("a", 0, "db", "easy", True, True, "match", "SELECT 1", False, 0.5, 10, 2, 0.01, "m1")
+    scored = ItemScored(variant="a", model="m1", row=ScoreRow(
+        variant_id=1, item_index=0, db_id="db", status="scored", reason="match", hardness="easy", exec_match=True,
+        exact_match=True, predicted_sql="SELECT 1", cost=0.01, latency_ms=500.0, prompt_tokens=10, completion_tokens=2,
+    ))  # fmt: skip
     results.apply(scored)  # the retry on resume replaces the failure
     (a, b) = results.summaries()
     assert (a.completed, a.correct, a.failed, a.cost) == (1, 1, 0, 0.01)
     assert (b.completed, b.model) == (0, "m2")
     assert not results.apply(RunFinished(1, "completed", 1, 1))
+
+
+def test_comparisons_cover_every_pair_and_name_a_missing_variant() -> None:
+    results = RunResults([])
+    results.apply(RunStarted(1, "r", 3, 0, ["a", "b", "c"], {}))
+    assert [(p.first, p.second) for p in results.comparisons()] == [("a", "b"), ("a", "c"), ("b", "c")]
+    with pytest.raises(KeyError, match="no variant 'x' in run 1"):
+        results.compare("a", "x")
 
 
 def test_specs_say_what_is_wrong(demo_path: Path, tmp_path: Path) -> None:
@@ -158,12 +201,14 @@ def test_local_profile_identity_survives_a_new_port() -> None:
 
 def test_progress_meter_rate_eta_and_durations() -> None:
     now = [100.0]
-    meter = ProgressMeter(clock=lambda: now[0])
-    meter.restart(10)
+    results = RunResults([])
+    meter = ProgressMeter(results.progress, clock=lambda: now[0])
+    results.apply(RunStarted(1, "r", 10, 0, ["a"], {"a": "m"}))
+    meter.restart()
     assert meter.eta_s is None and "ETA -" in meter.describe()
     now[0] = 102.0
-    for _ in range(4):
-        meter.record(right=True, cost=0.5)
+    for index in range(4):
+        results.apply(ItemScored(variant="a", model="m", row=_row(index, cost=0.5)))
     assert (meter.rate, meter.eta_s, meter.fraction, meter.cost) == (2.0, 3.0, 0.4, 2.0)
     assert [format_duration(s) for s in (3.2, 75, 3725)] == ["3s", "1m15s", "1h02m"]
 

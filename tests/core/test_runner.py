@@ -12,7 +12,7 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.embeddings import Embedder, EmbeddingCache
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import ContextBuilder, load_template
-from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import VariantSpec
@@ -57,14 +57,12 @@ def test_two_variants_reach_exact_figures(openai_server: OpenAITestServer, demo_
         176,
         0,
     )
-    by_name = {s.variant: s for s in summarize_run(store, finished.run_id)}
+    by_name = {s.variant: s for s in RunResults.from_store(store, finished.run_id).summaries()}
     assert (by_name["right"].completed, by_name["right"].correct, by_name["right"].exact) == (88, 88, 88)
     assert (by_name["wrong"].completed, by_name["wrong"].correct) == (88, 0)
     assert by_name["right"].by_hardness == {"easy": [22, 22], "medium": [28, 28], "hard": [16, 16], "extra": [22, 22]}
     assert openai_server.stats.received == 176
-    from workbench.core.reports.report import compare_variants
-
-    pair = compare_variants(store, finished.run_id, "right", "wrong")
+    pair = RunResults.from_store(store, finished.run_id).compare("right", "wrong")
     assert (pair.first_only, pair.second_only, pair.both_right, pair.both_wrong) == (88, 0, 0, 0)
     assert pair.p_value < 1e-20
 
@@ -132,7 +130,7 @@ def test_failures_are_recorded_with_reasons_and_retried_on_resume(
         )
     )
     assert sum(isinstance(e, ItemScored) for e in events) == 10
-    summary = {s.variant: s for s in summarize_run(store, events[-1].run_id)}  # type: ignore[union-attr]
+    summary = {s.variant: s for s in RunResults.from_store(store, events[-1].run_id).summaries()}  # type: ignore[union-attr]
     assert (summary["right"].correct, summary["right"].failed) == (5, 0)
 
 

@@ -63,8 +63,8 @@ def test_the_store_masks_errors_reasons_and_job_text_it_is_given(tmp_path: Path)
     dataset = store.dataset_id("/d", "d")
     variant = store.variant_id("v", "http://x/v1", "m", {})
     run = store.create_run("r", dataset, "dev", None, [variant])
-    store.save_score(run, ScoreRow(variant, 0, "db", None, None, None, "failed", f"http 401: {PROJ}", None, "h",
-                                   0.0, False, None, 0, 0))  # fmt: skip
+    store.save_score(run, ScoreRow(variant_id=variant, item_index=0, db_id="db", status="failed",
+                                   reason=f"http 401: {PROJ}", request_hash="h"))  # fmt: skip
     store.save_job("ftjob-1", "p", "base", "failed", {})
     store.update_job("ftjob-1", error=f"refused {PLAIN}")
     store.save_job_events("ftjob-1", [{"id": "e1", "message": f"Bearer {PLAIN}", "data": {"key": PROJ}}])

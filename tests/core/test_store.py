@@ -72,8 +72,10 @@ def test_run_names_are_unique_and_done_items_skip_failures(tmp_path: Path) -> No
     run = store.create_run("r", ds, "dev", 5, [vid])
     with pytest.raises(StoreError, match="already exists; pass --resume"):
         store.create_run("r", ds, "dev", 5, [vid])
-    ok = ScoreRow(vid, 0, "db", "easy", True, True, "scored", "ok", "SELECT 1", "h", 0.0, False, 1.0, 1, 1)
-    failed = ScoreRow(vid, 1, "db", None, None, None, "failed", "timeout", None, "h2", 0.0, False, None, 0, 0)
+    ok = ScoreRow(variant_id=vid, item_index=0, db_id="db", status="scored", reason="ok", hardness="easy",
+                  exec_match=True, exact_match=True, predicted_sql="SELECT 1", request_hash="h", latency_ms=1.0,
+                  prompt_tokens=1, completion_tokens=1)  # fmt: skip
+    failed = ScoreRow(variant_id=vid, item_index=1, db_id="db", status="failed", reason="timeout", request_hash="h2")
     store.save_score(run, ok)
     store.save_score(run, failed)
     assert store.done_items(run) == {(vid, 0)}

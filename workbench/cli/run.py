@@ -27,10 +27,11 @@ from workbench.core.endpoints.profiles import (
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.reports.export import write_report
-from workbench.core.reports.report import VariantSummary, paired_comparisons, summarize_run
+from workbench.core.reports.results import RunResults
+from workbench.core.reports.summaries import VariantSummary
 from workbench.core.retrieval.registry import recipe_names
 from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
-from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.runs.events import BatchUpdate, Event, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import SpecError, VariantSpec
@@ -43,16 +44,21 @@ from workbench.paths import DEMO_DATASET
 
 
 class Progress:
-    """A one-line progress bar on stderr with rate, ETA, live counts and cost (a line every few s off a TTY)."""
+    """A one-line progress bar on stderr with rate, ETA, live counts and cost (a line every few s off a TTY).
+
+    The counts are those of the run's results, folded in from its events here.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = stream.isatty()
-        self.meter = ProgressMeter()
+        self.results = RunResults([])
+        self.meter = ProgressMeter(self.results.progress)
         self._last = 0.0
 
     def started(self, event: RunStarted) -> None:
-        self.meter.restart(event.total - event.already_done)
+        self.results.apply(event)
+        self.meter.restart()
         models = ", ".join(f"{v} = {m}" for v, m in event.models.items())
         resumed = f", {event.already_done} already done" if event.already_done else ""
         line = f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}"
@@ -66,11 +72,7 @@ class Progress:
             )
             self.stream.flush()
             return
-        if isinstance(event, ItemScored):
-            self.meter.record(right=bool(event.exec_match), cost=event.cost)
-        elif isinstance(event, ItemFailed):
-            self.meter.record(failed=True)
-        else:
+        if not self.results.apply(event):
             return
         meter, now = self.meter, time.monotonic()
         if now - self._last < (0.1 if self.live else 5.0) and meter.done < meter.total:
@@ -243,8 +245,8 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     store = Store(store_path)
     try:
         info = store.run(run)
-        summaries = summarize_run(store, info.id)
-        pairs = paired_comparisons(store, info.id)
+        results = RunResults.from_store(store, info.id)
+        summaries, pairs = results.summaries(), results.comparisons()
     except StoreError as exc:
         raise CliError(str(exc)) from None
     except sqlite3.DatabaseError as exc:

@@ -8,8 +8,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from workbench.core.reports.report import VariantSummary
 from workbench.core.reports.results import QuestionFilter
+from workbench.core.reports.summaries import VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.session import AppSession
 

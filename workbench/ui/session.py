@@ -30,7 +30,7 @@ from workbench.core.prompts.context import Context, load_template
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.batch import BatchLimits, BatchRunner
-from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished, RunStarted
+from workbench.core.runs.events import BatchUpdate, Event, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec
@@ -83,7 +83,7 @@ class AppSession(QObject):
         self.results = RunResults([])
         self.run_info: RunInfo | None = None
         self.state = "idle"
-        self.meter = ProgressMeter()
+        self.meter = ProgressMeter(lambda: self.results.progress())  # counts of whichever results are shown
         self.current_index: int | None = None
         self.question_filter = QuestionFilter()
         self.limit: int | None = None
@@ -314,7 +314,7 @@ class AppSession(QObject):
                 RunResults(event.variants, event.models) if fresh else RunResults.from_store(self.store, event.run_id)
             )
             self.results.apply(event)
-            self.meter.restart(event.total - event.already_done)
+            self.meter.restart()
             self._set_state("running")
             self.results_changed.emit()
             return
@@ -332,10 +332,6 @@ class AppSession(QObject):
             self.message.emit(f"run {event.state}: {event.scored} scored, {event.failed} failed")
             return
         if self.results.apply(event):
-            if isinstance(event, ItemScored):
-                self.meter.record(right=bool(event.exec_match), cost=event.cost)
-            elif isinstance(event, ItemFailed):
-                self.meter.record(failed=True)
             self._dirty = True
 
     def load_run(self, run: RunInfo) -> None:
@@ -349,7 +345,7 @@ class AppSession(QObject):
             self.set_specs([VariantSpec.from_json(s) for s in stored])
         self.run_info = run
         self.results = RunResults.from_store(self.store, run.id)
-        self.meter.restart(0)
+        self.meter.restart()
         self._set_state(run.state if run.state != "running" else "interrupted")
         self.results_changed.emit()
 

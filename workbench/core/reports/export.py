@@ -18,9 +18,9 @@ from typing import Any
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.reports.answers import ResultGrid, result_grid
 from workbench.core.reports.charts import Bar, bar_chart_svg
-from workbench.core.reports.report import PairedComparison, VariantSummary
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.reports.stats import wilson_interval
+from workbench.core.reports.summaries import PairedComparison, VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.secrets import mask
 from workbench.core.store import PromptVersion, RunInfo, Store, StoreError
@@ -72,7 +72,7 @@ def gather(store: Store, run: str | int, with_results: bool = True) -> ReportDat
     results = RunResults.from_store(store, info.id)
     summaries = results.summaries()
     names = [s.variant for s in summaries]
-    pairs = [results.compare(a, b) for k, a in enumerate(names) for b in names[k + 1 :]]
+    pairs = results.comparisons()
     details = store.variant_details(info.id)
     version_ids = sorted({d["prompt_version_id"] for d in details if d["prompt_version_id"] is not None})
     versions = [store.prompt_version(v) for v in version_ids]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.core.reports.report import summarize_run
+from workbench.core.reports.results import RunResults
 from workbench.core.store import Store
 
 
@@ -34,7 +34,7 @@ def prompt_history(store: Store, dataset_root: str, split: str) -> list[HistoryP
         if run.dataset_root != dataset_root or run.split != split:
             continue
         details = {d["name"]: d for d in store.variant_details(run.id)}
-        for summary in summarize_run(store, run.id):
+        for summary in RunResults.from_store(store, run.id).summaries():
             if not summary.completed:
                 continue
             version = details.get(summary.variant, {}).get("prompt_version_id")

@@ -1,16 +1,18 @@
-"""A run's results as they stream in: one outcome per (variant, question), summaries, filters.
+"""A run's results: one outcome per (variant, question), summaries, comparisons, filters, progress.
 
-``RunResults`` folds the runner's events (or a stored run's rows) into the latest outcome
-of every variant on every question. The CLI, the GUI's accuracy table, question list and
-outputs pane all read it; none of them computes anything of its own.
+``RunResults`` holds the latest stored row of every variant on every question, read from
+the store (a finished or resumed run) or folded in from the runner's events, which carry
+those same rows (a live run). The CLI (progress, report), the GUI's panes, the export,
+history and the benches all read it; none of them computes anything of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.core.reports.report import PairedComparison, VariantSummary, compare_verdicts
+from workbench.core.reports.summaries import PairedComparison, VariantSummary, compare_verdicts
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunStarted
+from workbench.core.runs.progress import RunProgress
 from workbench.core.store import ScoreRow, Store
 
 
@@ -26,43 +28,23 @@ class QuestionFilter:
         return text + (f", {self.hardness}" if self.hardness else "")
 
 
-def row_from_event(position: int, event: ItemScored | ItemFailed) -> ScoreRow:
-    if isinstance(event, ItemFailed):
-        return ScoreRow(position, event.index, "", None, None, None, "failed", event.reason, None, None, 0.0, False,
-                        None, 0, 0)  # fmt: skip
-    status = "scored" if event.exec_match is not None else "unscorable"
-    return ScoreRow(
-        position,
-        event.index,
-        event.db_id,
-        event.hardness,
-        event.exec_match,
-        event.exact_match,
-        status,
-        event.reason,
-        event.sql,
-        None,
-        event.cost,
-        event.cached,
-        event.latency_s * 1000,
-        event.prompt_tokens,
-        event.completion_tokens,
-    )
-
-
 class RunResults:
     def __init__(self, variants: list[str], models: dict[str, str] | None = None) -> None:
         self.variants = list(variants)
         self.models = dict(models or {})
         self.rows: dict[str, dict[int, ScoreRow]] = {v: {} for v in self.variants}
+        self.run_id: int | None = None
         self.total = 0
         self.already_done = 0
         self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
+        self._streamed: set[tuple[str, int]] = set()  # (variant, question) folded in since the last RunStarted
+        self._progress = RunProgress()
 
     @classmethod
     def from_store(cls, store: Store, run_id: int) -> RunResults:
         ordered = store.run_variants(run_id)
         results = cls([name for _, name, _ in ordered], {name: model for _, name, model in ordered})
+        results.run_id = run_id
         names = {vid: name for vid, name, _ in ordered}
         for row in store.scores(run_id):
             if row.variant_id in names:
@@ -77,11 +59,18 @@ class RunResults:
                     self.variants.append(name)
                     self.rows[name] = {}
             self.models.update(event.models)
-            self.total, self.already_done = event.total, event.already_done
+            self.run_id, self.total, self.already_done = event.run_id, event.total, event.already_done
+            self._streamed.clear()
+            self._progress = RunProgress(total=event.total - event.already_done)
             self._summaries = None
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
-            self.rows[event.variant][event.index] = row_from_event(self.variants.index(event.variant), event)
+            rows, key = self.rows[event.variant], (event.variant, event.row.item_index)
+            if key in self._streamed:  # this start answered it before: the newer row replaces that one
+                self._progress = self._progress.counting(rows[key[1]], sign=-1)
+            self._streamed.add(key)
+            self._progress = self._progress.counting(event.row)
+            rows[key[1]] = event.row
             self._summaries = None
             return True
         return False
@@ -105,7 +94,20 @@ class RunResults:
         return {i: bool(r.exec_match) for i, r in self.rows.get(variant, {}).items() if r.status == "scored"}
 
     def compare(self, first: str, second: str) -> PairedComparison:
+        """The paired comparison of two of the run's variants; KeyError names a variant it does not have."""
+        for name in (first, second):
+            if name not in self.rows:
+                raise KeyError(f"no variant {name!r} in run {self.run_id} (variants: {', '.join(self.variants)})")
         return compare_verdicts(first, second, self.verdicts(first), self.verdicts(second))
+
+    def comparisons(self) -> list[PairedComparison]:
+        """Every pair of the run's variants, in the run's order."""
+        names = self.variants
+        return [self.compare(a, b) for k, a in enumerate(names) for b in names[k + 1 :]]
+
+    def progress(self) -> RunProgress:
+        """This start of the run so far: the answers folded in since its ``RunStarted``, of those it set out to get."""
+        return self._progress
 
     def hardness(self, index: int) -> str | None:
         for rows in self.rows.values():

@@ -1,8 +1,10 @@
-"""The typed events a run streams; the store persists their substance, UI and CLI render them."""
+"""The typed events a run streams (UI and CLI render them); an item's event carries the row the store wrote for it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from workbench.core.store import ScoreRow
 
 
 @dataclass(frozen=True)
@@ -21,29 +23,55 @@ class RequestSent:
     index: int
 
 
-@dataclass(frozen=True)
-class ItemScored:
-    variant: str
-    index: int
-    db_id: str
-    hardness: str | None
-    exec_match: bool | None
-    exact_match: bool | None
-    reason: str
-    sql: str
-    cached: bool
-    latency_s: float
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
-    model: str
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ItemFailed:
+    """A question got no answer to score (the request failed, or its prompt could not be rendered).
+
+    Its properties read the row; the row is what results, summaries and progress fold in.
+    """
+
     variant: str
-    index: int
-    reason: str
+    row: ScoreRow  # as stored: status "failed", tried again on resume
+
+    @property
+    def index(self) -> int:
+        return self.row.item_index
+
+    @property
+    def reason(self) -> str:
+        return self.row.reason
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemScored:
+    """A question's answer was scored (the row's status: "scored" or "unscorable").
+
+    Its properties read the row; the row is what results, summaries and progress fold in.
+    """
+
+    variant: str
+    model: str  # the model the endpoint says answered
+    row: ScoreRow  # as stored
+
+    @property
+    def index(self) -> int:
+        return self.row.item_index
+
+    @property
+    def reason(self) -> str:
+        return self.row.reason
+
+    @property
+    def exec_match(self) -> bool | None:
+        return self.row.exec_match
+
+    @property
+    def sql(self) -> str:
+        return self.row.predicted_sql or ""
+
+    @property
+    def cached(self) -> bool:
+        return self.row.cached
 
 
 @dataclass(frozen=True)

@@ -298,10 +298,10 @@ class Runner:
 
     def _failed(self, ctx: _RunContext, variant: Variant, item: Item, key: str, reason: str) -> ItemFailed:
         """Record that ``item`` got no answer (it is tried again on resume)."""
-        row = ScoreRow(ctx.variant_ids[variant.name], item.index, item.db_id, None, None, None, "failed", reason,
-                       None, key, 0.0, False, None, 0, 0)  # fmt: skip
+        row = ScoreRow(variant_id=ctx.variant_ids[variant.name], item_index=item.index, db_id=item.db_id,
+                       status="failed", reason=reason, request_hash=key)  # fmt: skip
         self.store.save_score(ctx.run_id, row)
-        return ItemFailed(variant.name, item.index, reason)
+        return ItemFailed(variant=variant.name, row=row)
 
     async def _ask(
         self, ctx: _RunContext, variant: Variant, request: ChatRequest, key: str
@@ -342,41 +342,25 @@ class Runner:
             verdict = await asyncio.to_thread(killed_verdict, root, item.db_id, item.index, item.query, killed)
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
         cost = 0.0 if cached else variant.profile.cost(answer.prompt_tokens, answer.completion_tokens)
-        status = "scored" if verdict.exec_match is not None else "unscorable"
         row = ScoreRow(
-            ctx.variant_ids[variant.name],
-            item.index,
-            item.db_id,
-            verdict.hardness,
-            verdict.exec_match,
-            verdict.exact_match,
-            status,
-            reason,
-            extraction.sql,
-            key,
-            cost,
-            cached,
-            answer.latency_s * 1000,
-            answer.prompt_tokens,
-            answer.completion_tokens,
+            variant_id=ctx.variant_ids[variant.name],
+            item_index=item.index,
+            db_id=item.db_id,
+            status=verdict.status,
+            reason=reason,
+            hardness=verdict.hardness,
+            exec_match=verdict.exec_match,
+            exact_match=verdict.exact_match,
+            predicted_sql=extraction.sql,
+            request_hash=key,
+            cost=cost,
+            cached=cached,
+            latency_ms=answer.latency_s * 1000,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
         )
         self.store.save_score(ctx.run_id, row)
-        return ItemScored(
-            variant.name,
-            item.index,
-            item.db_id,
-            verdict.hardness,
-            verdict.exec_match,
-            verdict.exact_match,
-            reason,
-            extraction.sql,
-            cached,
-            answer.latency_s,
-            answer.prompt_tokens,
-            answer.completion_tokens,
-            cost,
-            answer.model,
-        )
+        return ItemScored(variant=variant.name, model=answer.model, row=row)
 
 
 def _join_prefix(prefix: str, text: str) -> str:

@@ -39,6 +39,14 @@ class Verdict:
     exact_match: bool | None
     reason: str
 
+    @property
+    def status(self) -> str:
+        """Whether the prediction could be compared with the gold query: "scored", else "unscorable".
+
+        The one place this is decided: the stored row, the score table and the summaries take it from here.
+        """
+        return "scored" if self.exec_match is not None else "unscorable"
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -321,7 +329,7 @@ def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
     for v in verdicts:
         rows = [table["all"]] + ([table[v.hardness]] if v.hardness in table else [])
         for row in rows:
-            if v.exec_match is None:
+            if v.status == "unscorable":
                 row["unscored"] += 1
                 continue
             row["n"] += 1

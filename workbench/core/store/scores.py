@@ -9,23 +9,25 @@ from workbench.core.secrets import mask
 from workbench.core.store.connection import StoreConnection, _now
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreRow:
+    """One variant's outcome on one question: what the store writes and reads, and what the run's events carry."""
+
     variant_id: int
     item_index: int
     db_id: str
-    hardness: str | None
-    exec_match: bool | None
-    exact_match: bool | None
-    status: str  # "scored" | "failed" | "unscorable"
+    status: str  # "scored" | "unscorable" (``Verdict.status``) | "failed" (no answer to score)
     reason: str
-    predicted_sql: str | None
-    request_hash: str | None
-    cost: float
-    cached: bool
-    latency_ms: float | None
-    prompt_tokens: int
-    completion_tokens: int
+    hardness: str | None = None
+    exec_match: bool | None = None
+    exact_match: bool | None = None
+    predicted_sql: str | None = None
+    request_hash: str | None = None
+    cost: float = 0.0
+    cached: bool = False
+    latency_ms: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class ScoresMixin(StoreConnection):
@@ -72,21 +74,21 @@ class ScoresMixin(StoreConnection):
         )
         for r in cur:
             yield ScoreRow(
-                int(r[0]),
-                int(r[1]),
-                r[2],
-                r[3],
-                _opt_bool(r[4]),
-                _opt_bool(r[5]),
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                float(r[10]),
-                bool(r[11]),
-                r[12],
-                int(r[13]),
-                int(r[14]),
+                variant_id=int(r[0]),
+                item_index=int(r[1]),
+                db_id=r[2],
+                hardness=r[3],
+                exec_match=_opt_bool(r[4]),
+                exact_match=_opt_bool(r[5]),
+                status=r[6],
+                reason=r[7],
+                predicted_sql=r[8],
+                request_hash=r[9],
+                cost=float(r[10]),
+                cached=bool(r[11]),
+                latency_ms=r[12],
+                prompt_tokens=int(r[13]),
+                completion_tokens=int(r[14]),
             )
 
 

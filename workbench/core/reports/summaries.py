@@ -1,14 +1,17 @@
-"""Per-variant accuracy summaries of a run, computed from the store (for CLI, GUI, reports)."""
+"""What a run's rows add up to: one variant's summary, and the paired comparison of two.
+
+``RunResults`` (results.py) is the only place that builds them, from the store or from a
+run's events; the CLI, the GUI, the export, history and the benches read them there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.reports.stats import mcnemar_p, percentile, wilson_interval
 from workbench.core.scoring.exact import HARDNESS_LEVELS
-from workbench.core.store import ScoreRow, Store
+from workbench.core.store import ScoreRow
 
 
 @dataclass
@@ -86,20 +89,6 @@ class VariantSummary:
         }
 
 
-def summarize_rows(
-    names: dict[int, str], rows: Iterable[ScoreRow], models: dict[int, str] | None = None
-) -> list[VariantSummary]:
-    summaries = {vid: VariantSummary(name, (models or {}).get(vid, "")) for vid, name in names.items()}
-    for row in rows:
-        if row.variant_id in summaries:
-            summaries[row.variant_id].add(row)
-    return list(summaries.values())
-
-
-def summarize_run(store: Store, run_id: int) -> list[VariantSummary]:
-    return summarize_rows(store.variant_names(run_id), store.scores(run_id), store.variant_models(run_id))
-
-
 @dataclass(frozen=True)
 class PairedComparison:
     """Two variants on the items both answered: where they agree, and where one wins."""
@@ -140,21 +129,3 @@ def compare_verdicts(first: str, second: str, a: dict[int, bool], b: dict[int, b
     return PairedComparison(
         first, second, counts[(True, True)], counts[(False, False)], counts[(True, False)], counts[(False, True)]
     )
-
-
-def compare_variants(store: Store, run_id: int, first: str, second: str) -> PairedComparison:
-    names = store.variant_names(run_id)
-    ids = {name: vid for vid, name in names.items()}
-    for name in (first, second):
-        if name not in ids:
-            raise KeyError(f"no variant {name!r} in run {run_id} (variants: {', '.join(names.values())})")
-    verdicts: dict[int, dict[int, bool]] = {ids[first]: {}, ids[second]: {}}
-    for row in store.scores(run_id):
-        if row.variant_id in verdicts and row.status == "scored":
-            verdicts[row.variant_id][row.item_index] = bool(row.exec_match)
-    return compare_verdicts(first, second, verdicts[ids[first]], verdicts[ids[second]])
-
-
-def paired_comparisons(store: Store, run_id: int) -> list[PairedComparison]:
-    names = list(store.variant_names(run_id).values())
-    return [compare_variants(store, run_id, x, y) for k, x in enumerate(names) for y in names[k + 1 :]]

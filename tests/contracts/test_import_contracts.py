@@ -65,3 +65,23 @@ def test_the_checks_see_what_they_forbid(tmp_path: Path) -> None:
     assert demo.forbidden("demo.core", ("demo.local",)) == ["demo.core.a.three imports demo.local.serve"]
     assert demo.external["demo.core.b.two"] == {"PySide6"}
     assert demo.cycles(group=3) == [["demo.core.a", "demo.core.b"]]
+
+
+# core's wings, lowest first: each imports only wings before it (docs/architecture.md lists them in this order)
+WINGS = ("sandbox", "data", "scoring", "store", "endpoints", "retrieval", "prompts", "runs", "reports", "finetune")
+
+
+def test_core_wings_import_only_the_wings_below_them(graph: ImportGraph) -> None:
+    def wing(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[2] if len(parts) > 3 and parts[:2] == ["workbench", "core"] else None
+
+    packages = sorted({w for m in graph.internal if (w := wing(m))})
+    assert packages == sorted(WINGS)  # a new wing takes its place in the order
+    upward = [
+        f"{a} imports {b}"
+        for a, targets in graph.internal.items()
+        for b in sorted(targets)
+        if (wa := wing(a)) and (wb := wing(b)) and WINGS.index(wb) > WINGS.index(wa)
+    ]
+    assert upward == []

@@ -23,8 +23,22 @@ class RequestSent:
     index: int
 
 
+class _ReadsItsRow:
+    """What an item's event says about its question, read from the row it carries."""
+
+    row: ScoreRow
+
+    @property
+    def index(self) -> int:
+        return self.row.item_index
+
+    @property
+    def reason(self) -> str:
+        return self.row.reason
+
+
 @dataclass(frozen=True, kw_only=True)
-class ItemFailed:
+class ItemFailed(_ReadsItsRow):
     """A question got no answer to score (the request failed, or its prompt could not be rendered).
 
     Its properties read the row; the row is what results, summaries and progress fold in.
@@ -33,17 +47,9 @@ class ItemFailed:
     variant: str
     row: ScoreRow  # as stored: status "failed", tried again on resume
 
-    @property
-    def index(self) -> int:
-        return self.row.item_index
-
-    @property
-    def reason(self) -> str:
-        return self.row.reason
-
 
 @dataclass(frozen=True, kw_only=True)
-class ItemScored:
+class ItemScored(_ReadsItsRow):
     """A question's answer was scored (the row's status: "scored" or "unscorable").
 
     Its properties read the row; the row is what results, summaries and progress fold in.
@@ -52,14 +58,6 @@ class ItemScored:
     variant: str
     model: str  # the model the endpoint says answered
     row: ScoreRow  # as stored
-
-    @property
-    def index(self) -> int:
-        return self.row.item_index
-
-    @property
-    def reason(self) -> str:
-        return self.row.reason
 
     @property
     def exec_match(self) -> bool | None:

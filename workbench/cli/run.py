@@ -13,7 +13,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
+from workbench.cli.common import (
+    CliError,
+    add_dataset_args,
+    add_limit_args,
+    exec_limits,
+    non_negative_int,
+    open_dataset,
+    positive_float,
+    positive_int,
+)
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
 from workbench.core.endpoints.platform import PlatformError
@@ -39,7 +48,6 @@ from workbench.core.runs.variant_file import VariantFileError, read_limits, read
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
-from workbench.paths import DEMO_DATASET
 
 
 class Progress:
@@ -137,7 +145,7 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
             used[spec.profile].concurrency = args.concurrency
         specs, profiles = specs + named, {**profiles, **used}
         try:
-            dataset = Dataset(args.dataset)
+            dataset = Dataset(args.dataset, args.questions)
         except DatasetError as exc:  # named by the first variant that reads a template, as before
             first = next((s.name for s in specs if s.template_version is not None), None)
             raise CliError(f"variant {first!r}: {exc}" if first else str(exc)) from None
@@ -176,19 +184,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     # no endpoint given: the embedded local model, with no key and no network
     from workbench.cli.local import local_variants_for_run
 
-    try:
-        dataset = Dataset(args.dataset)
-    except DatasetError as exc:
-        raise CliError(str(exc)) from None
+    dataset = open_dataset(args)
     with local_variants_for_run(dataset, args.store, args.local_mode or ["fewshot"]) as local:
         return _run(args, local)
 
 
 def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
+    dataset = open_dataset(args)
     try:
         for v in variants:
             resolve_api_key(v.profile)  # fail now, clearly, rather than on the first request
-        dataset = Dataset(args.dataset)
         split = dataset.load_split(args.split)
     except (ProfileError, DatasetError) as exc:
         raise CliError(str(exc)) from None
@@ -293,9 +298,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
     stopped = [r for r in runs if r.state in RESUMABLE]
     for r in stopped:
+        questions = f" --questions {shlex.quote(r.questions)}" if r.questions else ""
         print(
             f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
-            f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with"
+            f"--dataset {shlex.quote(r.dataset_root)}{questions} --split {shlex.quote(r.split)} and the variant "
+            "options it was started with"
         )
     return 0
 
@@ -325,8 +332,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run = sub.add_parser("run", help="ask endpoints to answer a split, score as answers arrive")
-    run.add_argument("--dataset", type=Path, default=DEMO_DATASET)
-    run.add_argument("--split", default="dev")
+    add_dataset_args(run, "dev")
     run.add_argument(
         "--variant", action="append", help="a variant from --variants, or an endpoint profile name (repeat to compare)"
     )

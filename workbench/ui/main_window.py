@@ -129,6 +129,8 @@ class MainWindow(QMainWindow):
         assert isinstance(file_menu, QMenu)
         self.recent_menu = file_menu.addMenu("Open recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.triggered.connect(self._open_recent)
+        self._recent_shown: list[RecentDataset] = []
         self._action("&File", "Show a stored run…", self.choose_run)
         self._action("&File", "Export report as HTML…", lambda: self.export_report("html"))
         self._action("&File", "Export table as CSV…", lambda: self.export_report("csv"))
@@ -247,10 +249,14 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         menu = self.recent_menu
         menu.clear()
-        for entry in self.recent.entries():
-            action = menu.addAction(entry.label)
-            action.triggered.connect(lambda _=False, e=entry: self.open_dataset(e.root_path, None, e.questions_path))
-        menu.setEnabled(bool(menu.actions()))
+        self._recent_shown = self.recent.entries()
+        for k, entry in enumerate(self._recent_shown):
+            menu.addAction(entry.label).setData(k)
+        menu.setEnabled(bool(self._recent_shown))
+
+    def _open_recent(self, action: QAction) -> None:
+        entry = self._recent_shown[int(action.data())]
+        self.open_dataset(entry.root_path, None, entry.questions_path)
 
     def choose_run(self) -> None:
         runs = self.session.store.runs()

@@ -104,8 +104,11 @@ def test_run_on_own_data_and_resume_it(
     assert main(["run", "--dataset", str(db), "--questions", str(other), "--base-url", server.base_url,
                  "--model", "gold", "--store", str(store), "--run-name", "own", "--resume"]) == 2  # fmt: skip
     assert f"was on {db.resolve()} / q / {questions.resolve()}, not" in capsys.readouterr().err
-    assert main(["runs", "--store", str(store)]) == 0
-    assert "own" in capsys.readouterr().out
+    opened = Store(store)
+    opened.set_state(run.id, "cancelled")
+    opened.close()
+    assert main(["runs", "--store", str(store)]) == 0  # the hint to continue it names the question file
+    assert f"--dataset {db.resolve()} --questions {questions.resolve()} --split q" in capsys.readouterr().out
 
 
 def test_finetune_export_on_own_data(shop: tuple[Path, Path], tmp_path: Path) -> None:

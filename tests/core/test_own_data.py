@@ -104,6 +104,10 @@ def test_layouts_are_detected(tmp_path: Path, demo_path: Path) -> None:
     source = open_source(folder)
     assert isinstance(source, OwnDataSource) and source.splits() == ["questions"]
     assert Dataset(folder).load_split("questions").items[0].db_id == "shop"
+    write_questions_jsonl(folder / "more.jsonl", [{"question": "a", "sql": "SELECT 1"}])
+    write_questions_jsonl(folder / "questions.jsonl", [{"question": "b", "sql": "SELECT 2"}])
+    assert open_source(folder).splits() == ["more", "questions.csv", "questions.jsonl"]
+    assert Dataset(folder).load_split("questions.jsonl").items[0].question == "b"
     make_db(folder / "other.db", "CREATE TABLE t (a)")
     with pytest.raises(DatasetError, match=r"2 databases \(other.db, shop.sqlite\) and no tables.json"):
         open_source(folder)

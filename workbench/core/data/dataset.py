@@ -236,7 +236,8 @@ class OwnDataSource:
             self._files = {questions.stem: questions}
         elif root.is_dir():
             found = sorted(p for p in root.iterdir() if p.suffix.lower() in QUESTION_SUFFIXES and p.is_file())
-            self._files = {p.stem: p for p in found}
+            stems = [p.stem for p in found]  # q.csv beside q.jsonl: each is named in full
+            self._files = {p.stem if stems.count(p.stem) == 1 else p.name: p for p in found}
         else:
             self._files = {}
 

@@ -13,6 +13,8 @@ from workbench.core.data.check import check_dataset
 from workbench.core.data.dataset import Dataset, DatasetError, OwnDataSource, SpiderSource, open_source
 from workbench.core.data.introspect import introspect
 from workbench.core.data.schema import ForeignKey
+from workbench.core.prompts.context import ContextBuilder
+from workbench.core.prompts.templates import PromptTemplate
 from workbench.core.scoring import Scorer
 from workbench.core.store import Store
 from workbench.core.store.migrations import MIGRATIONS
@@ -174,3 +176,20 @@ def test_a_version_7_store_gains_the_question_file_of_its_runs(tmp_path: Path) -
     store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT questions FROM runs ORDER BY id").fetchall() == [(None,), ("/x/q.csv",)]
+
+
+def test_evidence_and_the_introspected_schema_reach_the_prompt(tmp_path: Path) -> None:
+    rows = [{"question": "Cheapest?", "sql": "SELECT sku FROM product ORDER BY price LIMIT 1",
+             "evidence": "cheapest means lowest price"}]  # fmt: skip
+    dataset = Dataset(make_shop(tmp_path), write_questions_jsonl(tmp_path / "q.jsonl", rows))
+    template = PromptTemplate.parse(
+        "t", "### user\n{{ schema.render(sample_rows=1) }}\n{{ evidence }}\n{{ question }}\n"
+    )
+    (item,) = dataset.load_split("q").items
+    (message,) = ContextBuilder(dataset, template, train_split="q").build(item).messages
+    text = message["content"]
+    assert (
+        "CREATE TABLE product (\n  sku TEXT,\n  variant INTEGER,\n  price REAL,\n  PRIMARY KEY (sku, variant)" in text
+    )
+    assert "mug | 1 | 4.5" in text  # a sample row read through the sandbox
+    assert text.endswith("cheapest means lowest price\nCheapest?")

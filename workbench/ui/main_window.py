@@ -252,9 +252,12 @@ class MainWindow(QMainWindow):
         self._recent_shown = self.recent.entries()
         for k, entry in enumerate(self._recent_shown):
             menu.addAction(entry.label).setData(k)
-        menu.setEnabled(bool(self._recent_shown))
+        if not self._recent_shown:
+            menu.addAction("(none yet)").setEnabled(False)
 
     def _open_recent(self, action: QAction) -> None:
+        if action.data() is None:
+            return
         entry = self._recent_shown[int(action.data())]
         self.open_dataset(entry.root_path, None, entry.questions_path)
 

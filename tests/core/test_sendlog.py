@@ -114,7 +114,7 @@ def test_a_version_6_store_gains_the_send_log_and_keeps_its_runs(tmp_path: Path)
     run = old.create_run("r", old.dataset_id("/d", "d"), "dev", None, [old.variant_id("v", "http://x/v1", "m", {})])
     old.close()
     store = Store(path)
-    assert store.version == 7 == len(MIGRATIONS)
+    assert store.version == len(MIGRATIONS) >= 7  # the send log came with 7; later migrations apply too
     assert store.run(run).name == "r"
     assert SendLog(store).recent("any", 60.0) == []
     store.close()

@@ -1,11 +1,12 @@
 """Headless commands over the same core the desktop app uses.
 
-workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
+workbench score --dataset DIR|DB [--questions FILE] --split dev --predictions FILE [--jsonl OUT]
 workbench run --dataset DIR --split dev --variant NAME ... [--limit N] [--resume]
 workbench runs
 workbench report RUN [--json] [--html OUT] [--csv OUT]
 workbench local start|stop|status
 workbench finetune export|validate|start|status|cancel
+workbench dataset check DIR [--questions FILE]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import finetune, local, run, score
+from workbench.cli import dataset, finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 from workbench.core.data.inputs import InputError, one_line
 from workbench.core.secrets import mask
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_parsers(sub)
     local.add_parser(sub)
     finetune.add_parser(sub)
+    dataset.add_parser(sub)
     return parser
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
+from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.sandbox.watchdog import MIN_MEMORY_LIMIT_MB, ExecLimits
+from workbench.paths import DEMO_DATASET
 
 EXIT_BAD_INPUT = 2
 
@@ -67,3 +70,33 @@ def exec_limits(args: argparse.Namespace, from_file: dict[str, float] | None = N
         return ExecLimits(time_limit_s=float(time_limit), memory_limit_mb=int(memory))
     except ValueError as exc:
         raise CliError(str(exc)) from None
+
+
+def add_dataset_args(parser: argparse.ArgumentParser, split_default: str, split_help: str = "split name") -> None:
+    """``--dataset``, ``--questions`` and ``--split``; :func:`open_dataset` reads them."""
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=DEMO_DATASET,
+        help="Spider folder, SQLite database file, or folder holding one database (default: the bundled demo)",
+    )
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        help="question file for a database: .csv or .jsonl with question, sql (optional db_id, evidence, hardness)",
+    )
+    parser.add_argument(
+        "--split", help=f"{split_help} (default: {split_default}; for your own data, the question file's stem)"
+    )
+    parser.set_defaults(split_default=split_default)
+
+
+def open_dataset(args: argparse.Namespace) -> Dataset:
+    """The dataset ``--dataset``/``--questions`` name, with ``args.split`` settled on one of its splits."""
+    try:
+        dataset = Dataset(args.dataset, args.questions)
+    except DatasetError as exc:
+        raise CliError(str(exc)) from None
+    if args.split is None:
+        args.split = dataset.default_split(args.split_default)
+    return dataset

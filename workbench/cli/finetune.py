@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.common import CliError, non_negative_int, positive_int
-from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.cli.common import CliError, add_dataset_args, non_negative_int, open_dataset, positive_int
+from workbench.core.data.dataset import DatasetError
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore
 from workbench.core.finetune.backends import (
     API_BACKEND,
@@ -30,12 +30,11 @@ from workbench.core.runs.runspec import COMPLETION_PREFIX
 from workbench.core.secrets import mask
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.local.finetune import backend as local_backend  # noqa: F401  (registers the "local" backend)
-from workbench.paths import DEMO_DATASET
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    dataset = open_dataset(args)
     try:
-        dataset = Dataset(args.dataset)
         items = dataset.load_split(args.split).items
         template = load_template(args.template)
     except (DatasetError, ValueError, TemplateProblem) as exc:
@@ -191,8 +190,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     verbs = ft.add_subparsers(dest="verb", required=True)
 
     export = verbs.add_parser("export", help="render a split through a template into chat JSONL")
-    export.add_argument("--dataset", type=Path, default=DEMO_DATASET)
-    export.add_argument("--split", default="train")
+    add_dataset_args(export, "train")
     export.add_argument("--out", type=Path, required=True, help="training file; validation goes beside it")
     export.add_argument("--template", default="zero_shot", help="bundled template name or .prompt file")
     export.add_argument("--retrieval", default="none", choices=export_recipes())

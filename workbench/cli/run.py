@@ -11,11 +11,19 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
 
-from workbench.cli.common import CliError, add_limit_args, exec_limits, non_negative_int, positive_float, positive_int
+from workbench.cli.common import (
+    CliError,
+    add_dataset_args,
+    add_limit_args,
+    exec_limits,
+    non_negative_int,
+    open_dataset,
+    positive_float,
+    positive_int,
+)
+from workbench.cli.run_output import Progress, format_summaries
 from workbench.core.data.dataset import Dataset, DatasetError
-from workbench.core.data.inputs import one_line
 from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import (
@@ -28,91 +36,15 @@ from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimit
 from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.reports.export import write_report
 from workbench.core.reports.results import RunResults
-from workbench.core.reports.summaries import VariantSummary
 from workbench.core.retrieval.registry import recipe_names
 from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
-from workbench.core.runs.events import BatchUpdate, Event, RunFinished, RunStarted
-from workbench.core.runs.progress import ProgressMeter
+from workbench.core.runs.events import RunFinished, RunStarted
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import SpecError, VariantSpec
 from workbench.core.runs.variant_builder import build_variants
 from workbench.core.runs.variant_file import VariantFileError, read_limits, read_variant_file, specs_for
-from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
-from workbench.paths import DEMO_DATASET
-
-
-class Progress:
-    """A one-line progress bar on stderr with rate, ETA, live counts and cost (a line every few s off a TTY).
-
-    The counts are those of the run's results, folded in from its events here.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
-        self.results = RunResults([])
-        self.meter = ProgressMeter(self.results.progress)
-        self._last = 0.0
-
-    def started(self, event: RunStarted) -> None:
-        self.results.apply(event)
-        self.meter.restart()
-        models = ", ".join(f"{v} = {m}" for v, m in event.models.items())
-        resumed = f", {event.already_done} already done" if event.already_done else ""
-        line = f"run {event.run_name!r} (#{event.run_id}): {event.total} answers to get{resumed}; models: {models}"
-        self.stream.write(one_line(line) + "\n")  # model names come from files and servers
-
-    def update(self, event: Event) -> None:
-        if isinstance(event, BatchUpdate):
-            self.stream.write(
-                ("\n" if self.live else "") + f"batch {event.batch_id}: {event.status} ({event.completed}/"
-                f"{event.requests} answered, {event.failed} failed); {event.open_batches} batch(es) open\n"
-            )
-            self.stream.flush()
-            return
-        if not self.results.apply(event):
-            return
-        meter, now = self.meter, time.monotonic()
-        if now - self._last < (0.1 if self.live else 5.0) and meter.done < meter.total:
-            return
-        self._last = now
-        width = 24
-        filled = int(width * meter.fraction)
-        line = f"[{'#' * filled}{'.' * (width - filled)}] {meter.describe()}"
-        self.stream.write(("\r" + line) if self.live else line + "\n")
-        self.stream.flush()
-
-    def finish(self, event: RunFinished) -> None:
-        self.stream.write(
-            ("\n" if self.live else "") + f"run {event.state}: {event.scored} scored, "
-            f"{event.failed} failed in {self.meter.elapsed_s:.1f}s\n"
-        )
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:5.1f}"
-
-
-def format_summaries(summaries: list[VariantSummary]) -> str:
-    head = (
-        f"{'variant':<16}{'n':>5} {'EX%':>6} {'95% CI':>13} {'EM%':>6} "
-        + " ".join(f"{h:>6}" for h in HARDNESS_LEVELS)
-        + f" {'failed':>6} {'tokens':>9} {'cost $':>9} {'p50 ms':>8} {'p95 ms':>8}"
-    )
-    lines = [head]
-    for s in summaries:
-        lo, hi = s.interval
-        hard = " ".join(f"{_pct(c / n) if n else '   -':>6}" for c, n in s.by_hardness.values())
-        p50, p95 = s.latency_ms(50), s.latency_ms(95)
-        lines.append(
-            f"{s.variant[:15]:<16}{s.completed:>5} {_pct(s.execution_accuracy):>6} "
-            f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
-            f"{s.prompt_tokens + s.completion_tokens:>9} {s.cost:>9.4f} "
-            f"{(f'{p50:.0f}' if p50 is not None else '-'):>8} {(f'{p95:.0f}' if p95 is not None else '-'):>8}"
-        )
-    return "\n".join(lines)
 
 
 def _variants(args: argparse.Namespace) -> list[Variant]:
@@ -139,7 +71,7 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
             used[spec.profile].concurrency = args.concurrency
         specs, profiles = specs + named, {**profiles, **used}
         try:
-            dataset = Dataset(args.dataset)
+            dataset = Dataset(args.dataset, args.questions)
         except DatasetError as exc:  # named by the first variant that reads a template, as before
             first = next((s.name for s in specs if s.template_version is not None), None)
             raise CliError(f"variant {first!r}: {exc}" if first else str(exc)) from None
@@ -178,18 +110,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     # no endpoint given: the embedded local model, with no key and no network
     from workbench.cli.local import local_variants_for_run
 
-    try:
-        dataset = Dataset(args.dataset)
-    except DatasetError as exc:
-        raise CliError(str(exc)) from None
+    dataset = open_dataset(args)
     with local_variants_for_run(dataset, args.store, args.local_mode or ["fewshot"]) as local:
         return _run(args, local)
 
 
 def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
+    dataset = open_dataset(args)
     try:
         require_keys(v.profile for v in variants)  # fail now, clearly, rather than on the first request
-        dataset = Dataset(args.dataset)
         split = dataset.load_split(args.split)
     except (ProfileError, DatasetError) as exc:
         raise CliError(str(exc)) from None
@@ -294,9 +223,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
     stopped = [r for r in runs if r.state in RESUMABLE]
     for r in stopped:
+        questions = f" --questions {shlex.quote(r.questions)}" if r.questions else ""
         print(
             f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
-            f"--dataset {shlex.quote(r.dataset_root)} --split {r.split} and the variant options it was started with"
+            f"--dataset {shlex.quote(r.dataset_root)}{questions} --split {shlex.quote(r.split)} and the variant "
+            "options it was started with"
         )
     return 0
 
@@ -326,8 +257,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run = sub.add_parser("run", help="ask endpoints to answer a split, score as answers arrive")
-    run.add_argument("--dataset", type=Path, default=DEMO_DATASET)
-    run.add_argument("--split", default="dev")
+    add_dataset_args(run, "dev")
     run.add_argument(
         "--variant", action="append", help="a variant from --variants, or an endpoint profile name (repeat to compare)"
     )

@@ -13,10 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from workbench.cli.common import CliError, add_limit_args, exec_limits, positive_int
-from workbench.core.data.dataset import Dataset, DatasetError, Split, read_text
+from workbench.cli.common import CliError, add_dataset_args, add_limit_args, exec_limits, open_dataset, positive_int
+from workbench.core.data.dataset import DatasetError, Split, read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
-from workbench.paths import DEMO_DATASET
 
 
 def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -79,8 +78,8 @@ def format_table(verdicts: Sequence[Verdict]) -> str:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    dataset = open_dataset(args)
     try:
-        dataset = Dataset(args.dataset)
         split = dataset.load_split(args.split)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
@@ -104,9 +103,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    score = sub.add_parser("score", help="score a predictions file against a Spider-format dataset")
-    score.add_argument("--dataset", type=Path, default=DEMO_DATASET, help="dataset folder (default: the bundled demo)")
-    score.add_argument("--split", default="dev", help="split name (dev, train) or a question/gold file")
+    score = sub.add_parser("score", help="score a predictions file against a dataset")
+    add_dataset_args(score, "dev", "split name (dev, train) or a question/gold file")
     score.add_argument("--predictions", type=Path, required=True, help="one SQL per line, in question order")
     score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")
     score.add_argument(

@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
 
 async def smoke_run(session: AppSession, window: MainWindow, limit: int, outcome: list[str]) -> None:
     """Run the window's variants over the first ``limit`` questions, print the result, close."""
-    session.open_dataset(session.dataset.root if session.dataset else DEMO_DATASET, session.split)
+    dataset = session.dataset
+    session.open_dataset(
+        dataset.root if dataset else DEMO_DATASET, session.split, dataset.questions if dataset else None
+    )
     session.limit = limit
     task = session.start_run()
     if task is not None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QToolBar,
     QWidget,
@@ -32,12 +33,15 @@ from workbench.ui.outputs_pane import OutputsPane
 from workbench.ui.plots_pane import PlotsPane
 from workbench.ui.prompt_pane import PromptPane
 from workbench.ui.questions_pane import QuestionsPane
+from workbench.ui.recent_datasets import RecentDataset, RecentDatasets
 from workbench.ui.run_bar import RunBar
 from workbench.ui.session import AppSession
 from workbench.ui.settings_dialog import SettingsDialog
 from workbench.ui.variants_dialog import VariantsDialog
 
 LAYOUT_VERSION = 1
+DATASET_FILTER = "Datasets (tables.json *.sqlite *.sqlite3 *.db);;All files (*)"
+QUESTIONS_FILTER = "Question files (*.csv *.jsonl);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +49,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session
         self.settings = QSettings(str(session.paths.ui_settings), QSettings.Format.IniFormat)
+        self.recent = RecentDatasets(self.settings)
         self.setWindowTitle("workbench")
         self.resize(1500, 900)
         self.last_problem = ""
@@ -120,6 +125,12 @@ class MainWindow(QMainWindow):
         editor = self.prompt.editor
         self._action("&File", "Open dataset…", self.choose_dataset, QKeySequence.StandardKey.Open)
         self._action("&File", "Open demo dataset", lambda: self.open_dataset(DEMO_DATASET))
+        file_menu = self._menus["&File"]
+        assert isinstance(file_menu, QMenu)
+        self.recent_menu = file_menu.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.triggered.connect(self._open_recent)
+        self._recent_shown: list[RecentDataset] = []
         self._action("&File", "Show a stored run…", self.choose_run)
         self._action("&File", "Export report as HTML…", lambda: self.export_report("html"))
         self._action("&File", "Export table as CSV…", lambda: self.export_report("csv"))
@@ -161,7 +172,8 @@ class MainWindow(QMainWindow):
         self.session.set_specs(specs)
         root = Path(str(self.settings.value("dataset", str(DEMO_DATASET))))
         split = str(self.settings.value("split", "dev"))
-        if not self.open_dataset(root, split) and root != DEMO_DATASET:
+        questions = self.settings.value("questions")
+        if not self.open_dataset(root, split, Path(str(questions)) if questions else None) and root != DEMO_DATASET:
             self.open_dataset(DEMO_DATASET)
         self.prompt.reload_templates()
         last = self._last_run()
@@ -184,8 +196,8 @@ class MainWindow(QMainWindow):
         dataset = self.session.dataset
         if dataset is None:
             return None
-        root = str(dataset.root.resolve())
-        runs = [r for r in self.session.store.runs() if r.dataset_root == root and r.split == self.session.split]
+        key, split = dataset.identity, self.session.split
+        runs = [r for r in self.session.store.runs() if (r.dataset_root, r.questions) == key and r.split == split]
         return runs[-1] if runs else None
 
     def _remember_specs(self) -> None:
@@ -196,24 +208,58 @@ class MainWindow(QMainWindow):
         self.settings.setValue("state", self.saveState(LAYOUT_VERSION))
         if self.session.dataset is not None:
             self.settings.setValue("dataset", str(self.session.dataset.root))
+            questions = self.session.dataset.questions
+            self.settings.setValue("questions", str(questions) if questions else "")
             self.settings.setValue("split", self.session.split)
         self.settings.sync()
         self.session.cancel()  # what was answered is stored; the run can be resumed on the next start
         event.accept()
 
     # --- actions -----------------------------------------------------------------------
-    def open_dataset(self, root: Path, split: str | None = None) -> bool:
+    def open_dataset(self, root: Path, split: str | None = None, questions: Path | None = None) -> bool:
         try:
-            self.session.open_dataset(root, split)
+            self.session.open_dataset(root, split, questions)
         except DatasetError as exc:
             self.show_problem(f"Cannot open {root}:\n{exc}")
             return False
+        self.recent.add(RecentDataset(str(root), str(questions) if questions else None))
         return True
 
     def choose_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a Spider-format dataset folder")
-        if folder:
-            self.open_dataset(Path(folder))
+        """A Spider folder's tables.json, or a database file and then its question file."""
+        chosen, _ = QFileDialog.getOpenFileName(self, "Open a dataset: a Spider folder's tables.json or a database",
+                                                "", DATASET_FILTER)  # fmt: skip
+        if not chosen:
+            return
+        questions: Path | None = None
+        if Path(chosen).name != "tables.json":
+            picked, _ = QFileDialog.getOpenFileName(self, f"Questions for {Path(chosen).name}",
+                                                    str(Path(chosen).parent), QUESTIONS_FILTER)  # fmt: skip
+            if not picked:
+                return
+            questions = Path(picked)
+        self.open_chosen_dataset(Path(chosen), questions)
+
+    def open_chosen_dataset(self, chosen: Path, questions: Path | None) -> bool:
+        """Open what the dialogs chose: a ``tables.json`` opens its Spider folder; a database, with ``questions``."""
+        if chosen.name == "tables.json":
+            return self.open_dataset(chosen.parent)
+        return self.open_dataset(chosen, None, questions)
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        self._recent_shown = self.recent.entries()
+        for k, entry in enumerate(self._recent_shown):
+            menu.addAction(entry.label).setData(k)
+        if not self._recent_shown:
+            menu.addAction("(none yet)").setEnabled(False)
+
+    def _open_recent(self, action: QAction) -> None:
+        if action.data() is None:
+            return
+        entry = self._recent_shown[int(action.data())]
+        self.open_dataset(entry.root_path, None, entry.questions_path)
 
     def choose_run(self) -> None:
         runs = self.session.store.runs()

@@ -135,14 +135,16 @@ class AppSession(QObject):
             return self.store.save_prompt_version(name, load_template(name).text)
         return versions[-1].id
 
-    def open_dataset(self, root: Path, split: str | None = None) -> None:
-        """Open a Spider-format folder; on failure nothing changes and the reason is raised."""
+    def open_dataset(self, root: Path, split: str | None = None, questions: Path | None = None) -> None:
+        """Open a Spider folder, or a database with its ``questions`` file; on failure nothing changes and the
+        reason is raised."""
         if self.running:
             raise DatasetError("a run is in progress: cancel it before opening another dataset")
-        dataset = Dataset(root)
+        dataset = Dataset(root, questions)
         splits = dataset.splits
         if not splits:
-            raise DatasetError(f"{root}: no question files (dev.json, train_spider.json, …)")
+            expected = "dev.json, train_spider.json, …" if dataset.tables_path else "a .csv or .jsonl question file"
+            raise DatasetError(f"{root}: no question files ({expected})")
         chosen = split if split in splits else ("dev" if "dev" in splits else splits[0])
         loaded = dataset.load_split(chosen)
         self.dataset, self.split, self.items = dataset, chosen, loaded.items
@@ -157,7 +159,7 @@ class AppSession(QObject):
 
     def set_split(self, split: str) -> None:
         if self.dataset is not None and split != self.split:
-            self.open_dataset(self.dataset.root, split)
+            self.open_dataset(self.dataset.root, split, self.dataset.questions)
 
     def set_specs(self, specs: list[VariantSpec]) -> None:
         self.specs = list(specs)
@@ -352,10 +354,10 @@ class AppSession(QObject):
     def _open_dataset_of(self, run: RunInfo, purpose: str) -> bool:
         """Make ``run``'s dataset and split the open ones; False (and the reason said) when they cannot be."""
         dataset = self.dataset
-        if dataset is not None and str(dataset.root.resolve()) == run.dataset_root and self.split == run.split:
+        if dataset is not None and self.split == run.split and dataset.identity == (run.dataset_root, run.questions):
             return True
         try:
-            self.open_dataset(Path(run.dataset_root), run.split)
+            self.open_dataset(Path(run.dataset_root), run.split, Path(run.questions) if run.questions else None)
         except DatasetError as exc:
             self.problem.emit(f"cannot {purpose} {run.name!r}: {exc}")
             return False

@@ -1,10 +1,17 @@
-"""Spider-format datasets: schemas, question splits, gold SQL and database files.
+"""Datasets: schemas, question splits, gold SQL and database files, in one shape whatever the layout.
 
-A dataset folder holds ``tables.json``, question files (``dev.json``, ``train.json`` or
-Spider's ``train_spider.json`` + ``train_others.json``) and
-``database/<db_id>/<db_id>.sqlite``. A split may also be a gold file in the official
-``SQL<TAB>db_id`` format. Bad input raises :class:`DatasetError` naming the file and the
-item; items whose database file is missing stay in the split, flagged, and are counted.
+Two layouts are read (see :func:`open_source`):
+
+- Spider: a folder with ``tables.json``, question files (``dev.json``, ``train.json`` or
+  Spider's ``train_spider.json`` + ``train_others.json``) and
+  ``database/<db_id>/<db_id>.sqlite``. A split may also be a gold file in the official
+  ``SQL<TAB>db_id`` format.
+- Your own data: one SQLite file (``.sqlite``, ``.sqlite3``, ``.db``) plus a question
+  file (``questions=``), or a folder holding one such file and its question files. The
+  schema is introspected from the file; each question file is a split named by its stem.
+
+Bad input raises :class:`DatasetError` naming the file and the item; items whose database
+file is missing stay in the split, flagged, and are counted.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ import sqlite3
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from workbench.core.data import inputs
+from workbench.core.data.introspect import introspect
+from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
 from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
 from workbench.core.sandbox.sqlexec import open_readonly
 
@@ -25,6 +34,7 @@ SPLIT_FILES: dict[str, tuple[str, ...]] = {
     "test": ("test.json",),
 }
 SPIDER_TRAIN_FILES = ("train_spider.json", "train_others.json")
+DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
 
 class DatasetError(inputs.InputError):
@@ -39,6 +49,12 @@ class Item:
     query: str
     source: str  # file the item came from
     evidence: str = ""
+    hardness: str | None = None  # given by the question file; None: Spider's, computed from the gold SQL
+    position: str = ""  # where in ``source`` ("item 3", "line 7"); empty: ``item {index}``
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}: {self.position or f'item {self.index}'}"
 
 
 @dataclass
@@ -118,34 +134,199 @@ def parse_gold_lines(path: Path, text: str) -> list[Item]:
     return items
 
 
-class Dataset:
-    """A Spider-format dataset folder."""
+class DatasetSource(Protocol):
+    """Where a layout keeps its schemas, database files and question splits (see :func:`open_source`)."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise DatasetError(f"{self.root}: not a folder")
-        self.tables_path = self.root / "tables.json"
-        self._schemas = self._load_schemas()
+    name: str
+    tables_path: Path | None  # Spider's tables.json; None when schemas are read from the database files
+    questions: Path | None  # the question file given with the dataset, if one was
+    has_test_suites: bool  # whether other *.sqlite files beside a database are test-suite copies of it
 
-    @property
-    def name(self) -> str:
-        return self.root.name
+    def load_schemas(self) -> dict[str, Schema]: ...
 
-    def _load_schemas(self) -> dict[str, Schema]:
-        data = _read_json(self.tables_path)
+    def db_path(self, db_id: str) -> Path: ...
+
+    def splits(self) -> list[str]: ...
+
+    def default_split(self, preferred: str) -> str: ...
+
+    def items(self, split: str) -> list[Item]: ...
+
+    def unknown_db(self, db_id: str) -> str: ...
+
+
+class SpiderSource:
+    """A Spider-format folder: ``tables.json``, question JSON files, ``database/<db_id>/<db_id>.sqlite``."""
+
+    has_test_suites = True
+    questions = None
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.name = root.name
+        self.tables_path: Path | None = root / "tables.json"
+
+    def load_schemas(self) -> dict[str, Schema]:
+        path = self.root / "tables.json"
+        data = _read_json(path)
         if not isinstance(data, list):
-            raise DatasetError(f"{self.tables_path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
+            raise DatasetError(f"{path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
         schemas: dict[str, Schema] = {}
         for k, entry in enumerate(data):
             try:
                 schema = schema_from_entry(entry, f"entry {k}")
             except SchemaError as exc:
-                raise DatasetError(f"{self.tables_path}: {exc}") from None
+                raise DatasetError(f"{path}: {exc}") from None
             if schema.db_id in schemas:
-                raise DatasetError(f"{self.tables_path}: entry {k}: db_id {schema.db_id!r} appears twice")
+                raise DatasetError(f"{path}: entry {k}: db_id {schema.db_id!r} appears twice")
             schemas[schema.db_id] = schema
         return schemas
+
+    def db_path(self, db_id: str) -> Path:
+        return self.root / "database" / db_id / f"{db_id}.sqlite"
+
+    def unknown_db(self, db_id: str) -> str:
+        return f"unknown db_id {db_id!r} (not in tables.json)"
+
+    def splits(self) -> list[str]:
+        found = [name for name, files in SPLIT_FILES.items() if (self.root / files[0]).is_file()]
+        if "train" not in found and (self.root / SPIDER_TRAIN_FILES[0]).is_file():
+            found.insert(0, "train")
+        return found
+
+    def default_split(self, preferred: str) -> str:
+        return preferred
+
+    def _split_files(self, split: str) -> list[Path]:
+        candidate = Path(split)
+        if candidate.suffix in (".json", ".sql", ".txt") and (candidate.is_file() or (self.root / candidate).is_file()):
+            return [candidate if candidate.is_file() else self.root / candidate]
+        if split == "train" and not (self.root / "train.json").is_file():
+            files = [self.root / f for f in SPIDER_TRAIN_FILES if (self.root / f).is_file()]
+            if files:
+                return files
+        for name in SPLIT_FILES.get(split, (f"{split}.json",)):
+            if (self.root / name).exists():  # a folder in its place is reported by the reader
+                return [self.root / name]
+        raise DatasetError(f"{self.root}: no split {split!r} (found: {', '.join(self.splits()) or 'none'})")
+
+    def items(self, split: str) -> list[Item]:
+        items: list[Item] = []
+        for path in self._split_files(split):
+            if path.suffix == ".json":
+                items.extend(parse_question_file(path, _read_json(path), offset=len(items)))
+            else:
+                items.extend(parse_gold_lines(path, read_text(path)))
+        return items
+
+
+class OwnDataSource:
+    """One SQLite database (its schema introspected) and question files, each a split named by its stem."""
+
+    has_test_suites = False
+    tables_path = None
+
+    def __init__(self, root: Path, database: Path, questions: Path | None) -> None:
+        self.root = root
+        self.database = database
+        self.db_id = database.stem
+        self.name = self.db_id
+        self.questions = questions
+        if questions is not None:
+            self._files = {questions.stem: questions}
+        elif root.is_dir():
+            found = sorted(p for p in root.iterdir() if p.suffix.lower() in QUESTION_SUFFIXES and p.is_file())
+            stems = [p.stem for p in found]  # q.csv beside q.jsonl: each is named in full
+            self._files = {p.stem if stems.count(p.stem) == 1 else p.name: p for p in found}
+        else:
+            self._files = {}
+
+    def load_schemas(self) -> dict[str, Schema]:
+        return {self.db_id: introspect(self.database, self.db_id, error=DatasetError)}
+
+    def db_path(self, db_id: str) -> Path:
+        return self.database
+
+    def unknown_db(self, db_id: str) -> str:
+        return f"unknown db_id {db_id!r} (the database is {self.db_id!r}, {self.database}; leave db_id empty)"
+
+    def splits(self) -> list[str]:
+        return list(self._files)
+
+    def default_split(self, preferred: str) -> str:
+        return next(iter(self._files), preferred)
+
+    def items(self, split: str) -> list[Item]:
+        path = self._files.get(split)
+        if path is None:
+            candidate = Path(split)
+            if candidate.suffix.lower() not in QUESTION_SUFFIXES or not candidate.is_file():
+                found = ", ".join(self._files) or "none; pass a question file (--questions FILE.csv|.jsonl)"
+                raise DatasetError(f"{self.root}: no split {split!r} (found: {found})")
+            path = candidate
+        return [
+            Item(k, row.db_id or self.db_id, row.question, row.sql, str(path), row.evidence, row.hardness, row.position)
+            for k, row in enumerate(read_questions(path, DatasetError))
+        ]
+
+
+def _databases_in(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in DATABASE_SUFFIXES and p.is_file() and inputs.is_sqlite_file(p)
+    )
+
+
+def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
+    """The layout at ``root``: a Spider folder, a SQLite file, or a folder with one SQLite file."""
+    if questions is not None and questions.suffix.lower() not in QUESTION_SUFFIXES:
+        raise DatasetError(f"{questions}: expected a question file ending .csv or .jsonl")
+    if root.is_file():
+        problem = inputs.sqlite_problem(root)
+        if problem:
+            raise DatasetError(f"{root}: not a SQLite database ({problem}); expected a dataset folder or a database")
+        return OwnDataSource(root, root, questions)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder")
+    if (root / "tables.json").exists():
+        if questions is not None:
+            raise DatasetError(
+                f"{root}: a Spider folder (tables.json); --questions goes with a database file or a folder "
+                "holding one database"
+            )
+        return SpiderSource(root)
+    databases = _databases_in(root)
+    if len(databases) == 1:
+        return OwnDataSource(root, databases[0], questions)
+    if databases:
+        names = ", ".join(p.name for p in databases)
+        raise DatasetError(f"{root}: {len(databases)} databases ({names}) and no tables.json; expected one database")
+    return SpiderSource(root)  # reports the missing tables.json
+
+
+class Dataset:
+    """A dataset of any layout: schemas, database files and question splits."""
+
+    def __init__(self, root: str | Path, questions: str | Path | None = None) -> None:
+        self.root = Path(root)
+        self.source = open_source(self.root, None if questions is None else Path(questions))
+        self.tables_path = self.source.tables_path
+        self.questions = self.source.questions
+        self._schemas = self.source.load_schemas()
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def identity(self) -> tuple[str, str | None]:
+        """What a run records to reopen this dataset: the resolved root and question file (None: none given)."""
+        return str(self.root.resolve()), None if self.questions is None else str(self.questions.resolve())
+
+    @property
+    def has_test_suites(self) -> bool:
+        return self.source.has_test_suites
 
     @property
     def db_ids(self) -> list[str]:
@@ -155,10 +336,10 @@ class Dataset:
         try:
             return self._schemas[db_id]
         except KeyError:
-            raise DatasetError(f"{self.tables_path}: no schema for db_id {db_id!r}") from None
+            raise DatasetError(f"{self.tables_path or self.root}: no schema for db_id {db_id!r}") from None
 
     def db_path(self, db_id: str) -> Path:
-        return self.root / "database" / db_id / f"{db_id}.sqlite"
+        return self.source.db_path(db_id)
 
     def has_database(self, db_id: str) -> bool:
         return self.db_path(db_id).is_file()
@@ -186,41 +367,21 @@ class Dataset:
 
     @cached_property
     def splits(self) -> list[str]:
-        found = [name for name, files in SPLIT_FILES.items() if (self.root / files[0]).is_file()]
-        if "train" not in found and (self.root / SPIDER_TRAIN_FILES[0]).is_file():
-            found.insert(0, "train")
-        return found
+        return self.source.splits()
 
-    def _split_files(self, split: str) -> list[Path]:
-        candidate = Path(split)
-        if candidate.suffix in (".json", ".sql", ".txt") and (candidate.is_file() or (self.root / candidate).is_file()):
-            return [candidate if candidate.is_file() else self.root / candidate]
-        if split == "train" and not (self.root / "train.json").is_file():
-            files = [self.root / f for f in SPIDER_TRAIN_FILES if (self.root / f).is_file()]
-            if files:
-                return files
-        for name in SPLIT_FILES.get(split, (f"{split}.json",)):
-            if (self.root / name).exists():  # a folder in its place is reported by the reader
-                return [self.root / name]
-        raise DatasetError(f"{self.root}: no split {split!r} (found: {', '.join(self.splits) or 'none'})")
+    def default_split(self, preferred: str) -> str:
+        """``preferred`` for a Spider folder; the (first) question file's split for your own data."""
+        return self.source.default_split(preferred)
 
     def load_split(self, split: str) -> Split:
-        """Load a split by name (``dev``, ``train``) or path (a question JSON or gold .sql)."""
-        items: list[Item] = []
-        for path in self._split_files(split):
-            if path.suffix == ".json":
-                items.extend(parse_question_file(path, _read_json(path), offset=len(items)))
-            else:
-                text = read_text(path)
-                items.extend(parse_gold_lines(path, text))
+        """Load a split by name (``dev``, ``train``, a question file's stem) or path (a question or gold file)."""
+        items = self.source.items(split)
         missing: dict[str, int] = {}
         unusable: dict[str, tuple[str, int]] = {}
         problems: dict[str, str] = {}
         for item in items:
             if item.db_id not in self._schemas:
-                raise DatasetError(
-                    f"{item.source}: item {item.index}: unknown db_id {item.db_id!r} (not in tables.json)"
-                )
+                raise DatasetError(f"{item.where}: {self.source.unknown_db(item.db_id)}")
             if item.db_id not in problems:
                 problems[item.db_id] = self.database_problem(item.db_id)
             problem = problems[item.db_id]

@@ -1,4 +1,5 @@
-"""Database schemas as described by a Spider ``tables.json`` entry, and prompt renderings."""
+"""Database schemas as described by a Spider ``tables.json`` entry (or read from the file, see
+``introspect``), and prompt renderings."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Column:
     natural_name: str  # Spider's readable name ("people id")
     type: str
     primary_key: bool = False
+    samples: tuple[str, ...] = field(default=(), compare=False)  # a few distinct values (introspected schemas)
 
 
 @dataclass(frozen=True)

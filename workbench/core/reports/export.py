@@ -78,7 +78,7 @@ def gather(store: Store, run: str | int, with_results: bool = True) -> ReportDat
     versions = [store.prompt_version(v) for v in version_ids]
     notes: list[str] = []
     try:
-        loaded = Dataset(info.dataset_root)
+        loaded = Dataset(info.dataset_root, info.questions)
         items = {i.index: i for i in loaded.load_split(info.split).items}
         dataset: Dataset | None = loaded
     except DatasetError as exc:

@@ -29,7 +29,7 @@ from workbench.core.sandbox import lifeline
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.extract import extract_sql
-from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one
+from workbench.core.scoring.scorer import Verdict, killed_verdict, score_one, with_given_hardness
 from workbench.core.store import LIVE_STATES, ScoreRow, Store, StoreError
 
 
@@ -157,17 +157,17 @@ class Runner:
         }
         if not self.resume:
             return self.store.create_run(
-                self.run_name, dataset_id, self.split_name, self.limit, list(ids.values())
+                self.run_name, dataset_id, self.split_name, self.limit, list(ids.values()), self.dataset.identity[1]
             ), ids
         run = self.store.run(self.run_name)
         if run.state in LIVE_STATES and run.owner != lifeline.identity():
             pid = (run.owner or "?").split(":", 1)[0]
             raise StoreError(f"run {self.run_name!r} is still {run.state} in process {pid}; stop that one first")
-        if run.dataset_root != str(self.dataset.root.resolve()) or run.split != self.split_name:
-            raise StoreError(
-                f"run {self.run_name!r} was on {run.dataset_root} / {run.split}, not "
-                f"{self.dataset.root.resolve()} / {self.split_name}"
-            )
+        root, questions = self.dataset.identity
+        here = (root, self.split_name, questions)
+        if (run.dataset_root, run.split, run.questions) != here:
+            was = " / ".join(p for p in (run.dataset_root, run.split, run.questions) if p)
+            raise StoreError(f"run {self.run_name!r} was on {was}, not {' / '.join(p for p in here if p)}")
         if set(self.store.variant_names(run.id)) != set(ids.values()):
             raise StoreError(
                 f"run {self.run_name!r} has other variants: {', '.join(self.store.variant_names(run.id).values())}"
@@ -340,6 +340,7 @@ class Runner:
             )
         except WorkerKilled as killed:  # a statement passed a bound: its worker was stopped and replaced
             verdict = await asyncio.to_thread(killed_verdict, root, item.db_id, item.index, item.query, killed)
+        verdict = with_given_hardness(verdict, item)
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
         cost = 0.0 if cached else variant.profile.cost(answer.prompt_tokens, answer.completion_tokens)
         row = ScoreRow(

@@ -121,6 +121,16 @@ def _connect_immutable(path: str | Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
 
 
+def open_for_introspection(path: str | Path) -> sqlite3.Connection:
+    """Open ``path`` read-only and immutable for our own fixed statements (schema pragmas, sample values)."""
+    conn = _connect_immutable(path)
+    conn.text_factory = _decode_lossy
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.execute("PRAGMA query_only = ON")
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails fast if not a database
+    return conn
+
+
 def table_columns(path: str | Path) -> dict[str, list[str]]:
     """Tables and their columns as stored in the file (our own fixed statements only)."""
     conn = _connect_immutable(path)
@@ -132,9 +142,14 @@ def table_columns(path: str | Path) -> dict[str, list[str]]:
         conn.close()
 
 
-def open_readonly(path: str | Path) -> sqlite3.Connection:
-    """Open ``path`` read-only, immutable and sandboxed; raises sqlite3.Error if unusable."""
+def open_readonly(path: str | Path, reverse_unordered: bool = False) -> sqlite3.Connection:
+    """Open ``path`` read-only, immutable and sandboxed; raises sqlite3.Error if unusable.
+
+    ``reverse_unordered`` makes SQLite scan in reverse wherever the order is unspecified, so a
+    query whose rows depend on that order (``LIMIT`` without ``ORDER BY``) shows it."""
     conn = _connect_immutable(path)
+    if reverse_unordered:
+        conn.execute("PRAGMA reverse_unordered_selects = ON")
     conn.text_factory = _decode_lossy
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
@@ -170,13 +185,14 @@ class SandboxedDatabase:
         max_rows: int = DEFAULT_MAX_ROWS,
         max_bytes: int = DEFAULT_MAX_BYTES,
         phase: int = watchdog.PREDICTION,
+        reverse_unordered: bool = False,
     ) -> None:
         self.path = Path(path)
         self.timeout_s = timeout_s
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.phase = phase  # what the supervisor says it stopped, if it has to (gold or prediction)
-        self._conn = open_readonly(self.path)
+        self._conn = open_readonly(self.path, reverse_unordered)
 
     def close(self) -> None:
         self._conn.close()

@@ -11,7 +11,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,8 @@ class _DbInfo:
     """What scoring needs to know about one database, in a form worker processes can receive."""
 
     db_id: str
-    db_dir: str
+    db_file: str
+    suite: bool  # whether other *.sqlite files beside it are its test-suite copies (Spider layout)
     tables: dict[str, list[str]]  # from the file, or from tables.json when it is unusable
     fk_pairs: tuple[tuple[int, int], ...]
     table_names: tuple[str, ...]
@@ -81,7 +82,7 @@ class _DbInfo:
         bounds = watchdog.limits()  # the pool's, in a worker
         return [
             SandboxedDatabase(p, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes)
-            for p in _db_files(self.db_dir, self.db_id)
+            for p in (_db_files(os.path.dirname(self.db_file), self.db_id) if self.suite else [self.db_file])
         ]
 
 
@@ -102,7 +103,8 @@ def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
         tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
     return _DbInfo(
         db_id,
-        str(path.parent),
+        str(path),
+        dataset.has_test_suites,
         tables,
         tuple(tuple(p) for p in raw["foreign_keys"]),
         tuple(raw["table_names_original"]),
@@ -288,7 +290,7 @@ class Scorer:
                 verdicts[v.index] = v
             if progress:
                 progress(len(verdicts), len(items))
-        return [verdicts[item.index] for item in items]
+        return [with_given_hardness(verdicts[item.index], item) for item in items]
 
     def _run(self, jobs: list[_DbJob]) -> Iterable[list[Verdict]]:
         """Score chunks in bounded workers; an item whose worker is stopped gets its verdict here."""
@@ -312,6 +314,11 @@ class Scorer:
                     if rest:
                         again = _DbJob(chunk.info, rest)
                         pending[pool.submit(_score_db, again)] = again
+
+
+def with_given_hardness(verdict: Verdict, item: Item) -> Verdict:
+    """The verdict with the question file's hardness, when it gives one, in place of Spider's computed one."""
+    return verdict if item.hardness is None else replace(verdict, hardness=item.hardness)
 
 
 def _split(job: _DbJob, size: int) -> list[_DbJob]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data.inputs import sqlite_problem
-from workbench.core.store.migrations import MIGRATIONS, OWNER_MIGRATION
+from workbench.core.store.migrations import MIGRATIONS, OWNER_MIGRATION, QUESTIONS_MIGRATION
 
 
 def _now() -> str:
@@ -40,6 +40,7 @@ class StoreConnection:
                 self.db.close()
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
         self._has_owner = self.version >= OWNER_MIGRATION
+        self._has_questions = self.version >= QUESTIONS_MIGRATION
 
     def close(self) -> None:
         self.db.close()

@@ -123,6 +123,11 @@ def _m7_request_sends(db: sqlite3.Connection) -> None:
     )
 
 
+def _m8_run_questions(db: sqlite3.Connection) -> None:
+    """The question file a run on your own data was started with (a database file's runs need it to reopen)."""
+    db.execute("ALTER TABLE runs ADD COLUMN questions TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -131,6 +136,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m5_batches,
     _m6_run_owner,
     _m7_request_sends,
+    _m8_run_questions,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process
+QUESTIONS_MIGRATION = 8  # from this schema on, runs record their question file

@@ -26,6 +26,7 @@ class RunInfo:
     created_at: str
     updated_at: str
     owner: str | None = None  # lifeline.identity() of the process that last ran it
+    questions: str | None = None  # the question file of a run on your own data (None: the dataset's own splits)
 
 
 class RunsMixin(StoreConnection):
@@ -79,7 +80,15 @@ class RunsMixin(StoreConnection):
         """The model behind each variant of a run."""
         return {i: model for i, _, model in self.run_variants(run_id)}
 
-    def create_run(self, name: str, dataset_id: int, split: str, limit: int | None, variant_ids: list[int]) -> int:
+    def create_run(
+        self,
+        name: str,
+        dataset_id: int,
+        split: str,
+        limit: int | None,
+        variant_ids: list[int],
+        questions: str | None = None,
+    ) -> int:
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
                 raise StoreError(f"a run named {name!r} already exists; pass --resume to continue it")
@@ -90,6 +99,10 @@ class RunsMixin(StoreConnection):
             )
             run_id = int(cur.lastrowid or 0)
             self._claim(db, run_id)
+            if questions is not None:
+                if not self._has_questions:
+                    raise StoreError(f"{self.path}: this run store is too old to record a question file")
+                db.execute("UPDATE runs SET questions = ? WHERE id = ?", (questions, run_id))
             db.executemany(
                 "INSERT INTO run_variants VALUES (?, ?, ?)", [(run_id, v, k) for k, v in enumerate(variant_ids)]
             )
@@ -99,7 +112,7 @@ class RunsMixin(StoreConnection):
         column = "r.id" if isinstance(name_or_id, int) or str(name_or_id).isdigit() else "r.name"
         row = self.db.execute(
             "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at, "
-            f"{'r.owner' if self._has_owner else 'NULL'} "
+            f"{'r.owner' if self._has_owner else 'NULL'}, {'r.questions' if self._has_questions else 'NULL'} "
             f"FROM runs AS r JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?",
             (name_or_id,),
         ).fetchone()

@@ -1,0 +1,104 @@
+"""What a dataset holds and what is wrong with its gold SQL (``workbench dataset check``).
+
+Every gold query runs twice, read-only in the sandbox: once as written and once with
+SQLite told to reverse every scan whose order is unspecified. A gold query that fails,
+returns no rows, or returns other rows the second time (its answer depends on an order
+nobody asked for) is a problem, each named by its place in the question file. ``LIMIT``
+without ``ORDER BY`` is flagged even when the two runs happen to agree.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.data.dataset import Dataset, Item
+from workbench.core.sandbox.sqlexec import QueryError, SandboxedDatabase
+
+_LIMIT = re.compile(r"\blimit\b", re.IGNORECASE)
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # "questions.csv: line 4"
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+@dataclass
+class CheckReport:
+    found: list[str] = field(default_factory=list)  # what the dataset holds, a line each
+    problems: list[Problem] = field(default_factory=list)
+
+
+def unordered_limit(sql: str) -> bool:
+    """Whether ``sql`` has a LIMIT but no ORDER BY anywhere (which rows come back is up to SQLite)."""
+    return bool(_LIMIT.search(sql)) and not _ORDER_BY.search(sql)
+
+
+def _same(first: list[tuple[Any, ...]], second: list[tuple[Any, ...]], ordered: bool) -> bool:
+    if ordered:
+        return first == second
+    return Counter(map(repr, first)) == Counter(map(repr, second))
+
+
+def _check_gold(item: Item, forward: SandboxedDatabase, backward: SandboxedDatabase) -> list[Problem]:
+    first = forward.execute(item.query)
+    if isinstance(first, QueryError):
+        return [Problem(item.where, f"gold query fails: {first}")]
+    if not first.rows:
+        return [Problem(item.where, "gold query returns no rows")]
+    second = backward.execute(item.query)
+    limit = unordered_limit(item.query)
+    if isinstance(second, QueryError) or not _same(first.rows, second.rows, bool(_ORDER_BY.search(item.query))):
+        why = " (LIMIT without ORDER BY)" if limit else ""
+        return [Problem(item.where, f"gold query returns other rows when run again{why}")]
+    if limit:
+        return [Problem(item.where, "gold query has LIMIT without ORDER BY: which rows come back is up to SQLite")]
+    return []
+
+
+def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict[str, tuple[SandboxedDatabase, ...]]:
+    opened: dict[str, tuple[SandboxedDatabase, ...]] = {}
+    for db_id in db_ids:
+        path = dataset.db_path(db_id)
+        problem = dataset.database_problem(db_id)
+        tables = dataset.schema(db_id).tables
+        report.found.append(f"database {db_id}: {path} ({len(tables)} tables: {', '.join(t.name for t in tables)})")
+        if problem:
+            report.problems.append(Problem(str(path), f"database {db_id!r} is unusable: {problem}"))
+            continue
+        try:
+            opened[db_id] = (SandboxedDatabase(path), SandboxedDatabase(path, reverse_unordered=True))
+        except sqlite3.Error as exc:
+            report.problems.append(Problem(str(path), f"database {db_id!r} cannot be opened: {exc}"))
+    return opened
+
+
+def check_dataset(dataset: Dataset) -> CheckReport:
+    """What ``dataset`` holds (databases, tables, questions per database) and its gold SQL's problems."""
+    report = CheckReport()
+    splits = {name: dataset.load_split(name) for name in dataset.splits}  # unreadable input raises DatasetError
+    used = sorted({item.db_id for split in splits.values() for item in split.items})
+    opened = _databases(dataset, [d for d in dataset.db_ids if d in used] or dataset.db_ids[:1], report)
+    if not splits:
+        report.problems.append(Problem(str(dataset.root), "no question files"))
+    try:
+        for name, split in splits.items():
+            per_db = Counter(item.db_id for item in split.items)
+            counts = ", ".join(f"{db_id} {n}" for db_id, n in sorted(per_db.items()))
+            report.found.append(f"split {name}: {len(split)} questions ({counts})")
+            for item in split.items:
+                if item.db_id in opened:
+                    report.problems.extend(_check_gold(item, *opened[item.db_id]))
+    finally:
+        for pair in opened.values():
+            for db in pair:
+                db.close()
+    return report

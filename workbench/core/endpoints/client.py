@@ -238,7 +238,7 @@ class _RequestPacing:
     def answered(self, failure: Failure | None) -> None:
         if failure is None:
             self.limits.concurrency.succeeded()
-        elif failure.status == 429:
+        elif failure.throttled:  # a quota refusal is final: no reason to slow the others down
             self.limits.concurrency.throttled()
 
     async def _claim(self, logged: SendLog) -> int:

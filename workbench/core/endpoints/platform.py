@@ -73,7 +73,7 @@ class PlatformClient:
         except AttemptsExhausted as exc:
             failure = exc.failure
             if failure.status is not None:
-                raise PlatformError(f"{what}: HTTP {failure.status}: {_message(failure.error)}") from None
+                raise PlatformError(f"{what}: HTTP {failure.status}: {failure.message}") from None
             raise PlatformError(f"{what}: cannot reach {self.profile.base_url} ({failure.error})") from None
 
     async def upload(self, path: Path, purpose: str = "fine-tune") -> str:
@@ -159,10 +159,3 @@ class BatchInfo:
         return cls(batch.id, batch.status, batch.output_file_id, batch.error_file_id,
                    counts.total if counts else 0, counts.completed if counts else 0, counts.failed if counts else 0,
                    secrets.mask("; ".join(messages)))  # fmt: skip
-
-
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return secrets.mask(body["message"])
-    return secrets.mask(str(getattr(exc, "message", exc)))[:300]  # masked before it is cut: no partial key

@@ -12,6 +12,10 @@ An ``Injection`` makes the requests matching ``route`` (a regular expression ove
 "METHOD /path", e.g. ``r"GET /v1/batches/"``) answer ``kind``: the first ``times`` of them
 (0: no limit), or all of them for ``for_s`` seconds from the first one; ``hits`` counts the
 matching requests that reached the server, faulted or not.
+
+``refused_param`` checks a chat body's parameters against its model's family as the real
+service does: reasoning models (o1, o3, o4, gpt-5…) refuse ``max_tokens`` and any
+temperature or top_p but the default (a 400 naming the ``param``).
 """
 
 from __future__ import annotations
@@ -86,6 +90,25 @@ async def fault_response(request: web.Request, kind: str, retry_after_s: float, 
     if request.transport is not None:
         request.transport.close()
     return resp
+
+
+_REASONING_MODEL = re.compile(r"^(ft:)?(o1|o3|o4|gpt-5)(?![0-9a-z])")
+
+
+def refused_param(body: dict[str, Any]) -> web.Response | None:
+    """The 400 the real service answers a body whose parameters its model's family refuses; None if it takes them."""
+    if not _REASONING_MODEL.match(str(body.get("model", ""))):
+        return None
+    if "max_tokens" in body:
+        message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens'."
+        return web.json_response(error_body(message, "invalid_request_error", "max_tokens", "unsupported_parameter"),
+                                 status=400)  # fmt: skip
+    for param in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
+        if param in body and body[param] != (1 if param in ("temperature", "top_p") else 0):
+            message = f"Unsupported value: '{param}' does not support {body[param]!r} with this model."
+            return web.json_response(error_body(message, "invalid_request_error", param, "unsupported_value"),
+                                     status=400)  # fmt: skip
+    return None
 
 
 @dataclass

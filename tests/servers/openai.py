@@ -39,7 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.servers.faults import Injection, error_body, fault_response, rate_limit_headers
+from tests.servers.faults import Injection, error_body, fault_response, rate_limit_headers, refused_param
 from tests.servers.platform import PlatformAPI, PlatformConfig
 
 FAULT_KINDS = ("429", "500", "503", "hang", "malformed", "drop")  # drawn at --fault-rate (faults.py has more)
@@ -242,6 +242,9 @@ class OpenAITestServer:
             return web.json_response(
                 {"error": {"message": "invalid JSON body", "type": "invalid_request_error"}}, status=400
             )
+        refused = refused_param(body)
+        if refused is not None:
+            return refused
         if self.config.latency_s:
             await asyncio.sleep(self.config.latency_s)
         if self.config.fault_rate and self.rng.random() < self.config.fault_rate:

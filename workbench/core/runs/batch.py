@@ -44,11 +44,8 @@ class BatchLimits:
 
 
 def request_line(key: str, variant: Variant, request: ChatRequest) -> dict[str, Any]:
-    if request.mode == "completion":
-        body = {"model": variant.profile.model, "prompt": request.messages[0]["content"], **request.params}
-    else:
-        body = {"model": variant.profile.model, "messages": list(request.messages), **request.params}
-    return {"custom_id": key, "method": "POST", "url": ENDPOINTS[request.mode], "body": body}
+    """One line of a batch input file: the same body a live request sends."""
+    return {"custom_id": key, "method": "POST", "url": ENDPOINTS[request.mode], "body": request.body(variant.profile)}
 
 
 def chunks(lines: list[bytes], limits: BatchLimits) -> Iterator[list[bytes]]:

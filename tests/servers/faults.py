@@ -8,8 +8,8 @@ changes (``REFUSALS``), each with the real service's error body
 "invalid_api_key" (401), "permission" (403), "model_not_found" (404),
 "context_length_exceeded" and "invalid_param" (400).
 
-An ``Injection`` makes the requests matching ``route`` (a regular expression over
-"METHOD /path", e.g. ``r"GET /v1/batches/"``) answer ``kind``: the first ``times`` of them
+An ``Injection`` makes the requests matching ``route`` (a regular expression searched in
+"METHOD /path?query", e.g. ``r"GET /v1/batches/"``) answer ``kind``: the first ``times`` of them
 (0: no limit), or all of them for ``for_s`` seconds from the first one; ``hits`` counts the
 matching requests that reached the server, faulted or not.
 
@@ -113,7 +113,7 @@ def refused_param(body: dict[str, Any]) -> web.Response | None:
 
 @dataclass
 class Injection:
-    route: str  # a regular expression searched in "METHOD /path"
+    route: str  # a regular expression searched in "METHOD /path?query"
     kind: str
     times: int = 0  # fault the first this many matching requests (0: no limit)
     for_s: float = 0.0  # or: fault every matching request for this long after the first
@@ -122,7 +122,7 @@ class Injection:
     _since: float | None = None
 
     def matches(self, request: web.Request) -> bool:
-        return re.search(self.route, f"{request.method} {request.path}") is not None
+        return re.search(self.route, f"{request.method} {request.path_qs}") is not None
 
     def fires(self) -> bool:
         """Count a matching request; whether it gets the fault."""

@@ -8,8 +8,11 @@ retried with ``pacing.backoff_delay`` (which honours the server's headers), whil
 no retry can change (no quota left, a refused key, no permission, an unknown model, a prompt
 too long, invalid parameters) end the call at once with a plain one-line message; where a caller
 gives a ``Pacing`` (chat: concurrency, rate windows, the store's send log) every attempt
-waits for its slot first. Keys come from ``resolve_api_key`` alone and are masked in every
-message from the moment they are resolved (see ``core.secrets``).
+waits for its slot first. A long wait (a job watched, a batch polled) gives its reads a
+``Patience``: retryable failures are then retried however long the outage lasts, backing
+off to its ceiling and saying "service unavailable since 10:42, retrying". Keys come from
+``resolve_api_key`` alone and are masked in every message from the moment they are
+resolved (see ``core.secrets``).
 """
 
 from __future__ import annotations
@@ -162,6 +165,17 @@ class AttemptsExhausted(Exception):
         self.attempts = attempts
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How a wait that must outlast outages retries: without an attempt limit, backing off to ``ceiling_s``.
+
+    ``on_outage`` hears "service unavailable since HH:MM, retrying" before every retry.
+    """
+
+    ceiling_s: float = 60.0
+    on_outage: Callable[[str], None] | None = None
+
+
 class Pacing(Protocol):
     """What each attempt of a call waits for (a concurrency slot, rate windows) and is told how it went."""
 
@@ -198,13 +212,15 @@ async def call_with_retries(
     timeout_s: float,
     rng: random.Random,
     pacing: Pacing | None = None,
+    patience: Patience | None = None,
 ) -> T:
     """``attempt(n)`` (n = 1, 2, …) until it succeeds; raise AttemptsExhausted with the last failure.
 
-    A failure is retried when it is retryable and attempts are left, after ``backoff_delay``
-    (outside the pacing slot); anything that is not a Failure propagates at once.
+    A failure is retried when it is retryable and attempts are left (with ``patience``: always),
+    after ``backoff_delay`` (outside the pacing slot); anything that is not a Failure propagates at once.
     """
     number = 0
+    since: float | None = None
     while True:
         number += 1
         async with pacing.slot() if pacing is not None else contextlib.nullcontext():
@@ -219,9 +235,14 @@ async def call_with_retries(
             pacing.answered(failure)
         if failure is None:
             return result
-        if number >= attempts or not failure.retryable:
+        if not failure.retryable or (number >= attempts and patience is None):
             raise AttemptsExhausted(failure, number)
-        await asyncio.sleep(backoff_delay(number, failure.status, failure.headers, time.time(), rng.random()))
+        ceiling = None if patience is None else patience.ceiling_s
+        if patience is not None and patience.on_outage is not None:
+            since = time.time() if since is None else since
+            patience.on_outage(f"service unavailable since {time.strftime('%H:%M', time.localtime(since))}, retrying")
+        delay = backoff_delay(number, failure.status, failure.headers, time.time(), rng.random(), ceiling)
+        await asyncio.sleep(delay)
 
 
 def error_code(exc: openai.APIStatusError) -> str | None:

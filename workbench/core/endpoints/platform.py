@@ -3,6 +3,10 @@
 One client per endpoint profile. Calls go through the same SDK construction and retry loop
 as chat requests (``connection``: 429, 5xx, timeouts and dropped connections, with the same
 backoff); any other refusal becomes a ``PlatformError`` whose message is the API's (never the key).
+Every page of a listing is one call of its own (fetched with ``after``, never by the SDK's
+iterator outside the loop). Given a ``Patience``, the reads a long wait repeats (a job, its
+events, a batch, a result file) outlast outages of any length; creates and cancels never wait
+longer than their attempts.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.core import secrets
-from workbench.core.endpoints.connection import AttemptsExhausted, call_with_retries, open_sdk
+from workbench.core.endpoints.connection import AttemptsExhausted, Patience, call_with_retries, open_sdk
 from workbench.core.endpoints.profiles import EndpointProfile
 
 T = TypeVar("T")
 PLATFORM_TIMEOUT_S = 120.0  # uploads and downloads of whole files
+PAGE_SIZE = 100  # the most a listing page holds
 
 
 class PlatformError(RuntimeError):
@@ -58,18 +63,25 @@ class JobSpec:
 class PlatformClient:
     """One endpoint's files, fine-tuning jobs and batches."""
 
-    def __init__(self, profile: EndpointProfile, api_key: str | None = None, attempts: int = 5) -> None:
+    def __init__(
+        self, profile: EndpointProfile, api_key: str | None = None, attempts: int = 5, patience: Patience | None = None
+    ) -> None:
+        """``patience``: how the reads of a long wait outlast outages (None: they get ``attempts`` too)."""
         self.profile = profile
         self.attempts = attempts
+        self.patience = patience
         self._sdk = open_sdk(profile, api_key, timeout_s=PLATFORM_TIMEOUT_S)
         self._rng = random.Random()
 
     async def aclose(self) -> None:
         await self._sdk.close()
 
-    async def _call(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, what: str, make: Callable[[], Awaitable[T]], patient: bool = False) -> T:
+        """``make()`` through the retry loop; ``patient``: a read of a long wait (the client's patience)."""
+        patience = self.patience if patient else None
         try:
-            return await call_with_retries(lambda _: make(), self.attempts, PLATFORM_TIMEOUT_S, self._rng)
+            return await call_with_retries(lambda _: make(), self.attempts, PLATFORM_TIMEOUT_S, self._rng,
+                                           patience=patience)  # fmt: skip
         except AttemptsExhausted as exc:
             failure = exc.failure
             if failure.status is not None:
@@ -86,7 +98,7 @@ class PlatformClient:
         return str(result.id)
 
     async def download(self, file_id: str) -> bytes:
-        response = await self._call(f"download {file_id}", lambda: self._sdk.files.content(file_id))
+        response = await self._call(f"download {file_id}", lambda: self._sdk.files.content(file_id), patient=True)
         return bytes(response.content)
 
     async def create(self, spec: JobSpec) -> JobInfo:
@@ -104,20 +116,43 @@ class PlatformClient:
         return JobInfo.from_api(job)
 
     async def retrieve(self, job_id: str) -> JobInfo:
-        return JobInfo.from_api(await self._call(f"job {job_id}", lambda: self._sdk.fine_tuning.jobs.retrieve(job_id)))
+        job = await self._call(f"job {job_id}", lambda: self._sdk.fine_tuning.jobs.retrieve(job_id), patient=True)
+        return JobInfo.from_api(job)
 
-    async def events(self, job_id: str) -> list[dict[str, Any]]:
-        """All of the job's events, oldest first (the API pages them newest first)."""
-        page = await self._call(
-            f"events of {job_id}", lambda: self._sdk.fine_tuning.jobs.list_events(job_id, limit=100)
+    async def events(self, job_id: str, known: str | None = None) -> list[dict[str, Any]]:
+        """The job's events newer than the one whose id is ``known`` (None: all), oldest first.
+
+        The API pages them newest first: pages are read until ``known`` turns up, so a watcher
+        that is caught up spends one request per look.
+        """
+        jobs = self._sdk.fine_tuning.jobs
+        newer = await self._listing(
+            f"events of {job_id}", lambda after: jobs.list_events(job_id, limit=PAGE_SIZE, **after), known
         )
-        events = [e.model_dump() async for e in page]
-        return list(reversed(events))  # oldest first
+        return list(reversed(newer))  # oldest first
 
     async def checkpoints(self, job_id: str) -> list[dict[str, Any]]:
-        page = await self._call(f"checkpoints of {job_id}",
-                                lambda: self._sdk.fine_tuning.jobs.checkpoints.list(job_id))  # fmt: skip
-        return [c.model_dump() async for c in page]
+        checkpoints = self._sdk.fine_tuning.jobs.checkpoints
+        return await self._listing(f"checkpoints of {job_id}",
+                                   lambda after: checkpoints.list(job_id, limit=PAGE_SIZE, **after))  # fmt: skip
+
+    async def _listing(
+        self, what: str, page: Callable[[dict[str, str]], Awaitable[Any]], known: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a listing in the API's order, page by page, each page a patient call; stop at ``known``."""
+        items: list[dict[str, Any]] = []
+        after: dict[str, str] = {}
+        while True:
+            # ``after`` is bound now: a retry must ask for the same page
+            current = await self._call(what, lambda after=after: page(after), patient=True)  # type: ignore[misc]
+            data = [item.model_dump() for item in current.data]
+            for item in data:
+                if item.get("id") == known:
+                    return items
+                items.append(item)
+            if not data or not current.has_more:
+                return items
+            after = {"after": str(data[-1]["id"])}
 
     async def cancel(self, job_id: str) -> JobInfo:
         return JobInfo.from_api(await self._call(f"cancel {job_id}", lambda: self._sdk.fine_tuning.jobs.cancel(job_id)))
@@ -131,7 +166,8 @@ class PlatformClient:
         return BatchInfo.from_api(batch)
 
     async def retrieve_batch(self, batch_id: str) -> BatchInfo:
-        return BatchInfo.from_api(await self._call(f"batch {batch_id}", lambda: self._sdk.batches.retrieve(batch_id)))
+        batch = await self._call(f"batch {batch_id}", lambda: self._sdk.batches.retrieve(batch_id), patient=True)
+        return BatchInfo.from_api(batch)
 
     async def cancel_batch(self, batch_id: str) -> BatchInfo:
         return BatchInfo.from_api(await self._call(f"cancel {batch_id}", lambda: self._sdk.batches.cancel(batch_id)))

@@ -6,7 +6,8 @@ real service's ``x-ratelimit-*`` headers), "500", "503", "529" (overloaded), "ha
 changes (``REFUSALS``), each with the real service's error body
 ``{"error": {"message", "type", "param", "code"}}``: "insufficient_quota" (a 429),
 "invalid_api_key" (401), "permission" (403), "model_not_found" (404),
-"context_length_exceeded" and "invalid_param" (400).
+"context_length_exceeded" and "invalid_param" (400). "lost_reply" (injections only) carries
+the request out, then drops the connection before the answer: a create whose reply was lost.
 
 An ``Injection`` makes the requests matching ``route`` (a regular expression searched in
 "METHOD /path?query", e.g. ``r"GET /v1/batches/"``) answer ``kind``: the first ``times`` of them

@@ -159,6 +159,9 @@ class OpenAITestServer:
         """The first injection matching the request that fires answers it with its fault."""
         for injection in self.injections:
             if injection.matches(request) and injection.fires():
+                if injection.kind == "lost_reply":  # the request is carried out; its answer never arrives
+                    await handler(request)
+                    return await self._fault(request, "drop")
                 return await self._fault(request, injection.kind)
         return await handler(request)
 

@@ -3,6 +3,8 @@
 One client per endpoint profile. Calls go through the same SDK construction and retry loop
 as chat requests (``connection``: 429, 5xx, timeouts and dropped connections, with the same
 backoff); any other refusal becomes a ``PlatformError`` whose message is the API's (never the key).
+Creates are tagged (``creation_tag``) and, before a retry, the object whose reply was lost is
+looked for among the newest of its kind: a dropped answer never makes a second job or batch.
 Every page of a listing is one call of its own (fetched with ``after``, never by the SDK's
 iterator outside the loop). Given a ``Patience``, the reads a long wait repeats (a job, its
 events, a batch, a result file) outlast outages of any length; creates and cancels never wait
@@ -11,6 +13,9 @@ longer than their attempts.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +29,16 @@ from workbench.core.endpoints.profiles import EndpointProfile
 T = TypeVar("T")
 PLATFORM_TIMEOUT_S = 120.0  # uploads and downloads of whole files
 PAGE_SIZE = 100  # the most a listing page holds
+CREATION_TAG = "workbench_request"  # metadata key: which create of ours made the object
+
+
+def creation_tag(body: dict[str, Any]) -> dict[str, str]:
+    """Metadata naming one create call: the hash of what it asks for and of a draw of its own.
+
+    The draw keeps two deliberate creates of the same thing apart; the retries of one share it.
+    """
+    text = json.dumps(body, sort_keys=True, default=str) + os.urandom(8).hex()
+    return {CREATION_TAG: hashlib.sha256(text.encode()).hexdigest()[:32]}
 
 
 class PlatformError(RuntimeError):
@@ -111,8 +126,14 @@ class PlatformClient:
             extra["suffix"] = spec.suffix
         if spec.seed is not None:
             extra["seed"] = spec.seed
-        job = await self._call("create the fine-tuning job", lambda: self._sdk.fine_tuning.jobs.create(
-            model=spec.base_model, training_file=spec.training_file, **extra))  # fmt: skip
+        jobs = self._sdk.fine_tuning.jobs
+        tag = creation_tag({"model": spec.base_model, "training_file": spec.training_file, **extra})
+        job = await self._create(
+            "create the fine-tuning job",
+            lambda: jobs.create(model=spec.base_model, training_file=spec.training_file, metadata=tag, **extra),
+            lambda: jobs.list(limit=PAGE_SIZE, metadata=tag),
+            tag,
+        )
         return JobInfo.from_api(job)
 
     async def retrieve(self, job_id: str) -> JobInfo:
@@ -154,6 +175,27 @@ class PlatformClient:
                 return items
             after = {"after": str(data[-1]["id"])}
 
+    async def _create(
+        self, what: str, make: Callable[[], Awaitable[T]], recent: Callable[[], Awaitable[Any]], tag: dict[str, str]
+    ) -> T:
+        """A create retried without creating twice: before a retry, the object a lost reply made is looked for.
+
+        ``tag`` is in the created object's metadata; ``recent`` lists the newest objects of its kind.
+        """
+
+        tries = 0
+
+        async def attempt() -> T:
+            nonlocal tries
+            tries += 1
+            if tries > 1:  # the last try may have created it and lost only the answer
+                for existing in (await recent()).data:
+                    if all((existing.metadata or {}).get(k) == v for k, v in tag.items()):
+                        return existing  # type: ignore[no-any-return]
+            return await make()
+
+        return await self._call(what, attempt)
+
     async def cancel(self, job_id: str) -> JobInfo:
         return JobInfo.from_api(await self._call(f"cancel {job_id}", lambda: self._sdk.fine_tuning.jobs.cancel(job_id)))
 
@@ -161,8 +203,11 @@ class PlatformClient:
     async def create_batch(
         self, input_file_id: str, endpoint: str, metadata: dict[str, str] | None = None
     ) -> BatchInfo:
-        batch = await self._call("create a batch", lambda: self._sdk.batches.create(
-            input_file_id=input_file_id, endpoint=endpoint, completion_window="24h", metadata=metadata))  # type: ignore[arg-type]  # fmt: skip
+        tag = creation_tag({"input_file_id": input_file_id, "endpoint": endpoint, "metadata": metadata})
+        tagged = {**(metadata or {}), **tag}
+        batch = await self._create("create a batch", lambda: self._sdk.batches.create(
+            input_file_id=input_file_id, endpoint=endpoint, completion_window="24h", metadata=tagged),  # type: ignore[arg-type]
+            lambda: self._sdk.batches.list(limit=PAGE_SIZE), tag)  # fmt: skip
         return BatchInfo.from_api(batch)
 
     async def retrieve_batch(self, batch_id: str) -> BatchInfo:

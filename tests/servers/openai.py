@@ -9,7 +9,9 @@ to an earlier successfully answered one), ``rpm_violations``, ``faults``, ``max_
     python -m tests.servers.openai --port P [--latency S] [--fault-rate F] [--rpm N]
         [--answer gold|wrong|model] [--dataset DIR] [--require-key KEY]
 
-``embedding_faults`` (a config field) scripts faults for the first ``/v1/embeddings`` requests.
+``embedding_faults`` (a config field) scripts faults for the first ``/v1/embeddings`` requests;
+``injections`` (or ``inject``) fault any route, chat or platform, for a number of requests or a
+while (``faults.Injection``; the kinds, with the real service's error bodies, are in ``faults``).
 
 ``--require-key`` answers every API call (chat and platform) presenting another key with a
 401 that echoes the presented key, as some gateways do.
@@ -37,9 +39,10 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.servers.faults import Injection, error_body, fault_response, rate_limit_headers, refused_param
 from tests.servers.platform import PlatformAPI, PlatformConfig
 
-FAULT_KINDS = ("429", "500", "503", "hang", "malformed", "drop")
+FAULT_KINDS = ("429", "500", "503", "hang", "malformed", "drop")  # drawn at --fault-rate (faults.py has more)
 WRONG_SQL = "SELECT 'no such answer' FROM sqlite_master WHERE 1 = 0"
 _QUESTION_LINE = re.compile(r"^Question:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -59,6 +62,7 @@ class ServerConfig:
     require_key: str | None = None  # other keys get a 401 that echoes them back
     embedding_faults: tuple[str, ...] = ()  # the first embeddings requests get these faults, in order
     platform: PlatformConfig = field(default_factory=PlatformConfig)  # files, fine-tuning, batches
+    injections: list[Injection] = field(default_factory=list)  # faults on any route (see faults.py)
 
 
 @dataclass
@@ -107,7 +111,8 @@ class OpenAITestServer:
         self.arrivals: deque[float] = deque()
         self.embedding_faults = deque(self.config.embedding_faults)
         self.last_request: dict[str, dict[str, str]] = {}
-        self.app = web.Application(middlewares=[self._check_key])
+        self.injections = self.config.injections
+        self.app = web.Application(middlewares=[self._check_key, self._injected])
         self.app.router.add_post("/v1/chat/completions", self.chat)
         self.app.router.add_get("/v1/models", self.models)
         self.app.router.add_post("/v1/embeddings", self.embeddings)
@@ -147,9 +152,18 @@ class OpenAITestServer:
         self.stats.received += 1
         self.stats.faults["401"] += 1
         message = f"Incorrect API key provided: {presented}. Header was: Authorization: Bearer {presented}"
-        return web.json_response(
-            {"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}, status=401
-        )
+        return web.json_response(error_body(message, "invalid_request_error", None, "invalid_api_key"), status=401)
+
+    @web.middleware
+    async def _injected(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """The first injection matching the request that fires answers it with its fault."""
+        for injection in self.injections:
+            if injection.matches(request) and injection.fires():
+                if injection.kind == "lost_reply":  # the request is carried out; its answer never arrives
+                    await handler(request)
+                    return await self._fault(request, "drop")
+                return await self._fault(request, injection.kind)
+        return await handler(request)
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -223,17 +237,17 @@ class OpenAITestServer:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if self._over_rpm(time.monotonic()):
             self.stats.rpm_violations += 1
-            return web.json_response(
-                {"error": {"message": "rate limit exceeded", "type": "requests", "code": "rate_limit_exceeded"}},
-                status=429,
-                headers={"Retry-After": f"{self.config.window_s:g}"},
-            )
+            body = error_body("rate limit exceeded", "requests", None, "rate_limit_exceeded")
+            return web.json_response(body, status=429, headers=rate_limit_headers(self.config.window_s))
         try:
             body = await request.json()
         except json.JSONDecodeError:
             return web.json_response(
                 {"error": {"message": "invalid JSON body", "type": "invalid_request_error"}}, status=400
             )
+        refused = refused_param(body)
+        if refused is not None:
+            return refused
         if self.config.latency_s:
             await asyncio.sleep(self.config.latency_s)
         if self.config.fault_rate and self.rng.random() < self.config.fault_rate:
@@ -290,33 +304,12 @@ class OpenAITestServer:
 
     async def _fault(self, request: web.Request, kind: str) -> web.StreamResponse:
         self.stats.faults[kind] += 1
-        if kind == "429":
-            headers = {
-                "Retry-After": f"{self.config.retry_after_s:g}",
-                "retry-after-ms": str(int(self.config.retry_after_s * 1000)),
-            }
-            return web.json_response(
-                {"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}},
-                status=429,
-                headers=headers,
-            )
-        if kind in ("500", "503"):
-            return web.json_response(
-                {"error": {"message": f"injected {kind}", "type": "server_error"}}, status=int(kind)
-            )
-        if kind == "malformed":
-            return web.Response(text='{"id": "chatcmpl-x", "choices": [', content_type="application/json")
-        if kind == "hang":
-            await asyncio.sleep(self.config.hang_s)
-            if request.transport is None or request.transport.is_closing():
-                raise asyncio.CancelledError  # the client gave up; there is no one to answer
-        # "drop" (and a hang that outlived the client): promise a body, send part of it, hang up
-        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Content-Length": "4096"})
-        await resp.prepare(request)
-        await resp.write(b'{"id": "chatcmpl-dropped", "choi')
-        if request.transport is not None:
-            request.transport.close()
-        return resp
+        return await fault_response(request, kind, self.config.retry_after_s, self.config.hang_s)
+
+    def inject(self, injection: Injection) -> Injection:
+        """Fault the requests ``injection`` matches from now on (see ``faults.Injection``)."""
+        self.injections.append(injection)
+        return injection
 
 
 class ServerThread:

@@ -10,6 +10,8 @@ Shapes, status values and errors follow the OpenAI API reference:
   ``failed`` with an ``error`` object when its training file holds fewer than 10
   examples or ``fail_jobs`` is set. The fine-tuned model is ``ft:<base>:<suffix>:<job>``
   and the chat endpoint answers it with gold SQL.
+- ``GET /v1/fine_tuning/jobs`` and ``GET /v1/batches`` list them newest first (``after``,
+  ``limit``; jobs also by ``metadata[key]=value``), as the API does.
 - ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``POST /v1/batches/{id}/cancel``:
   ``validating -> in_progress -> finalizing -> completed``; each input line is answered
   by the chat handler's rules; lines listed in ``batch_fail_every`` (every Nth
@@ -88,11 +90,13 @@ class PlatformAPI:
         r.add_get("/v1/files/{id}", self.file_info)
         r.add_get("/v1/files/{id}/content", self.file_content)
         r.add_post("/v1/fine_tuning/jobs", self.create_job)
+        r.add_get("/v1/fine_tuning/jobs", self.list_jobs)
         r.add_get("/v1/fine_tuning/jobs/{id}", self.get_job)
         r.add_get("/v1/fine_tuning/jobs/{id}/events", self.job_events)
         r.add_get("/v1/fine_tuning/jobs/{id}/checkpoints", self.job_checkpoints)
         r.add_post("/v1/fine_tuning/jobs/{id}/cancel", self.cancel_job)
         r.add_post("/v1/batches", self.create_batch)
+        r.add_get("/v1/batches", self.list_batches)
         r.add_get("/v1/batches/{id}", self.get_batch)
         r.add_post("/v1/batches/{id}/cancel", self.cancel_batch)
 
@@ -139,6 +143,17 @@ class PlatformAPI:
             return _error(404, "No such File object", "id")
         return web.Response(body=stored.content, content_type="application/octet-stream")
 
+    def _listing(self, request: web.Request, objects: list[dict[str, Any]]) -> web.Response:
+        """A page of ``objects`` newest first, after ``after``, filtered by ``metadata[key]=value``."""
+        wanted = {k[len("metadata[") : -1]: v for k, v in request.query.items() if k.startswith("metadata[")}
+        newest = [o for o in reversed(objects) if all((o.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
+        ids = [o["id"] for o in newest]
+        after = request.query.get("after")
+        if after in ids:
+            newest = newest[ids.index(after) + 1 :]
+        limit = int(request.query.get("limit", 20))
+        return web.json_response({"object": "list", "data": newest[:limit], "has_more": len(newest) > limit})
+
     # --- fine-tuning jobs -------------------------------------------------------------------
     async def create_job(self, request: web.Request) -> web.Response:
         self._count("create_job")
@@ -167,6 +182,10 @@ class PlatformAPI:
         self._event(job, "info", f"Created fine-tuning job: {job_id}")
         self.jobs[job_id] = job
         return web.json_response(self._advance(job))
+
+    async def list_jobs(self, request: web.Request) -> web.Response:
+        self._count("list_jobs")
+        return self._listing(request, [self._advance(job) for job in self.jobs.values()])
 
     def _event(self, job: Job, level: str, message: str, kind: str = "message", data: Any = None) -> None:
         job.events.append({"object": "fine_tuning.job.event", "id": f"ftevent-{uuid.uuid4().hex[:20]}",
@@ -336,6 +355,10 @@ class PlatformAPI:
                 batch.data[kind] = stored.id
         counts = {"total": len(batch.lines), "completed": len(outputs), "failed": len(errors)}
         batch.data.update(status="completed", completed_at=now, request_counts=counts)
+
+    async def list_batches(self, request: web.Request) -> web.Response:
+        self._count("list_batches")
+        return self._listing(request, [self._advance_batch(batch) for batch in self.batches.values()])
 
     async def get_batch(self, request: web.Request) -> web.Response:
         self._count("get_batch")

@@ -329,6 +329,9 @@ class FineTuneDialog(QDialog):
             self.reload_jobs()
 
     def _status_changed(self, status: str) -> None:
+        if status.startswith("service unavailable"):  # the API is down: the watch keeps trying
+            self.status.setText(f"⚠ {status}")
+            return
         self.reload_jobs()
         if status == "trained":  # a model to check before it is registered
             self.status.setText("checking the new model: loading it in llama.cpp and asking a question …")

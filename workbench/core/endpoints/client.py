@@ -45,20 +45,31 @@ class ChatRequest:
     mode: str = "chat"
 
     def fingerprint(self, profile: EndpointProfile) -> str:
-        """Identity of the request: endpoint, model, full messages, parameters (and mode)."""
+        """Identity of the request: endpoint, model, full messages, parameters as sent (and mode)."""
         body: dict[str, Any] = {
             "endpoint": profile.endpoint_id,
             "model": profile.model,
             "messages": list(self.messages),
-            "params": self.params,
+            "params": self.sent_params(profile),
         }
         if self.mode != "chat":
             body["mode"] = self.mode
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
+    def sent_params(self, profile: EndpointProfile) -> dict[str, Any]:
+        """The parameters as ``profile``'s model takes them (its family's): what the request body carries."""
+        return profile.accepted_params(self.params)
+
+    def body(self, profile: EndpointProfile) -> dict[str, Any]:
+        """The JSON body of the request to ``profile`` (chat, or completion with one plain prompt)."""
+        params = self.sent_params(profile)
+        if self.mode == "completion":
+            return {"model": profile.model, "prompt": self.messages[0]["content"], **params}
+        return {"model": profile.model, "messages": list(self.messages), **params}
+
     def estimated_tokens(self) -> int:
         prompt = sum(len(m.get("content", "")) for m in self.messages) // 4 + 1
-        return prompt + int(self.params.get("max_tokens") or 256)
+        return prompt + int(self.params.get("max_tokens") or self.params.get("max_completion_tokens") or 256)
 
 
 @dataclass(frozen=True)
@@ -189,13 +200,12 @@ class EndpointClient:
             # The SDK's documented low-level call: same auth, base URL, headers, timeouts and
             # status errors, without its per-request TypedDict transform and typed parse,
             # which cost more CPU than everything else on the path (see bench/client_throughput.py).
+            body = request.body(self.profile)
             if request.mode == "completion":
-                body = {"model": self.profile.model, "prompt": request.messages[0]["content"], **request.params}
                 response = await self._sdk.post("/completions", cast_to=httpx.Response, body=body)
                 data = json.loads(response.content)
                 text = data["choices"][0].get("text") or ""
             else:
-                body = {"model": self.profile.model, "messages": list(request.messages), **request.params}
                 response = await self._sdk.post("/chat/completions", cast_to=httpx.Response, body=body)
                 data = json.loads(response.content)
                 text = data["choices"][0]["message"].get("content") or ""
@@ -238,7 +248,7 @@ class _RequestPacing:
     def answered(self, failure: Failure | None) -> None:
         if failure is None:
             self.limits.concurrency.succeeded()
-        elif failure.status == 429:
+        elif failure.throttled:  # a quota refusal is final: no reason to slow the others down
             self.limits.concurrency.throttled()
 
     async def _claim(self, logged: SendLog) -> int:

@@ -4,10 +4,15 @@ Everything that talks to an endpoint (chat and completions in ``client``, files,
 batches in ``platform``, vectors in ``embeddings``) builds its ``openai.AsyncOpenAI`` with
 ``open_sdk`` (the SDK's own retries always off) and sends each call through
 ``call_with_retries``: 429, 5xx, timeouts, dropped connections and unreadable answers are
-retried with ``pacing.backoff_delay`` (which honours the server's headers); where a caller
+retried with ``pacing.backoff_delay`` (which honours the server's headers), while refusals that
+no retry can change (no quota left, a refused key, no permission, an unknown model, a prompt
+too long, invalid parameters) end the call at once with a plain one-line message; where a caller
 gives a ``Pacing`` (chat: concurrency, rate windows, the store's send log) every attempt
-waits for its slot first. Keys come from ``resolve_api_key`` alone and are masked in every
-message from the moment they are resolved (see ``core.secrets``).
+waits for its slot first. A long wait (a job watched, a batch polled) gives its reads a
+``Patience``: retryable failures are then retried however long the outage lasts, backing
+off to its ceiling and saying "service unavailable since 10:42, retrying". Keys come from
+``resolve_api_key`` alone and are masked in every message from the moment they are
+resolved (see ``core.secrets``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,18 @@ if TYPE_CHECKING:
     import openai
 
 T = TypeVar("T")
-RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+RETRY_STATUSES = {408, 409, 429}  # and every 5xx (500, 502, 503, 504, 529 overloaded, …)
+FINAL_CODES = {  # error codes (or types) that no retry changes, whatever their status, in plain words
+    "insufficient_quota": "no quota left on this account (check its plan and billing)",
+    "invalid_api_key": "the API key was refused",
+    "context_length_exceeded": "the prompt is too long for the model",
+    "model_not_found": "the model does not exist or this key has no access to it",
+}
+STATUS_WORDS = {
+    401: "the API key was refused",
+    403: "this key has no permission for that",
+    404: "not found (an unknown model or path)",
+}
 
 
 # --- keys --------------------------------------------------------------------------------
@@ -109,17 +125,31 @@ def _aiohttp_client() -> openai.DefaultAioHttpClient | None:
 # --- failures and the retry loop ---------------------------------------------------------
 @dataclass(frozen=True)
 class Failure:
-    """One attempt that did not succeed: ``kind`` is "http 429", "timeout", "connection" or "bad response"."""
+    """One attempt that did not succeed: ``kind`` is "http 429", "timeout", "connection" or "bad response".
+
+    ``code`` is the API's error code (or type) where its answer had one, e.g. "insufficient_quota".
+    """
 
     kind: str
     message: str  # one short line, keys masked
     error: BaseException  # what was raised (each caller words its own error from it)
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    code: str | None = None
 
     @property
     def retryable(self) -> bool:
-        return self.status is None or self.status in RETRY_STATUSES
+        """Rate limits, overload, 5xx and transport failures; never a refusal in FINAL_CODES."""
+        if self.status is None:
+            return True
+        if self.code in FINAL_CODES:
+            return False
+        return self.status in RETRY_STATUSES or self.status >= 500
+
+    @property
+    def throttled(self) -> bool:
+        """A rate limit (a 429 that waiting can cure), which should slow the sender down."""
+        return self.status == 429 and self.retryable
 
 
 class UnreadableAnswer(Exception):
@@ -133,6 +163,17 @@ class AttemptsExhausted(Exception):
         super().__init__(f"{failure.kind}: {failure.message}")
         self.failure = failure
         self.attempts = attempts
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How a wait that must outlast outages retries: without an attempt limit, backing off to ``ceiling_s``.
+
+    ``on_outage`` hears "service unavailable since HH:MM, retrying" before every retry.
+    """
+
+    ceiling_s: float = 60.0
+    on_outage: Callable[[str], None] | None = None
 
 
 class Pacing(Protocol):
@@ -151,8 +192,10 @@ def failure_of(exc: BaseException, timeout_s: float) -> Failure | None:
     if isinstance(exc, UnreadableAnswer):
         return Failure("bad response", short(str(exc)), exc)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        return Failure(f"http {status}", short(exc.message), exc, status, dict(exc.response.headers))
+        status, code = exc.status_code, error_code(exc)
+        param = exc.param if isinstance(exc.param, str) else None
+        message = short(plain_refusal(status, code, api_message(exc), param))
+        return Failure(f"http {status}", message, exc, status, dict(exc.response.headers), code)
     if isinstance(exc, openai.APITimeoutError):
         cause = str(exc.__cause__ or "")
         if "Cannot connect" in cause or "Connect call failed" in cause:  # aiohttp reports refusals as timeouts
@@ -169,13 +212,15 @@ async def call_with_retries(
     timeout_s: float,
     rng: random.Random,
     pacing: Pacing | None = None,
+    patience: Patience | None = None,
 ) -> T:
     """``attempt(n)`` (n = 1, 2, …) until it succeeds; raise AttemptsExhausted with the last failure.
 
-    A failure is retried when it is retryable and attempts are left, after ``backoff_delay``
-    (outside the pacing slot); anything that is not a Failure propagates at once.
+    A failure is retried when it is retryable and attempts are left (with ``patience``: always),
+    after ``backoff_delay`` (outside the pacing slot); anything that is not a Failure propagates at once.
     """
     number = 0
+    since: float | None = None
     while True:
         number += 1
         async with pacing.slot() if pacing is not None else contextlib.nullcontext():
@@ -190,9 +235,38 @@ async def call_with_retries(
             pacing.answered(failure)
         if failure is None:
             return result
-        if number >= attempts or not failure.retryable:
+        if not failure.retryable or (number >= attempts and patience is None):
             raise AttemptsExhausted(failure, number)
-        await asyncio.sleep(backoff_delay(number, failure.status, failure.headers, time.time(), rng.random()))
+        ceiling = None if patience is None else patience.ceiling_s
+        if patience is not None and patience.on_outage is not None:
+            since = time.time() if since is None else since
+            patience.on_outage(f"service unavailable since {time.strftime('%H:%M', time.localtime(since))}, retrying")
+        delay = backoff_delay(number, failure.status, failure.headers, time.time(), rng.random(), ceiling)
+        await asyncio.sleep(delay)
+
+
+def error_code(exc: openai.APIStatusError) -> str | None:
+    """The API's error code, else its error type when that names a final refusal (older answers put it there)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    for value in (body.get("code"), body.get("type")):
+        if isinstance(value, str) and value and (value in FINAL_CODES or value == body.get("code")):
+            return value
+    return None
+
+
+def api_message(exc: BaseException) -> str:
+    """The message of the API's error body (masked); the SDK's own words where the body has none."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return secrets.mask(body["message"])
+    return secrets.mask(str(getattr(exc, "message", exc)))
+
+
+def plain_refusal(status: int, code: str | None, message: str, param: str | None = None) -> str:
+    """One line saying what a refusal means, then what the API said (``message``) and, for a 400, which parameter."""
+    words = FINAL_CODES.get(code or "") or STATUS_WORDS.get(status)
+    text = f"{words}: {message}" if words and message else words or message
+    return f"{text} (parameter {param!r})" if param and status == 400 and code not in FINAL_CODES else text
 
 
 def short(text: str, limit: int = 300) -> str:

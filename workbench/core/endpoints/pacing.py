@@ -62,16 +62,25 @@ def server_delay(headers: Mapping[str, str], now: float) -> float | None:
     return None
 
 
-def backoff_delay(attempt: int, status: int | None, headers: Mapping[str, str], now: float, draw: float) -> float:
+def backoff_delay(
+    attempt: int,
+    status: int | None,
+    headers: Mapping[str, str],
+    now: float,
+    draw: float,
+    ceiling_s: float | None = None,
+) -> float:
     """Seconds to wait before retry number ``attempt`` (1 = first retry).
 
     A delay the server asks for wins (capped); otherwise exponential backoff with full
     jitter: a uniform share (``draw`` in [0, 1)) of min(30 s, 0.5 s * 2**(attempt-1)).
+    ``ceiling_s`` (a patient wait's) replaces both caps: the delays grow to it and no further.
     """
     asked = server_delay(headers, now)
     if asked is not None:
-        return min(asked, MAX_SERVER_DELAY_S)
-    ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2 ** max(0, attempt - 1))
+        return min(asked, MAX_SERVER_DELAY_S if ceiling_s is None else ceiling_s)
+    cap = MAX_DELAY_S if ceiling_s is None else ceiling_s
+    ceiling = min(cap, BASE_DELAY_S * 2 ** min(max(0, attempt - 1), 62))
     floor = ceiling / 2 if status == 429 else 0.0  # after a 429 never retry at once
     return floor + (ceiling - floor) * draw
 

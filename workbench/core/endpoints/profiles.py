@@ -3,11 +3,17 @@
 A profile names its API key by reference (an environment variable, or a keyring entry
 under the service ``workbench``), never by value (``connection.resolve_api_key`` finds it).
 Profiles persist as JSON in the user's config folder.
+
+A profile's model belongs to a family that decides which parameters it accepts
+(``accepted_params``): "reasoning" models (o1, o3, o4, gpt-5…) take ``max_completion_tokens``
+instead of ``max_tokens`` and no sampling parameters; "chat" models take them as given. The
+family comes from the model name unless the profile's ``family`` says otherwise.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,9 @@ from workbench.core.data.inputs import InputError, expect, expect_range, read_js
 
 KEYRING_SERVICE = "workbench"
 NO_KEY = "no-key-needed"
+FAMILIES = ("chat", "reasoning")
+_REASONING_MODEL = re.compile(r"^(o1|o3|o4|gpt-5)(?![0-9a-z])")  # o1, o3-mini, o4-mini-2025-04-16, gpt-5.1, …
+_SAMPLING = ("temperature", "top_p", "presence_penalty", "frequency_penalty")  # refused by reasoning models
 
 
 class ProfileError(InputError):
@@ -46,11 +55,29 @@ class EndpointProfile:
     description: str = ""  # e.g. "fine-tuned from gpt-4o-mini (job ftjob-…)"
     local_file: str | None = None  # a GGUF of ours (a locally fine-tuned model), served on demand by llama.cpp
     identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
+    family: str | None = None  # "chat" or "reasoning" (which parameters the model takes); None: from its name
 
     @property
     def endpoint_id(self) -> str:
         """What identifies the endpoint in request hashes and variants: the URL, unless an identity is set."""
         return self.identity or self.base_url.rstrip("/")
+
+    @property
+    def model_family(self) -> str:
+        """The profile's ``family``, else "reasoning" for o1/o3/o4/gpt-5 models (fine-tuned ones too), else "chat"."""
+        if self.family:
+            return self.family
+        name = self.model.removeprefix("ft:").rsplit("/", 1)[-1].lower()
+        return "reasoning" if _REASONING_MODEL.match(name) else "chat"
+
+    def accepted_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` as the model's family takes them: for a chat model, unchanged (the same dict's items)."""
+        if self.model_family != "reasoning":
+            return params
+        taken = {k: v for k, v in params.items() if k not in _SAMPLING and k != "max_tokens"}
+        if "max_tokens" in params and "max_completion_tokens" not in params:
+            taken["max_completion_tokens"] = params["max_tokens"]
+        return taken
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.price_in_per_m + completion_tokens * self.price_out_per_m) / 1_000_000
@@ -71,6 +98,8 @@ class EndpointProfile:
                 raise ProfileError(f"{where}: field {key!r} is required")
         for key, value in data.items():
             _check_field(key, value, f"{where}: {key}")
+        if data.get("family") is not None and data["family"] not in FAMILIES:
+            raise ProfileError(f"{where}: family: expected one of {', '.join(FAMILIES)}, got {data['family']!r}")
         return cls(**data)
 
 
@@ -106,6 +135,7 @@ _FIELDS: dict[str, tuple[str, bool, float | None, float | None]] = {
     "description": ("string", False, None, None),
     "local_file": ("string", True, None, None),
     "identity": ("string", True, None, None),
+    "family": ("string", True, None, None),
 }
 
 

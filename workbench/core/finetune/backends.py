@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from workbench.core.endpoints.connection import Patience
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.finetune.jobs import JobInfo, PlatformClient, register_model, start_job, stored_status, watch
@@ -43,6 +44,7 @@ class FineTuneContext:
     profiles: ProfileStore
     on_registered: Callable[[EndpointProfile], None] | None = None  # e.g. the app reloads its profiles
     max_poll_s: float = 30.0  # the longest wait between two looks at a job
+    outage_ceiling_s: float = 60.0  # while the API is down, the longest wait between two tries of a look
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,8 @@ class ApiBackend:
     ) -> str:
         poll = self.context.max_poll_s
         status = (lambda job: on_status(job.status)) if on_status is not None else None
-        async with _ClosingPlatform(self.profile) as client:
+        patience = Patience(self.context.outage_ceiling_s, on_status)  # "service unavailable since …" as a status
+        async with _ClosingPlatform(self.profile, patience) as client:
             await watch(client, self.context.store, job_id, on_event, status, max_poll_s=poll,
                         first_poll_s=min(1.0, poll), register=self._register)  # fmt: skip
         return str(self.context.store.job(job_id)["status"])
@@ -195,7 +198,8 @@ class ApiBackend:
         store = self.context.store
         async with _ClosingPlatform(self.profile) as client:
             job = await client.retrieve(job_id)
-            store.save_job_events(job_id, await client.events(job_id))
+            stored = store.job_events(job_id)
+            store.save_job_events(job_id, await client.events(job_id, known=stored[-1]["id"] if stored else None))
         store.update_job(job_id, status=stored_status(job), fine_tuned_model=job.fine_tuned_model, error=job.error)
         if job.status == "succeeded" and not store.job(job_id)["registered_profile"]:
             self._register(job)
@@ -228,8 +232,8 @@ class ApiBackend:
 class _ClosingPlatform:
     """A PlatformClient closed after use, its PlatformErrors raised as FineTuneErrors (same message)."""
 
-    def __init__(self, profile: EndpointProfile) -> None:
-        self.client = PlatformClient(profile)
+    def __init__(self, profile: EndpointProfile, patience: Patience | None = None) -> None:
+        self.client = PlatformClient(profile, patience=patience)
 
     async def __aenter__(self) -> PlatformClient:
         return self.client

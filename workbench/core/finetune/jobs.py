@@ -2,7 +2,8 @@
 
 Every job and every event it reports is written to the run store as it is seen, so a job
 started in one session is picked up again by id in the next (``watch`` simply continues).
-Polling backs off while nothing changes (1 s, growing to ``max_poll_s``). When a job
+Polling backs off while nothing changes (1 s, growing to ``max_poll_s``), and each look
+reads only the events newer than the last one stored. When a job
 succeeds, its model is registered as a new endpoint profile next to its base, with the
 same URL, key reference and prices, described as "fine-tuned from <base>".
 """
@@ -65,14 +66,17 @@ async def watch(
     the model a profile that every reader can see; only then does the job read "succeeded".
     """
     delay = first_poll_s
-    seen = {e["id"] for e in store.job_events(job_id)}
+    stored = store.job_events(job_id)
+    seen = {e["id"] for e in stored}
+    newest = stored[-1]["id"] if stored else None  # events are read back to this one only
     last_status = None
     while True:
         job = await client.retrieve(job_id)
-        events = [e for e in await client.events(job_id) if e["id"] not in seen]
+        events = [e for e in await client.events(job_id, known=newest) if e["id"] not in seen]
         if events:
             store.save_job_events(job_id, events)
             seen.update(e["id"] for e in events)
+            newest = events[-1]["id"]
             for event in events:
                 if on_event:
                     on_event(event)

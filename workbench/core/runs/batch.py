@@ -10,12 +10,15 @@ batches instead of sending them again. Answers are downloaded when a batch compl
 stored in the response cache like live answers, and scored by the same path; error lines
 and requests missing from the output are recorded as failures, which a resume tries
 again. A recipe the registry marks as not for batches (HyDE: two rounds) is refused.
+Polling outlasts outages of any length (retries back off to ``BatchLimits.outage_ceiling_s``),
+saying "service unavailable since HH:MM, retrying" as the batch's status meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from typing import Any
 
 from workbench.core.data.dataset import Item
 from workbench.core.endpoints.client import ChatRequest, Completion
+from workbench.core.endpoints.connection import Patience
 from workbench.core.endpoints.platform import BATCH_DONE, BatchInfo, PlatformClient, PlatformError
 from workbench.core.retrieval.registry import recipe
 from workbench.core.runs.events import BatchUpdate, ItemFailed
@@ -41,14 +45,12 @@ class BatchLimits:
     max_bytes: int = MAX_BYTES
     first_poll_s: float = 5.0
     max_poll_s: float = 60.0
+    outage_ceiling_s: float = 60.0  # while the API is down, the longest wait between two tries of a poll
 
 
 def request_line(key: str, variant: Variant, request: ChatRequest) -> dict[str, Any]:
-    if request.mode == "completion":
-        body = {"model": variant.profile.model, "prompt": request.messages[0]["content"], **request.params}
-    else:
-        body = {"model": variant.profile.model, "messages": list(request.messages), **request.params}
-    return {"custom_id": key, "method": "POST", "url": ENDPOINTS[request.mode], "body": body}
+    """One line of a batch input file: the same body a live request sends."""
+    return {"custom_id": key, "method": "POST", "url": ENDPOINTS[request.mode], "body": request.body(variant.profile)}
 
 
 def chunks(lines: list[bytes], limits: BatchLimits) -> Iterator[list[bytes]]:
@@ -96,6 +98,8 @@ class BatchRunner(Runner):
         super().__init__(*args, **kwargs)
         self.limits = limits or BatchLimits()
         self.platform: dict[str, PlatformClient] = {}
+        self._last_update: dict[str, BatchUpdate] = {}  # batch id -> what was last said of it
+        self._polled: str | None = None  # the batch being looked at
 
     async def _work(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
         try:
@@ -109,11 +113,19 @@ class BatchRunner(Runner):
                 await client.aclose()
             await ctx.queue.put(None)
 
-    def _client(self, variant: Variant) -> PlatformClient:
+    def _client(self, ctx: _RunContext, variant: Variant) -> PlatformClient:
         name = variant.profile.name
         if name not in self.platform:
-            self.platform[name] = PlatformClient(variant.profile, api_key=self.api_keys.get(name))
+            patience = Patience(self.limits.outage_ceiling_s, lambda message: self._outage(ctx, message))
+            self.platform[name] = PlatformClient(variant.profile, api_key=self.api_keys.get(name), patience=patience)
         return self.platform[name]
+
+    def _outage(self, ctx: _RunContext, message: str) -> None:
+        """Say, as the polled batch's status, that the service is down and we keep trying."""
+        batch_id = self._polled or ""
+        last = self._last_update.get(batch_id) or BatchUpdate(batch_id, "", 0, 0, 0, len(self._open(ctx)))
+        with contextlib.suppress(asyncio.QueueFull):  # a reader that far behind misses nothing it needs
+            ctx.queue.put_nowait(dataclasses.replace(last, status=message))
 
     async def _prepare(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> Waiting:
         """Score what the cache already holds; return the rest by request hash (identical requests shared)."""
@@ -157,7 +169,7 @@ class BatchRunner(Runner):
             variants[group] = variant
         for group, (keys, lines) in by_profile.items():
             variant = variants[group]
-            client = self._client(variant)
+            client = self._client(ctx, variant)
             offset = 0
             for part in chunks(lines, self.limits):  # consecutive groups: the hashes are the same slice
                 if self._cancel.is_set():
@@ -169,7 +181,9 @@ class BatchRunner(Runner):
                 await ctx.queue.put(self._update(ctx, info))
 
     def _update(self, ctx: _RunContext, info: BatchInfo) -> BatchUpdate:
-        return BatchUpdate(info.id, info.status, info.total, info.completed, info.failed, len(self._open(ctx)))
+        update = BatchUpdate(info.id, info.status, info.total, info.completed, info.failed, len(self._open(ctx)))
+        self._last_update[info.id] = update
+        return update
 
     def _open(self, ctx: _RunContext) -> list[dict[str, Any]]:
         """This run's batches that may still answer and whose answers are not in yet."""
@@ -184,7 +198,8 @@ class BatchRunner(Runner):
                 break
             changed = False
             for record in open_batches:
-                client = self._client(profiles[record["profile"]])
+                client = self._client(ctx, profiles[record["profile"]])
+                self._polled = record["id"]
                 info = await client.retrieve_batch(record["id"])
                 if info.status in BATCH_DONE:
                     await self._ingest(ctx, client, info, waiting)  # answers first, then the news

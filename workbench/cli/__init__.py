@@ -4,6 +4,7 @@ workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
 workbench run --dataset DIR --split dev --variant NAME ... [--limit N] [--resume]
 workbench runs
 workbench report RUN [--json] [--html OUT] [--csv OUT]
+workbench compare BASELINE CONTENDER [--json] [--fail-on-regression]
 workbench local start|stop|status
 workbench finetune export|validate|start|status|cancel
 """
@@ -14,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import finetune, local, run, score
+from workbench.cli import compare, finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 from workbench.core.data.inputs import InputError, one_line
 from workbench.core.secrets import mask
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     score.add_parser(sub)
     run.add_parsers(sub)
+    compare.add_parser(sub)
     local.add_parser(sub)
     finetune.add_parser(sub)
     return parser

@@ -18,14 +18,10 @@ from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
 from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
-from workbench.core.endpoints.profiles import (
-    EndpointProfile,
-    ProfileError,
-    ProfileStore,
-    check_base_url,
-)
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.reports.experiments import ArmSpec, arm_specs
 from workbench.core.reports.export import write_report
 from workbench.core.reports.results import RunResults
 from workbench.core.reports.summaries import VariantSummary
@@ -284,6 +280,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         runs = store.runs()
+        specs: dict[int, dict[str, ArmSpec]] = {r.id: arm_specs(store, r.id) for r in runs}
     except sqlite3.DatabaseError as exc:
         raise _unreadable(args.store, exc) from None
     finally:
@@ -292,6 +289,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"no runs in {args.store}")
     for r in runs:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
+        for variant, spec in specs[r.id].items():
+            print(f"      {variant}: {spec.describe()}")
     stopped = [r for r in runs if r.state in RESUMABLE]
     for r in stopped:
         print(

@@ -12,6 +12,8 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.context import load_template
 from workbench.core.reports.experiments import ArmError, compare, item_questions, load_arm
+from workbench.core.reports.export import gather, render_html
+from workbench.core.reports.history import prompt_history
 from workbench.core.reports.stats import paired_bootstrap_interval, wilson_interval
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import VariantSpec
@@ -132,3 +134,11 @@ def test_runs_through_the_runner_compare_on_their_common_items(
     assert result.broken == list(range(8)) and result.fixed == []
     assert result.paired.p_value == pytest.approx(2 / 2**8) and result.regressed
     assert result.baseline.spec.describe() == "gold · zero_shot v1 · none"
+
+
+def test_history_and_reports_name_versions_by_their_template_label(demo_path: Path, tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "w.sqlite", demo_path)
+    points = prompt_history(store, str(demo_path.resolve()), "dev")
+    assert [p.label for p in points] == ["zero_shot v1 · a · base", "zero_shot v2 · b · new", "few_shot v1 · c · new"]
+    text = render_html(gather(store, "new"))
+    assert ", prompt zero_shot v2</li>" in text and ">few_shot v1 <span class=muted>" in text

@@ -64,6 +64,7 @@ class ReportData:
     disagreement_total: int
     versions: list[PromptVersion]
     notes: list[str] = field(default_factory=list)
+    version_labels: dict[int, str] = field(default_factory=dict)  # version id -> its per-template "vN"
 
 
 def gather(store: Store, run: str | int, with_results: bool = True) -> ReportData:
@@ -112,7 +113,8 @@ def gather(store: Store, run: str | int, with_results: bool = True) -> ReportDat
                 answers,
             )
         )
-    return ReportData(info, summaries, details, pairs, disagreements, len(disagreeing), versions, notes)
+    labels = store.version_labels()
+    return ReportData(info, summaries, details, pairs, disagreements, len(disagreeing), versions, notes, labels)
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -245,17 +247,22 @@ def _prompts(data: ReportData) -> str:
     if not data.versions:
         return "<p class=muted>The variants used built-in prompts (no stored template versions).</p>"
     return "".join(
-        f"<h3 id='prompt-v{v.id}'>{_e(v.name)} v{v.id} <span class=muted>({_e(v.created_at[:16])}; used by "
+        f"<h3 id='prompt-v{v.id}'>{_e(_version_name(data, v.id))} <span class=muted>({_e(v.created_at[:16])}; used by "
         f"{_e(', '.join(n for i, n in used.items() if i == v.id))})</span></h3><pre>{_e(v.body)}</pre>"
         for v in data.versions
     )
+
+
+def _version_name(data: ReportData, version_id: int) -> str:
+    names = {v.id: v.name for v in data.versions}
+    return f"{names.get(version_id, '')} {data.version_labels.get(version_id, '')}".strip()
 
 
 def render_html(data: ReportData) -> str:
     run = data.run
     variants = "".join(
         f"<li><b>{_e(d['name'])}</b>: {_e(d['model'])} at {_e(d['endpoint'])}, retrieval {_e(d['retrieval'])}"
-        + (f", prompt v{d['prompt_version_id']}" if d["prompt_version_id"] else "")
+        + (f", prompt {_e(_version_name(data, d['prompt_version_id']))}" if d["prompt_version_id"] else "")
         + "</li>"
         for d in data.details
     )

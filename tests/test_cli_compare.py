@@ -87,3 +87,12 @@ def test_runs_lists_each_variant_with_its_template_version(store: str) -> None:
     assert "      a: gold · zero_shot v1 · none\n" in done.stdout
     assert "      b: gold · zero_shot v2 · none · chat\n" in done.stdout
     assert "      c: wrong · few_shot v1 · bm25 k=2 · chat\n" in done.stdout
+
+
+def test_report_with_a_baseline_includes_the_comparison(store: str, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    done = workbench("report", "new", "--baseline", "base", "--html", str(out), "--store", store)
+    assert done.returncode == 0, done.stderr
+    assert "Against the baseline base:a" in out.read_text()
+    ambiguous = workbench("report", "base", "--baseline", "new", "--html", str(tmp_path / "x.html"), "--store", store)
+    assert ambiguous.returncode == 2 and "name one as RUN:VARIANT (b, c)" in ambiguous.stderr

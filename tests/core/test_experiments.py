@@ -142,3 +142,18 @@ def test_history_and_reports_name_versions_by_their_template_label(demo_path: Pa
     assert [p.label for p in points] == ["zero_shot v1 · a · base", "zero_shot v2 · b · new", "few_shot v1 · c · new"]
     text = render_html(gather(store, "new"))
     assert ", prompt zero_shot v2</li>" in text and ">few_shot v1 <span class=muted>" in text
+
+
+def test_the_html_report_compares_each_variant_with_a_baseline(demo_path: Path, tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "w.sqlite", demo_path)
+    data = gather(store, "new", baseline="base")
+    assert [(c.contender.name, c.fixed, c.broken) for c in data.against_baseline] == [
+        ("new:b", list(range(8)), []),
+        ("new:c", list(range(8)), [8]),
+    ]
+    text = render_html(data)
+    assert "<h2>Against the baseline base:a</h2>" in text and "<table id='baseline'>" in text
+    row_c = text.split("<table id='baseline'>", 1)[1].split("<td>c</td>", 1)[1].split("</tr>", 1)[0]
+    assert "<td class=num>10</td><td class=num>2</td><td class=num>1</td>" in row_c and "+77.8 (" in row_c
+    assert f"<li>#8 {data.questions[8]}</li>" in text.replace("&#x27;", "'")
+    assert "Against the baseline" not in render_html(gather(store, "new"))

@@ -309,7 +309,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             continue
         store = Store(args.store)
         try:
-            data = write_report(store, args.run, out, kind)
+            data = write_report(store, args.run, out, kind, args.baseline)
         except StoreError as exc:
             raise CliError(str(exc)) from None
         except sqlite3.DatabaseError as exc:
@@ -390,6 +390,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     report.add_argument("--json", action="store_true", help="machine-readable output")
     report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
     report.add_argument("--csv", type=Path, metavar="OUT", help="also write the accuracy table as CSV")
+    report.add_argument("--baseline", metavar="RUN[:VARIANT]", help="the HTML report compares each variant with it")
     _store_arg(report)
     report.set_defaults(func=cmd_report)
 

@@ -24,8 +24,8 @@ from workbench.core.store import RunInfo, ScoreRow, Store, StoreError
 OUTCOMES = ("fixed", "broken", "both_right", "both_wrong", "unscorable")
 
 
-class ArmError(ValueError):
-    """An arm cannot be found: no such run, no such variant, or a run with several variants and none named."""
+class ArmError(StoreError):
+    """An arm is not in the store: no such run, no such variant, or a run with several variants and none named."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,11 @@ def load_arm(store: Store, text: str) -> Arm:
             info = store.run(run_ref)
         except StoreError:
             raise ArmError(f"no run {run_ref!r} in {store.path}") from None
+    return run_arm(store, info, variant)
+
+
+def run_arm(store: Store, info: RunInfo, variant: str | None = None) -> Arm:
+    """One variant of a stored run as an arm; ``variant`` None: the run's only variant."""
     specs = arm_specs(store, info.id)
     if variant is None:
         if len(specs) != 1:

@@ -133,7 +133,11 @@ class AccuracyModel(QAbstractTableModel):
                 return f"execution accuracy on {column} questions (count); click to list them"
             return {"EX %": "execution accuracy; click to list the wrong answers",
                     "EM %": "exact-set match (Spider)",
-                    "95% CI": "Wilson interval of execution accuracy"}.get(column)  # fmt: skip
+                    "95% CI": "Wilson interval of execution accuracy",
+                    "prompt": "the template and its version (numbered within the template)",
+                    "Δ EX vs baseline": "EX minus the pinned baseline's on the items both answered (paired 95% CI)",
+                    "fixed": "right here, wrong in the baseline; click to list them",
+                    "broken": "wrong here, right in the baseline; click to list them"}.get(column)  # fmt: skip
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -157,6 +161,11 @@ class AccuracyModel(QAbstractTableModel):
         variant = self.summaries[row].variant
         if variant not in self.session.results.rows:  # the baseline's row: its questions are another run's
             return QuestionFilter("all")
+        comparison = self.comparisons.get(variant)
+        if COLUMNS[column] in ("fixed", "broken") and comparison is not None:
+            kind = COLUMNS[column]
+            return QuestionFilter("listed", variant, items=frozenset(comparison.indices(kind)),
+                                  label=f"{kind} in {variant} vs baseline {comparison.baseline.name}")  # fmt: skip
         if column in HARDNESS_COLUMNS:
             return QuestionFilter("all", variant, HARDNESS_COLUMNS[column])
         if COLUMNS[column] == "failed":

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, arm_specs, compare, load_arm
+from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, ArmSpec, arm_specs, compare, load_arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.reports.summaries import VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
@@ -83,6 +83,7 @@ class AccuracyModel(QAbstractTableModel):
         self.baseline: Arm | None = None
         self.comparisons: dict[str, ArmComparison] = {}
         self.prompts: dict[str, str] = {}  # row's variant -> its template and per-template version
+        self._specs: tuple[int, dict[str, ArmSpec]] | None = None  # the current run's, read once per run
         session.results_changed.connect(self.refresh)
         self.refresh()
 
@@ -91,8 +92,9 @@ class AccuracyModel(QAbstractTableModel):
         info = self.session.run_info
         if info is None:
             return {}
-        specs = arm_specs(self.session.store, info.id)
-        rows = self.session.results.rows
+        if self._specs is None or self._specs[0] != info.id:
+            self._specs = (info.id, arm_specs(self.session.store, info.id))
+        specs, rows = self._specs[1], self.session.results.rows
         return {name: Arm(info, name, spec, rows[name]) for name, spec in specs.items() if name in rows}
 
     def refresh(self) -> None:

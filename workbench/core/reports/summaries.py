@@ -7,6 +7,7 @@ run's events; the CLI, the GUI, the export, history and the benches read them th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from workbench.core.reports.stats import mcnemar_p, paired_bootstrap_interval, percentile, wilson_interval
@@ -130,9 +131,9 @@ class PairedComparison:
         """Second minus first, in accuracy (a fraction), on the paired items."""
         return (self.second_only - self.first_only) / self.n if self.n else 0.0
 
-    @property
+    @cached_property
     def difference_interval(self) -> tuple[float, float]:
-        """95% paired bootstrap interval of ``difference`` (stats.paired_bootstrap_interval)."""
+        """95% paired bootstrap interval of ``difference`` (stats.paired_bootstrap_interval), computed once."""
         return paired_bootstrap_interval(self.first_only, self.second_only, self.n)
 
     def to_json(self) -> dict[str, Any]:

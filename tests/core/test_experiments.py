@@ -73,7 +73,7 @@ def test_a_known_table_gives_hand_computed_figures(demo_path: Path, tmp_path: Pa
     assert 0 < low < 7 / 9 < high <= 1 and not result.regressed  # better, the CI excludes 0
     assert result.cost_delta == pytest.approx(9 * 0.002 - 10 * 0.001)  # unscorable rows carry no cost
     assert result.tokens_delta == 9 * (10 + 2) - 10 * (10 + 1)
-    assert result.latency_p50_delta_ms == 50.0
+    assert result.latency_p50_delta_ms == 50.0 and result.same_split
 
     worse = compare(contender, baseline)  # the same table, reversed: a regression the CI gate catches
     assert worse.fixed == [8] and worse.broken == list(range(8)) and worse.regressed
@@ -101,6 +101,9 @@ def test_arms_are_named_by_run_and_variant(demo_path: Path, tmp_path: Path) -> N
         load_arm(store, "gone:a")
     by_id = load_arm(store, f"{store.run('new').id}:b")
     assert by_id.name == "new:b" and by_id.spec.describe() == "gold · zero_shot v2 · none · chat"
+    elsewhere = store.create_run("train-run", store.dataset_id(str(demo_path.resolve()), "demo"), "train", None,
+                                 [store.variant_id("a", "http://e", "gold", {}, "none", None)])  # fmt: skip
+    assert not compare(load_arm(store, "base"), load_arm(store, str(elsewhere))).same_split
 
 
 def test_versions_are_numbered_within_their_template(tmp_path: Path) -> None:

@@ -53,6 +53,11 @@ def format_comparison(result: ArmComparison, questions: dict[int, str]) -> str:
         f"contender {c.name}  ({c.spec.describe()})",
         f"items: {result.n_common} answered by both, {p.n} with a verdict on both",
     ]
+    if not result.same_split:
+        lines.append(
+            f"  note: the arms ran on different splits ({b.run.dataset_root} {b.run.split}, "
+            f"{c.run.dataset_root} {c.run.split}): items are matched by their index only"
+        )
     if result.only_baseline or result.only_contender:
         lines.append(
             f"  compared on the intersection: {len(result.only_baseline)} answered only by the baseline, "
@@ -88,7 +93,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     finally:
         store.close()
     result = compare(baseline, contender)
-    questions = item_questions(baseline.run) | item_questions(contender.run)
+    questions = item_questions(baseline.run)
+    if not result.same_split:
+        questions |= item_questions(contender.run)
     if args.json:
         print(json.dumps(result.to_json(questions), indent=2))
     else:

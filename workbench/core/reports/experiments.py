@@ -167,6 +167,12 @@ class ArmComparison:
         return self.indices("broken")
 
     @property
+    def same_split(self) -> bool:
+        """Both arms ran on one dataset split (else their items are matched by index only)."""
+        b, c = self.baseline.run, self.contender.run
+        return (b.dataset_root, b.split) == (c.dataset_root, c.split)
+
+    @property
     def regressed(self) -> bool:
         """The contender is worse and the difference's 95% interval lies below 0."""
         return self.paired.difference < 0 and self.paired.difference_interval[1] < 0
@@ -191,6 +197,7 @@ class ArmComparison:
             "baseline": self.baseline.to_json(),
             "contender": self.contender.to_json(),
             "n_common": self.n_common,
+            "same_split": self.same_split,
             "n_paired": p.n,
             "only_baseline": len(self.only_baseline),
             "only_contender": len(self.only_contender),

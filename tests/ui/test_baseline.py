@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.servers.openai import OpenAITestServer
-from tests.ui.conftest import OpenWindow, close_window
+from tests.ui.conftest import OpenWindow, await_in_qt, close_window
 from tests.ui.test_run_flow import RUN_TIMEOUT_MS, click_cell, table_row, window_with_test_variants
 from workbench.ui.accuracy_pane import COLUMNS
 from workbench.ui.session import AppPaths
@@ -34,6 +34,13 @@ def test_a_pinned_baseline_stays_beside_later_runs(
     right = table_row(window, "right")
     assert right["Δ EX vs baseline"] == "+100.0 (+100.0 to +100.0)" and (right["fixed"], right["broken"]) == ("10", "0")
     assert table_row(window, "wrong")["Δ EX vs baseline"] == "+0.0 (+0.0 to +0.0)"
+    window.session.select_question(0)  # the outputs show the baseline's answer beside this run's
+    await_in_qt(qtbot, window.outputs.settle())
+    cards = window.outputs.cards
+    assert list(cards) == ["right", "wrong", f"baseline {first.name}:wrong"]
+    assert (
+        "wrong" in cards[f"baseline {first.name}:wrong"].verdict.text() and "correct" in cards["right"].verdict.text()
+    )
     right_row = [model.index(r, 0).data() for r in range(model.rowCount())].index("right")
     window.accuracy.table.scrollTo(model.index(right_row, COLUMNS.index("broken")))  # the last columns in view
     click_cell(qtbot, window.accuracy.table, right_row, COLUMNS.index("fixed"))  # the questions it fixed

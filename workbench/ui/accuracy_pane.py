@@ -181,6 +181,7 @@ def _prompt(arm: Arm) -> str:
 
 class AccuracyPane(QWidget):
     comparison_changed = Signal(str)
+    baseline_changed = Signal(object)  # the pinned baseline's Arm, or None
 
     def __init__(self, session: AppSession) -> None:
         super().__init__()
@@ -231,6 +232,7 @@ class AccuracyPane(QWidget):
             self.model.baseline = None
         self.unpin_button.setEnabled(self.model.baseline is not None)
         self.model.refresh()
+        self.baseline_changed.emit(self.model.baseline)
 
     def pin(self, variant: str | None) -> None:
         """Pin the current run's ``variant`` as the baseline (None: unpin); kept across restarts."""

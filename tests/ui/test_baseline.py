@@ -60,6 +60,8 @@ def test_a_pinned_baseline_stays_beside_later_runs(
     right = table_row(window, "right")
     assert (right["prompt"], right["fixed"], right["broken"]) == ("zero_shot v2", "10", "0")
     assert table_row(window, f"baseline {first.name}:wrong")["prompt"] == "few_shot v1"
+    legend = window.plots.history_plot.plotItem.legend
+    assert [label.text for _, label in legend.items] == ["zero_shot v1", "few_shot v1", "zero_shot v2"]
 
     close_window(qtbot, window)  # restart: still pinned
     again = open_window()

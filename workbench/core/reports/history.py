@@ -22,9 +22,13 @@ class HistoryPoint:
     n: int
 
     @property
+    def version_name(self) -> str:
+        """The template and its per-template version ("zero_shot v2"), or "built-in prompt"."""
+        return f"{self.template} {self.version}" if self.version_id else "built-in prompt"
+
+    @property
     def label(self) -> str:
-        version = f"{self.template} {self.version}" if self.version_id else "built-in prompt"
-        return f"{version} · {self.variant} · {self.run_name}"
+        return f"{self.version_name} · {self.variant} · {self.run_name}"
 
 
 def prompt_history(store: Store, dataset_root: str, split: str) -> list[HistoryPoint]:

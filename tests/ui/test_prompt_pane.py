@@ -89,3 +89,16 @@ def test_broken_templates_are_marked_and_never_saved(open_window: OpenWindow, qt
     pane.editor.setPlainText("### user\nQuestion: {{ question }}\n{{ schema }}\n")
     assert pane.check() is None and pane.status.text().startswith("✓") and pane.editor.extraSelections() == []
     qtbot.waitUntil(lambda: pane.save_button.isEnabled())
+
+
+def test_versions_are_labelled_within_their_template(open_window: OpenWindow) -> None:
+    window = open_window()
+    pane = window.prompt
+    pane.templates.setCurrentText("zero_shot")
+    pane.editor.setPlainText(pane.editor.toPlainText() + "\nOne query only.\n")
+    new = pane.save()
+    assert new is not None and new > 2  # the store's ids are global: other templates' versions came first
+    texts = [pane.versions.item(k).text() for k in range(pane.versions.count())]
+    assert texts[0].startswith("v2 ") and ", from v1" in texts[0] and texts[1].startswith("v1 ")
+    pane.versions.setCurrentRow(1)
+    assert pane.diff.toPlainText().startswith("--- v1\n")

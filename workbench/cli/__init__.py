@@ -4,6 +4,7 @@ workbench score --dataset DIR|DB [--questions FILE] --split dev --predictions FI
 workbench run --dataset DIR --split dev --variant NAME ... [--limit N] [--resume]
 workbench runs
 workbench report RUN [--json] [--html OUT] [--csv OUT]
+workbench compare BASELINE CONTENDER [--json] [--fail-on-regression]
 workbench local start|stop|status
 workbench finetune export|validate|start|status|cancel
 workbench dataset check DIR [--questions FILE]
@@ -15,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import dataset, finetune, local, run, score
+from workbench.cli import compare, dataset, finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 from workbench.core.data.inputs import InputError, one_line
 from workbench.core.secrets import mask
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     score.add_parser(sub)
     run.add_parsers(sub)
+    compare.add_parser(sub)
     local.add_parser(sub)
     finetune.add_parser(sub)
     dataset.add_parser(sub)

@@ -26,14 +26,10 @@ from workbench.cli.run_output import Progress, format_summaries
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
-from workbench.core.endpoints.profiles import (
-    EndpointProfile,
-    ProfileError,
-    ProfileStore,
-    check_base_url,
-)
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.reports.experiments import ArmSpec, arm_specs
 from workbench.core.reports.export import write_report
 from workbench.core.reports.results import RunResults
 from workbench.core.retrieval.registry import recipe_names
@@ -213,6 +209,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = Store(args.store)
     try:
         runs = store.runs()
+        specs: dict[int, dict[str, ArmSpec]] = {r.id: arm_specs(store, r.id) for r in runs}
     except sqlite3.DatabaseError as exc:
         raise _unreadable(args.store, exc) from None
     finally:
@@ -221,6 +218,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"no runs in {args.store}")
     for r in runs:
         print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
+        for variant, spec in specs[r.id].items():
+            print(f"      {variant}: {spec.describe()}")
     stopped = [r for r in runs if r.state in RESUMABLE]
     for r in stopped:
         questions = f" --questions {shlex.quote(r.questions)}" if r.questions else ""
@@ -241,7 +240,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             continue
         store = Store(args.store)
         try:
-            data = write_report(store, args.run, out, kind)
+            data = write_report(store, args.run, out, kind, args.baseline)
         except StoreError as exc:
             raise CliError(str(exc)) from None
         except sqlite3.DatabaseError as exc:
@@ -321,6 +320,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     report.add_argument("--json", action="store_true", help="machine-readable output")
     report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
     report.add_argument("--csv", type=Path, metavar="OUT", help="also write the accuracy table as CSV")
+    report.add_argument("--baseline", metavar="RUN[:VARIANT]", help="the HTML report compares each variant with it")
     _store_arg(report)
     report.set_defaults(func=cmd_report)
 

@@ -1,25 +1,55 @@
-"""The Accuracy pane: a live table of variants x figures, and a paired comparison of two variants."""
+"""The Accuracy pane: a live table of variants x figures, and a paired comparison of two variants.
+
+A pinned baseline (any variant of a run on the same dataset split, kept in the UI settings across
+restarts) is shown as the table's last row; every variant's row then has its Δ EX against it,
+with the paired 95% interval, and its fixed and broken counts (``experiments.compare``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSettings, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, ArmSpec, arm_specs, compare, load_arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.reports.summaries import VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.session import AppSession
 
-COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $", "p50 ms")
+COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $", "p50 ms",
+           "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
+BASELINE_COLUMNS = COLUMNS[-3:]
+BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
 HARDNESS_COLUMNS = {COLUMNS.index(h): h for h in HARDNESS_LEVELS}
 _Index = QModelIndex | QPersistentModelIndex
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
+
+
+def comparison_text(c: ArmComparison | None, column: str) -> str:
+    """A variant's figures against the baseline; "–" without one (or on another split)."""
+    if c is None:
+        return "–"
+    if column == "fixed":
+        return str(len(c.fixed))
+    if column == "broken":
+        return str(len(c.broken))
+    low, high = c.paired.difference_interval
+    return f"{100 * c.paired.difference:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
 
 
 def cell_text(s: VariantSummary, column: str) -> str:
@@ -50,11 +80,37 @@ class AccuracyModel(QAbstractTableModel):
         super().__init__()
         self.session = session
         self.summaries: list[VariantSummary] = []
+        self.baseline: Arm | None = None
+        self.comparisons: dict[str, ArmComparison] = {}
+        self.prompts: dict[str, str] = {}  # row's variant -> its template and per-template version
+        self._specs: tuple[int, dict[str, ArmSpec]] | None = None  # the current run's, read once per run
         session.results_changed.connect(self.refresh)
         self.refresh()
 
+    def _arms(self) -> dict[str, Arm]:
+        """The current run's variants as arms, on their live rows."""
+        info = self.session.run_info
+        if info is None:
+            return {}
+        if self._specs is None or self._specs[0] != info.id:
+            self._specs = (info.id, arm_specs(self.session.store, info.id))
+        specs, rows = self._specs[1], self.session.results.rows
+        return {name: Arm(info, name, spec, rows[name]) for name, spec in specs.items() if name in rows}
+
     def refresh(self) -> None:
-        fresh = self.session.results.summaries()
+        fresh = list(self.session.results.summaries())
+        arms, base = self._arms(), self.baseline
+        same_split = base is not None and all(
+            (a.run.dataset_root, a.run.split) == (base.run.dataset_root, base.run.split) for a in arms.values()
+        )
+        self.comparisons = {n: compare(base, a) for n, a in arms.items()} if base and same_split else {}
+        self.prompts = {n: _prompt(a) for n, a in arms.items()}
+        if base is not None:
+            summary = VariantSummary(f"baseline {base.name}", base.spec.model)
+            for row in base.rows.values():
+                summary.add(row)
+            fresh.append(summary)
+            self.prompts[summary.variant] = _prompt(base)
         if [s.variant for s in fresh] != [s.variant for s in self.summaries]:
             self.beginResetModel()
             self.summaries = fresh
@@ -79,7 +135,11 @@ class AccuracyModel(QAbstractTableModel):
                 return f"execution accuracy on {column} questions (count); click to list them"
             return {"EX %": "execution accuracy; click to list the wrong answers",
                     "EM %": "exact-set match (Spider)",
-                    "95% CI": "Wilson interval of execution accuracy"}.get(column)  # fmt: skip
+                    "95% CI": "Wilson interval of execution accuracy",
+                    "prompt": "the template and its version (numbered within the template)",
+                    "Δ EX vs baseline": "EX minus the pinned baseline's on the items both answered (paired 95% CI)",
+                    "fixed": "right here, wrong in the baseline; click to list them",
+                    "broken": "wrong here, right in the baseline; click to list them"}.get(column)  # fmt: skip
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -87,6 +147,10 @@ class AccuracyModel(QAbstractTableModel):
             return None
         summary, column = self.summaries[index.row()], COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == "prompt":
+                return self.prompts.get(summary.variant, "")
+            if column in BASELINE_COLUMNS:
+                return comparison_text(self.comparisons.get(summary.variant), column)
             return cell_text(summary, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -97,6 +161,13 @@ class AccuracyModel(QAbstractTableModel):
     def filter_for(self, row: int, column: int) -> QuestionFilter:
         """What clicking a cell lists: a hardness column lists that level; others the variant's misses."""
         variant = self.summaries[row].variant
+        if variant not in self.session.results.rows:  # the baseline's row: its questions are another run's
+            return QuestionFilter("all")
+        comparison = self.comparisons.get(variant)
+        if COLUMNS[column] in ("fixed", "broken") and comparison is not None:
+            kind = COLUMNS[column]
+            return QuestionFilter("listed", variant, items=frozenset(comparison.indices(kind)),
+                                  label=f"{kind} in {variant} vs baseline {comparison.baseline.name}")  # fmt: skip
         if column in HARDNESS_COLUMNS:
             return QuestionFilter("all", variant, HARDNESS_COLUMNS[column])
         if COLUMNS[column] == "failed":
@@ -104,8 +175,13 @@ class AccuracyModel(QAbstractTableModel):
         return QuestionFilter("wrong", variant)
 
 
+def _prompt(arm: Arm) -> str:
+    return f"{arm.spec.template} {arm.spec.version}" if arm.spec.template else "plain prompt"
+
+
 class AccuracyPane(QWidget):
     comparison_changed = Signal(str)
+    baseline_changed = Signal(object)  # the pinned baseline's Arm, or None
 
     def __init__(self, session: AppSession) -> None:
         super().__init__()
@@ -121,20 +197,58 @@ class AccuracyPane(QWidget):
         self.second = QComboBox()
         self.comparison = QLabel()
         self.comparison.setWordWrap(True)
+        self.pin_button = QPushButton("Pin as baseline")
+        self.pin_button.setToolTip("Compare every later run with the selected variant of this run")
+        self.unpin_button = QPushButton("Unpin")
+        self.settings = QSettings(str(session.paths.ui_settings), QSettings.Format.IniFormat)
         pair = QHBoxLayout()
         pair.addWidget(QLabel("Compare"))
         pair.addWidget(self.first)
         pair.addWidget(QLabel("with"))
         pair.addWidget(self.second)
         pair.addWidget(self.comparison, 1)
+        pair.addWidget(self.pin_button)
+        pair.addWidget(self.unpin_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(pair)
         self.table.clicked.connect(self._cell_clicked)
         self.first.currentIndexChanged.connect(lambda _: self.update_comparison())
         self.second.currentIndexChanged.connect(lambda _: self.update_comparison())
+        self.pin_button.clicked.connect(self.pin_selected)
+        self.unpin_button.clicked.connect(lambda: self.pin(None))
         session.results_changed.connect(self._results_changed)
+        session.run_state_changed.connect(lambda _: self._load_baseline())
+        self._load_baseline()
         self._results_changed()
+
+    # --- the baseline -----------------------------------------------------------------
+    def _load_baseline(self) -> None:
+        """The pinned arm, read again from the store (a finished run's rows are final there)."""
+        text = str(self.settings.value(BASELINE_SETTING, "") or "")
+        try:
+            self.model.baseline = load_arm(self.session.store, text) if text else None
+        except ArmError:  # its run is not in this store (any more)
+            self.model.baseline = None
+        self.unpin_button.setEnabled(self.model.baseline is not None)
+        self.model.refresh()
+        self.baseline_changed.emit(self.model.baseline)
+
+    def pin(self, variant: str | None) -> None:
+        """Pin the current run's ``variant`` as the baseline (None: unpin); kept across restarts."""
+        info = self.session.run_info
+        if variant is None or info is None:
+            self.settings.remove(BASELINE_SETTING)
+        else:
+            self.settings.setValue(BASELINE_SETTING, f"{info.id}:{variant}")
+        self.settings.sync()
+        self._load_baseline()
+
+    def pin_selected(self) -> None:
+        index = self.table.currentIndex()
+        row = index.row() if index.isValid() else 0
+        if 0 <= row < len(self.model.summaries) and self.model.summaries[row].variant in self.session.results.rows:
+            self.pin(self.model.summaries[row].variant)
 
     def _cell_clicked(self, index: QModelIndex) -> None:
         self.session.set_filter(self.model.filter_for(index.row(), index.column()))

@@ -171,8 +171,9 @@ class FineTuneDialog(QDialog):
         if session.dataset is not None:
             self.split.addItems(session.dataset.splits)
             self.split.setCurrentText("train" if "train" in session.dataset.splits else session.split)
+        labels = session.store.version_labels()
         for version in session.store.prompt_versions():
-            self.template.addItem(f"{version.name} v{version.id}", version.id)
+            self.template.addItem(f"{version.name} {labels[version.id]}", version.id)
         self.template.setCurrentIndex(max(0, self.template.findText("zero_shot", Qt.MatchFlag.MatchStartsWith)))
         self.local_problem = local_backend_problem()
         self.choices = {p: (API_BACKEND, p) for p, v in sorted(session.profiles.items()) if not v.local_file}

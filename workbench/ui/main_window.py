@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
         self.context = ContextPane(session)
         self.outputs = OutputsPane(session)
         self.accuracy = AccuracyPane(session)
+        self.accuracy.baseline_changed.connect(self.outputs.set_baseline)
+        self.outputs.set_baseline(self.accuracy.model.baseline)
         self.plots = PlotsPane(session)
         self.run_bar = RunBar(session)
         self.docks: dict[str, QDockWidget] = {}

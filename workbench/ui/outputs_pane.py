@@ -1,4 +1,4 @@
-"""The Outputs pane: the selected question answered side by side by every variant of the run."""
+"""The Outputs pane: the selected question answered side by side by every variant of the run (and the baseline)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.reports.answers import ResultGrid, result_grid, sql_diff
+from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.sandbox.bounded_pool import WorkerKilled
 from workbench.core.store import ScoreRow
@@ -157,6 +158,7 @@ class OutputsPane(QWidget):
         layout.addLayout(nav)
         layout.addWidget(scroll, 1)
         self.cards: dict[str, AnswerCard] = {}
+        self.baseline: Arm | None = None  # the pinned baseline (accuracy pane): its answer is shown last
         self._generation = 0
         self._shown: tuple[object, ...] = ()
         self._grid_tasks: set[asyncio.Task[None]] = set()
@@ -170,7 +172,20 @@ class OutputsPane(QWidget):
     def variant_names(self) -> list[str]:
         return self.session.results.variants or [s.name for s in self.session.specs]
 
-    def _ensure_cards(self, names: list[str]) -> None:
+    def set_baseline(self, arm: Arm | None) -> None:
+        self.baseline = arm
+        self.refresh(force=True)
+
+    def _baseline_here(self) -> Arm | None:
+        """The baseline when it ran on the open split (its items are this split's)."""
+        arm, dataset = self.baseline, self.session.dataset
+        if arm is None or dataset is None:
+            return None
+        return (
+            arm if (arm.run.dataset_root, arm.run.split) == (str(dataset.root.resolve()), self.session.split) else None
+        )
+
+    def _ensure_cards(self, names: list[str], models: dict[str, str]) -> None:
         if list(self.cards) == names:
             return
         for card in self.cards.values():
@@ -178,7 +193,7 @@ class OutputsPane(QWidget):
             card.deleteLater()
         self.cards = {}
         for name in names:
-            model = self.session.results.models.get(name, "")
+            model = models.get(name, "")
             card = AnswerCard(f"{name}" + (f"  ·  {model}" if model else ""))
             self.cards_layout.addWidget(card)
             self.cards[name] = card
@@ -186,13 +201,16 @@ class OutputsPane(QWidget):
     def refresh(self, force: bool = False) -> None:
         session, index = self.session, self.session.current_index
         item = session.item(index) if index is not None else None
-        names = self.variant_names()
+        names, models, base = self.variant_names(), dict(session.results.models), self._baseline_here()
         rows = [session.results.outcome(n, index) for n in names] if index is not None else []
+        if base is not None:
+            names, models[f"baseline {base.name}"] = [*names, f"baseline {base.name}"], base.spec.model
+            rows += [base.rows.get(index)] if index is not None else []
         signature = (index, tuple(names), tuple(rows))
         if not force and signature == self._shown:
             return  # coalesced updates that did not touch this question
         self._shown = signature
-        self._ensure_cards(names)
+        self._ensure_cards(names, models)
         if item is None or session.dataset is None:
             self.header.setText("<i>Select a question.</i>")
             return

@@ -1,4 +1,7 @@
-"""The Plots pane: accuracy per variant with error bars, and accuracy across prompt versions over time."""
+"""The Plots pane: accuracy per variant with error bars, and accuracy across prompt versions over time.
+
+The history plot gives each template version ("zero_shot v2") its own colour and legend entry.
+"""
 
 from __future__ import annotations
 
@@ -90,19 +93,19 @@ class PlotsPane(QWidget):
         runs = list(dict.fromkeys(p.run_name for p in self.history))
         series: dict[str, list[HistoryPoint]] = {}
         for point in self.history:
-            series.setdefault(point.template or "built-in prompt", []).append(point)
-        for k, (template, points) in enumerate(series.items()):
+            series.setdefault(point.version_name, []).append(point)
+        for k, (version, points) in enumerate(series.items()):
             colour = PALETTE[k % len(PALETTE)]
             x = np.array([runs.index(p.run_name) for p in points], dtype=float)
             y = np.array([100 * p.accuracy for p in points])
             plot.addItem(pg.ErrorBarItem(x=x, y=y, top=100 * np.array([p.high for p in points]) - y,
                                          bottom=y - 100 * np.array([p.low for p in points]), beam=0.15,
                                          pen=pg.mkPen(colour)))  # fmt: skip
-            plot.plot(x, y, pen=None, symbol="o", symbolBrush=colour, symbolPen=colour, name=template)
+            plot.plot(x, y, pen=None, symbol="o", symbolBrush=colour, symbolPen=colour, name=version)
         plot.getAxis("bottom").setTicks([[(k, f"#{k + 1}") for k in range(len(runs))]])
         plot.setXRange(-0.5, len(runs) - 0.5, padding=0)
         latest = self.history[-1]
         self.history_note.setText(
-            f"{len(self.history)} points from {len(runs)} runs (x: runs in order; colour: template). "
+            f"{len(self.history)} points from {len(runs)} runs (x: runs in order; colour: template version). "
             f"Latest: {latest.label}, {100 * latest.accuracy:.1f}% of {latest.n}."
         )

@@ -135,10 +135,11 @@ class PromptPane(QWidget):
         name = self.templates.currentText()
         self.versions.blockSignals(True)
         self.versions.clear()
+        labels = self.session.store.version_labels()
         for v in reversed(self.session.store.prompt_versions(name)):
             marks = " (editor's base)" if v.id == self.base_version else ""
-            parent = f", from v{v.parent_id}" if v.parent_id else ""
-            item = QListWidgetItem(f"v{v.id}  {v.created_at[:16].replace('T', ' ')}{parent}{marks}")
+            parent = f", from {labels[v.parent_id]}" if v.parent_id in labels else ""
+            item = QListWidgetItem(f"{labels[v.id]}  {v.created_at[:16].replace('T', ' ')}{parent}{marks}")
             item.setData(Qt.ItemDataRole.UserRole, v.id)
             self.versions.addItem(item)
         self.versions.blockSignals(False)
@@ -154,7 +155,8 @@ class PromptPane(QWidget):
             self.diff.clear()
             return
         old = self.session.store.prompt_version(version_id).body
-        text = unified_diff(old, self.editor.toPlainText(), f"v{version_id}", "editor")
+        label = self.session.store.version_label(version_id)
+        text = unified_diff(old, self.editor.toPlainText(), label, "editor")
         self.diff.setPlainText(text or "(no differences)")
 
     def open_selected(self) -> None:

@@ -200,11 +200,12 @@ class AppSession(QObject):
         version = self.store.save_prompt_version(name, body, parent_id)
         if version != parent_id:
             moved = [s for s in self.specs if s.template_version == parent_id]
+            label = self.store.version_label(version)
             if moved:
                 self.set_specs([replace(s, template_version=version) if s in moved else s for s in self.specs])
-                self.message.emit(f"saved {name} v{version}; {', '.join(s.name for s in moved)} now use it")
+                self.message.emit(f"saved {name} {label}; {', '.join(s.name for s in moved)} now use it")
             else:
-                self.message.emit(f"saved {name} v{version}")
+                self.message.emit(f"saved {name} {label}")
             self.templates_changed.emit()
         return version
 

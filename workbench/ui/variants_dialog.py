@@ -59,7 +59,8 @@ class VariantsDialog(QDialog):
         remove.clicked.connect(lambda: self.table.removeRow(self.table.currentRow()))
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
-        self._versions = [(v.id, f"{v.name} v{v.id}") for v in session.store.prompt_versions()]
+        labels = session.store.version_labels()
+        self._versions = [(v.id, f"{v.name} {labels[v.id]}") for v in session.store.prompt_versions()]
         for spec in session.specs:
             self.add_row(spec)
 

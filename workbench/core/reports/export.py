@@ -18,6 +18,7 @@ from typing import Any
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.reports.answers import ResultGrid, result_grid
 from workbench.core.reports.charts import Bar, bar_chart_svg
+from workbench.core.reports.experiments import ArmComparison, compare, load_arm, run_arm
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.reports.stats import wilson_interval
 from workbench.core.reports.summaries import PairedComparison, VariantSummary
@@ -64,11 +65,21 @@ class ReportData:
     disagreement_total: int
     versions: list[PromptVersion]
     notes: list[str] = field(default_factory=list)
+    version_labels: dict[int, str] = field(default_factory=dict)  # version id -> its per-template "vN"
+    against_baseline: list[ArmComparison] = field(default_factory=list)  # each variant against ``--baseline``
+    questions: dict[int, str] = field(default_factory=dict)  # item index -> question, for the flips listed
 
 
-def gather(store: Store, run: str | int, with_results: bool = True) -> ReportData:
-    """Everything the report shows; raises StoreError for an unknown run."""
+def gather(store: Store, run: str | int, with_results: bool = True, baseline: str | None = None) -> ReportData:
+    """Everything the report shows, with each variant against ``baseline`` (RUN or RUN:VARIANT) when one is given.
+
+    Raises StoreError for an unknown run or baseline.
+    """
     info = store.run(run)
+    base = load_arm(store, baseline) if baseline else None
+    against = (
+        [compare(base, run_arm(store, info, name)) for name in store.variant_names(info.id).values()] if base else []
+    )
     results = RunResults.from_store(store, info.id)
     summaries = results.summaries()
     names = [s.variant for s in summaries]
@@ -112,7 +123,10 @@ def gather(store: Store, run: str | int, with_results: bool = True) -> ReportDat
                 answers,
             )
         )
-    return ReportData(info, summaries, details, pairs, disagreements, len(disagreeing), versions, notes)
+    labels, questions = store.version_labels(), {i: item.question for i, item in items.items()}
+    return ReportData(
+        info, summaries, details, pairs, disagreements, len(disagreeing), versions, notes, labels, against, questions
+    )
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -205,6 +219,34 @@ def _pairs(data: ReportData) -> str:
     )
 
 
+def _against_baseline(data: ReportData) -> str:
+    if not data.against_baseline:
+        return ""
+    rows, flips = [], []
+    for c in data.against_baseline:
+        p, (low, high) = c.paired, c.paired.difference_interval
+        cells = [
+            _e(c.contender.variant), c.n_common, len(c.only_baseline), len(c.only_contender), _pct(p.first_accuracy),
+            _pct(p.second_accuracy), f"{100 * p.difference:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})",
+            len(c.fixed), len(c.broken), f"{p.p_value:.4g}", f"{c.cost_delta:+.4f}",
+        ]  # fmt: skip
+        rows.append("<tr>" + "".join(f"<td{' class=num' if k else ''}>{x}</td>" for k, x in enumerate(cells)) + "</tr>")
+        for kind in ("fixed", "broken"):
+            listed = "".join(f"<li>#{i} {_e(data.questions.get(i, ''))}</li>" for i in c.indices(kind))
+            flips.append(f"<h3>{_e(c.contender.variant)}: {kind} ({len(c.indices(kind))})</h3><ul>{listed}</ul>")
+    head = ("variant", "n common", "only baseline", "only this run", "EX % baseline", "EX %", "Δ EX (95% CI)",
+            "fixed", "broken", "McNemar p", "Δ cost $")  # fmt: skip
+    base = data.against_baseline[0].baseline
+    return (
+        f"<h2>Against the baseline {_e(base.name)}</h2><p class=muted>{_e(base.spec.describe())}. Compared on the "
+        "items both answered; Δ EX with a 95% paired bootstrap interval; fixed: right here, wrong in the baseline.</p>"
+        "<table id='baseline'><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + f"</tr>{''.join(rows)}</table>"
+        + "".join(flips)
+    )
+
+
 def _grid(grid: ResultGrid | None) -> str:
     if grid is None:
         return ""
@@ -245,17 +287,22 @@ def _prompts(data: ReportData) -> str:
     if not data.versions:
         return "<p class=muted>The variants used built-in prompts (no stored template versions).</p>"
     return "".join(
-        f"<h3 id='prompt-v{v.id}'>{_e(v.name)} v{v.id} <span class=muted>({_e(v.created_at[:16])}; used by "
+        f"<h3 id='prompt-v{v.id}'>{_e(_version_name(data, v.id))} <span class=muted>({_e(v.created_at[:16])}; used by "
         f"{_e(', '.join(n for i, n in used.items() if i == v.id))})</span></h3><pre>{_e(v.body)}</pre>"
         for v in data.versions
     )
+
+
+def _version_name(data: ReportData, version_id: int) -> str:
+    names = {v.id: v.name for v in data.versions}
+    return f"{names.get(version_id, '')} {data.version_labels.get(version_id, '')}".strip()
 
 
 def render_html(data: ReportData) -> str:
     run = data.run
     variants = "".join(
         f"<li><b>{_e(d['name'])}</b>: {_e(d['model'])} at {_e(d['endpoint'])}, retrieval {_e(d['retrieval'])}"
-        + (f", prompt v{d['prompt_version_id']}" if d["prompt_version_id"] else "")
+        + (f", prompt {_e(_version_name(data, d['prompt_version_id']))}" if d["prompt_version_id"] else "")
         + "</li>"
         for d in data.details
     )
@@ -270,17 +317,18 @@ def render_html(data: ReportData) -> str:
 <p class=muted>EX: execution accuracy; EM: exact-set match (Spider); intervals are Wilson 95%.</p>
 {_charts(data)}
 <h2>Paired comparisons</h2>{_pairs(data)}
+{_against_baseline(data)}
 <h2>Disagreements ({data.disagreement_total})</h2>{_disagreements(data)}
 <h2>Prompt versions</h2>{_prompts(data)}
 </body></html>
 """)
 
 
-def write_report(store: Store, run: str | int, out: Path, kind: str) -> ReportData:
-    """Write ``out`` as "html" or "csv"; returns what was written. Raises StoreError or OSError."""
+def write_report(store: Store, run: str | int, out: Path, kind: str, baseline: str | None = None) -> ReportData:
+    """Write ``out`` as "html" or "csv" (the HTML with ``baseline`` compared); raises StoreError or OSError."""
     if kind not in ("html", "csv"):
         raise ValueError(f"unknown report kind {kind!r} (html or csv)")
-    data = gather(store, run, with_results=kind == "html")
+    data = gather(store, run, with_results=kind == "html", baseline=baseline if kind == "html" else None)
     text = render_html(data) if kind == "html" else render_csv(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")

@@ -12,6 +12,7 @@ from workbench.core.store import Store
 class HistoryPoint:
     template: str  # the prompt family ("few_shot"); "" for variants without a stored template
     version_id: int | None
+    version: str  # the per-template label ("v2"); "" for variants without a stored template
     run_name: str
     created_at: str
     variant: str
@@ -21,14 +22,19 @@ class HistoryPoint:
     n: int
 
     @property
+    def version_name(self) -> str:
+        """The template and its per-template version ("zero_shot v2"), or "built-in prompt"."""
+        return f"{self.template} {self.version}" if self.version_id else "built-in prompt"
+
+    @property
     def label(self) -> str:
-        version = f"{self.template} v{self.version_id}" if self.version_id else "built-in prompt"
-        return f"{version} · {self.variant} · {self.run_name}"
+        return f"{self.version_name} · {self.variant} · {self.run_name}"
 
 
 def prompt_history(store: Store, dataset_root: str, split: str) -> list[HistoryPoint]:
     """One point per (run, variant) with answers, oldest run first."""
     names = {v.id: v.name for v in store.prompt_versions()}
+    labels = store.version_labels()
     points = []
     for run in store.runs():
         if run.dataset_root != dataset_root or run.split != split:
@@ -43,6 +49,7 @@ def prompt_history(store: Store, dataset_root: str, split: str) -> list[HistoryP
                 HistoryPoint(
                     names.get(version, "") if version else "",
                     version,
+                    labels.get(version, "") if version else "",
                     run.name,
                     run.created_at,
                     summary.variant,

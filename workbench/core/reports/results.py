@@ -18,11 +18,15 @@ from workbench.core.store import ScoreRow, Store
 
 @dataclass(frozen=True)
 class QuestionFilter:
-    kind: str = "all"  # all | wrong | right | failed (in `variant`) | disagree (variants differ)
+    kind: str = "all"  # all | wrong | right | failed (in `variant`) | disagree (variants differ) | listed (`items`)
     variant: str | None = None
     hardness: str | None = None
+    items: frozenset[int] = frozenset()  # for "listed": the items chosen elsewhere (e.g. fixed vs a baseline)
+    label: str = ""  # for "listed": what they are, in words
 
     def describe(self) -> str:
+        if self.kind == "listed":
+            return self.label + (f", {self.hardness}" if self.hardness else "")
         words = {"all": "all questions", "disagree": "questions the variants disagree on"}
         text = words.get(self.kind, f"{self.kind} in {self.variant}")
         return text + (f", {self.hardness}" if self.hardness else "")
@@ -121,6 +125,8 @@ class RunResults:
             return False
         if spec.kind == "all":
             return True
+        if spec.kind == "listed":
+            return index in spec.items
         if spec.kind == "disagree":
             verdicts = {
                 bool(r.exec_match) for rows in self.rows.values() if (r := rows.get(index)) and r.status == "scored"

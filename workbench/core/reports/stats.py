@@ -5,6 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 20260417  # fixed: the same table always gives the same interval
+
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """95% Wilson score interval for a proportion (as fractions); (0, 0) when n is 0."""
@@ -36,3 +41,19 @@ def mcnemar_p(b: int, c: int) -> float:
     k = min(b, c)
     tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def paired_bootstrap_interval(losses: int, wins: int, n: int) -> tuple[float, float]:
+    """95% percentile bootstrap interval of a paired accuracy difference, (wins - losses) / n; (0, 0) when n is 0.
+
+    ``wins``: items the second got right and the first wrong; ``losses`` the reverse; ``n``: the
+    paired items. Resampling the n items with replacement only changes how many wins and losses a
+    resample holds, so each of the ``BOOTSTRAP_RESAMPLES`` resamples is one multinomial draw of those
+    counts: the paired bootstrap, exactly, without building the resampled items. The seed is fixed.
+    """
+    if n <= 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    counts = rng.multinomial(n, [wins / n, losses / n, max(0.0, 1 - (wins + losses) / n)], size=BOOTSTRAP_RESAMPLES)
+    low, high = np.percentile((counts[:, 0] - counts[:, 1]) / n, [2.5, 97.5])
+    return (float(low), float(high))

@@ -7,9 +7,10 @@ run's events; the CLI, the GUI, the export, history and the benches read them th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from workbench.core.reports.stats import mcnemar_p, percentile, wilson_interval
+from workbench.core.reports.stats import mcnemar_p, paired_bootstrap_interval, percentile, wilson_interval
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import ScoreRow
 
@@ -107,6 +108,33 @@ class PairedComparison:
     @property
     def p_value(self) -> float:
         return mcnemar_p(self.first_only, self.second_only)
+
+    @property
+    def first_accuracy(self) -> float:
+        """Execution accuracy of the first on the paired items."""
+        return (self.both_right + self.first_only) / self.n if self.n else 0.0
+
+    @property
+    def second_accuracy(self) -> float:
+        return (self.both_right + self.second_only) / self.n if self.n else 0.0
+
+    @property
+    def first_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.both_right + self.first_only, self.n)
+
+    @property
+    def second_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.both_right + self.second_only, self.n)
+
+    @property
+    def difference(self) -> float:
+        """Second minus first, in accuracy (a fraction), on the paired items."""
+        return (self.second_only - self.first_only) / self.n if self.n else 0.0
+
+    @cached_property
+    def difference_interval(self) -> tuple[float, float]:
+        """95% paired bootstrap interval of ``difference`` (stats.paired_bootstrap_interval), computed once."""
+        return paired_bootstrap_interval(self.first_only, self.second_only, self.n)
 
     def to_json(self) -> dict[str, Any]:
         return {

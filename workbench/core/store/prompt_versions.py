@@ -33,7 +33,8 @@ class PromptVersionsMixin(StoreConnection):
         parent = self.prompt_version(parent_id) if parent_id is not None else None
         if parent is not None and parent.body == body:
             return parent.id
-        diff = unified_diff(parent.body, body, f"{parent.name} v{parent.id}", f"{name} (new)") if parent else ""
+        old_name = f"{parent.name} {self.version_label(parent.id)}" if parent else ""
+        diff = unified_diff(parent.body, body, old_name, f"{name} (new)") if parent else ""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO prompt_versions (name, parent_id, body, diff, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -63,3 +64,20 @@ class PromptVersionsMixin(StoreConnection):
             sql + (" WHERE name = ? ORDER BY id" if name else " ORDER BY id"), (name,) if name else ()
         )
         return [PromptVersion(*r) for r in rows]
+
+    def version_label(self, version_id: int) -> str:
+        """ "vN": the version's rank by id among its template's versions (ids stay global; labels are per template)."""
+        name = self.prompt_version(version_id).name
+        row = self.db.execute(
+            "SELECT count(*) FROM prompt_versions WHERE name = ? AND id <= ?", (name, version_id)
+        ).fetchone()
+        return f"v{int(row[0])}"
+
+    def version_labels(self) -> dict[int, str]:
+        """Every version id's "vN" label (as ``version_label``), read at once for a list of versions."""
+        seen: dict[str, int] = {}
+        labels = {}
+        for version in self.prompt_versions():  # by id
+            seen[version.name] = seen.get(version.name, 0) + 1
+            labels[version.id] = f"v{seen[version.name]}"
+        return labels

@@ -196,3 +196,15 @@ class ServerProcess:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+
+def undecodable_schema(path: Path) -> Path:
+    """A database whose schema text is not UTF-8 where SQLite's error message quotes it."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE tbl_zzzz (a)")
+    conn.commit()
+    conn.close()
+    raw = path.read_bytes()
+    assert raw.count(b"tbl_zzzz (a)") == 1
+    path.write_bytes(raw.replace(b"tbl_zzzz (a)", b"tbl_zzzz \x80a)"))
+    return path

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import undecodable_schema
 from workbench.cli import main
 from workbench.paths import DEMO_DATASET
 
@@ -280,3 +281,13 @@ def test_a_real_process_never_prints_a_traceback(small: Path, tmp_path: Path, br
     else:
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), proc.stderr
+
+
+@pytest.mark.parametrize("name", [SHOP, "database/shop/shop_2.sqlite"])
+def test_a_database_whose_schema_is_not_utf8_is_a_clear_error(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """Found by the property above: SQLite's message quoting such a schema could not be decoded (a traceback)."""
+    ds = fresh_copy(small, tmp_path)
+    undecodable_schema(ds / name)
+    run_cli(capsys, ["score", "--dataset", str(ds), "--predictions", str(ds / "preds.sql"), "--workers", "1"])

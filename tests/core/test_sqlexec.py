@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_db
-from workbench.core.sandbox.sqlexec import QueryError, QueryResult, SandboxedDatabase, execute, execute_many
+from tests.conftest import make_db, undecodable_schema
+from workbench.core.sandbox.sqlexec import (
+    QueryError,
+    QueryResult,
+    SandboxedDatabase,
+    execute,
+    execute_many,
+    table_columns,
+)
 
 SCHEMA = """
 CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
@@ -137,6 +144,16 @@ def test_missing_and_corrupt_files_are_open_errors(tmp_path: Path) -> None:
     corrupt = execute(bad, "SELECT 1")
     assert isinstance(corrupt, QueryError) and corrupt.kind == "open"
     assert "bad.sqlite" in corrupt.message
+
+
+def test_schema_text_that_is_not_utf8_is_an_open_error(tmp_path: Path) -> None:
+    """SQLite's message about it is not UTF-8 either: the sqlite3 module cannot even decode it."""
+    bad = undecodable_schema(tmp_path / "bad.sqlite")
+    outcome = execute(bad, "SELECT 1")
+    assert isinstance(outcome, QueryError) and outcome.kind == "open"
+    assert "not UTF-8" in outcome.message and "bad.sqlite" in outcome.message
+    with pytest.raises(sqlite3.DatabaseError, match="not UTF-8"):
+        table_columns(bad)
 
 
 def test_execute_many_reuses_one_connection(db_path: Path) -> None:

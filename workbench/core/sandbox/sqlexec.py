@@ -121,23 +121,39 @@ def _connect_immutable(path: str | Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
 
 
+def _probe(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Fail fast if the file is not a usable database: sqlite3.Error, never another exception."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except UnicodeDecodeError:  # SQLite's own message quotes schema text that is not UTF-8
+        conn.close()
+        raise sqlite3.DatabaseError("database disk image is malformed (schema text is not UTF-8)") from None
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
 def open_for_introspection(path: str | Path) -> sqlite3.Connection:
     """Open ``path`` read-only and immutable for our own fixed statements (schema pragmas, sample values)."""
     conn = _connect_immutable(path)
     conn.text_factory = _decode_lossy
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails fast if not a database
-    return conn
+    return _probe(conn)
 
 
 def table_columns(path: str | Path) -> dict[str, list[str]]:
     """Tables and their columns as stored in the file (our own fixed statements only)."""
     conn = _connect_immutable(path)
+    conn.text_factory = _decode_lossy
     try:
         conn.execute("PRAGMA query_only = ON")
+        _probe(conn)
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {name: [r[1] for r in conn.execute("SELECT * FROM pragma_table_info(?)", (name,))] for name in names}
+    except UnicodeDecodeError:
+        raise sqlite3.DatabaseError("database disk image is malformed (schema text is not UTF-8)") from None
     finally:
         conn.close()
 
@@ -155,7 +171,7 @@ def open_readonly(path: str | Path, reverse_unordered: bool = False) -> sqlite3.
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 1_000_000)
     conn.execute("PRAGMA query_only = ON")
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails fast if not a database
+    _probe(conn)
     conn.set_authorizer(_authorize)
     return conn
 

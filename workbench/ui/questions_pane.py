@@ -6,7 +6,17 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.scoring.exact import HARDNESS_LEVELS
@@ -96,6 +106,10 @@ class QuestionsPane(QWidget):
         self.search.setPlaceholderText("search questions (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.count = QLabel()
+        self.count.setWordWrap(True)
+        self.show_all = QPushButton("Show all questions")
+        self.show_all.setToolTip("Clear the filter and the search")
+        self.show_all.hide()  # only when the filter and search hide every question
         self.model = QuestionsModel(session)
         self._sized_columns = -1
         self.table = QTableView()
@@ -112,10 +126,14 @@ class QuestionsPane(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.search)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.count)
+        status = QHBoxLayout()
+        status.addWidget(self.count, 1)
+        status.addWidget(self.show_all)
+        layout.addLayout(status)
         self.kind.activated.connect(lambda _: self._filter_chosen())
         self.hardness.activated.connect(lambda _: self._filter_chosen())
         self.search.textChanged.connect(self._search_changed)
+        self.show_all.clicked.connect(self.clear_filters)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         session.results_changed.connect(self.reload)
         session.filter_changed.connect(self._filter_from_session)
@@ -154,6 +172,11 @@ class QuestionsPane(QWidget):
         if self.model.rows and self.session.current_index not in self.model.rows:
             self.session.select_question(self.model.rows[0])
 
+    def clear_filters(self) -> None:
+        """Every question again: no filter, no search."""
+        self.search.clear()
+        self.session.set_filter(QuestionFilter("all"))
+
     def _search_changed(self, text: str) -> None:
         self.model.search = text.strip()
         self.reload()
@@ -162,7 +185,13 @@ class QuestionsPane(QWidget):
         self._fill_kinds()
         self.model.reload()
         total = len(self.session.items)
-        self.count.setText(f"{len(self.model.rows)} of {total} questions · {self.session.question_filter.describe()}")
+        hidden_all = total > 0 and not self.model.rows
+        searched = f" matching {self.model.search!r}" if self.model.search else ""
+        self.count.setText(
+            f"{len(self.model.rows)} of {total} questions · {self.session.question_filter.describe()}{searched}"
+            + (" · no question matches" if hidden_all else "")
+        )
+        self.show_all.setVisible(hidden_all)
         self._select(self.session.current_index)
         if self.table.horizontalHeader().count() != self._sized_columns:
             self._size_columns()

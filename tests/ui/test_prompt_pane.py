@@ -7,9 +7,10 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
-from tests.ui.conftest import OpenWindow
+from tests.ui.conftest import OpenWindow, await_in_qt
 from workbench.core.runs.runspec import VariantSpec
 from workbench.ui.main_window import MainWindow
+from workbench.ui.prompt_pane import CHECK_DELAY_MS
 
 
 def type_at_end(qtbot: Any, window: MainWindow, text: str) -> None:
@@ -102,3 +103,14 @@ def test_versions_are_labelled_within_their_template(open_window: OpenWindow) ->
     assert texts[0].startswith("v2 ") and ", from v1" in texts[0] and texts[1].startswith("v1 ")
     pane.versions.setCurrentRow(1)
     assert pane.diff.toPlainText().startswith("--- v1\n")
+
+
+def test_a_check_due_when_the_session_closes_never_runs(open_window: OpenWindow, qtbot: Any) -> None:
+    """The edit's delayed check would read the closed store (an exception in the Qt loop, seen in CI)."""
+    window = open_window()
+    pane = window.prompt
+    pane.editor.insertPlainText("-- one more line\n")  # starts the delayed check
+    window.session.select_question(window.session.items[1].index)  # and so does a new question
+    await_in_qt(qtbot, window.session.shutdown())
+    qtbot.wait(CHECK_DELAY_MS + 200)  # pytest-qt fails the test on an exception raised in the loop meanwhile
+    assert pane.check() is None

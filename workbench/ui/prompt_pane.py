@@ -102,6 +102,7 @@ class PromptPane(QWidget):
         self.save_button.clicked.connect(self.save)
         session.templates_changed.connect(self._refresh_versions)
         session.question_selected.connect(lambda _: self._check_timer.start())
+        session.closing.connect(self._check_timer.stop)  # a check due later would read the closed store
         self.reload_templates()
 
     # --- templates and versions ---------------------------------------------------------
@@ -183,6 +184,8 @@ class PromptPane(QWidget):
 
     def check(self) -> TemplateProblem | None:
         """Parse the template and render it for the selected question; mark the first problem."""
+        if self.session.closed:
+            return None
         text = self.editor.toPlainText()
         name = self.templates.currentText() or "template"
         try:

@@ -190,7 +190,7 @@ class BatchRunner(Runner):
                 info = await client.retrieve_batch(record["id"])
                 refused = info.status == "failed" and QUEUE_FULL in info.error_codes
                 if refused:
-                    await self._refused(ctx, profiles[record["profile"]], info, waiting)
+                    await self._refused(ctx, info, waiting)
                 elif info.status in BATCH_DONE:
                     await self._ingest(ctx, client, info, waiting)  # answers first, then the news
                 if info.status != record["status"]:
@@ -210,19 +210,23 @@ class BatchRunner(Runner):
                     await asyncio.wait_for(self._cancel.wait(), timeout=delay)
         await self._fail_unanswerable(ctx, waiting)
 
-    async def _refused(self, ctx: _RunContext, variant: Variant, info: BatchInfo, waiting: Waiting) -> None:
-        """A batch refused for the queue limit: its requests queue again, unless refused too often in a row."""
+    async def _refused(self, ctx: _RunContext, info: BatchInfo, waiting: Waiting) -> None:
+        """A batch refused for the queue limit: its requests queue again, unless refused too often."""
         keys = [h for h in self.store.batch_hashes(info.id) if h in waiting]
         before, enqueued = self._submitted.get(info.id, (0, 1))
         refused = before + 1
         if refused < self.limits.queue_refusals:
             # refused beside nothing of ours: the chunk alone is over the real limit, so it goes in halves
             alone = sum(self._tokens[k] for k in keys) // 2 if enqueued == 0 and len(keys) > 1 else None
-            self._queue(variant, keys, refused, alone)
+            by_mode: dict[str, tuple[Variant, list[str]]] = {}  # a profile's chat and completion requests apart
+            for key in keys:
+                by_mode.setdefault(waiting[key][0].mode, (waiting[key][0], []))[1].append(key)
+            for variant, group in by_mode.values():
+                self._queue(variant, group, refused, alone)
             return
         reason = f"batch {info.id}: {info.errors or QUEUE_FULL} (refused {refused} times; resume to try again)"
         for key in keys:
-            _, _, items = waiting.pop(key)
+            variant, _, items = waiting.pop(key)
             for item in items:
                 await ctx.queue.put(self._failed(ctx, variant, item, key, reason))
 

@@ -18,7 +18,8 @@ from tests.servers.platform import PlatformConfig
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.reports.results import RunResults
-from workbench.core.runs.batch import BatchLimits, BatchRunner, chunks
+from workbench.core.runs.batch import BatchRunner
+from workbench.core.runs.batch_lines import BatchLimits, chunks
 from workbench.core.runs.events import BatchUpdate, Event, ItemFailed, ItemScored, RunFinished
 from workbench.core.runs.runner import Variant
 from workbench.core.runs.runspec import VariantSpec

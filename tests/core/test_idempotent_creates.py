@@ -14,7 +14,8 @@ from tests.servers.platform import PlatformConfig
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.platform import CREATION_TAG, JobInfo, JobSpec, PlatformClient
 from workbench.core.endpoints.profiles import EndpointProfile
-from workbench.core.runs.batch import BatchLimits, BatchRunner
+from workbench.core.runs.batch import BatchRunner
+from workbench.core.runs.batch_lines import BatchLimits
 from workbench.core.runs.events import Event, RunFinished
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.runs.variant_builder import build_variants

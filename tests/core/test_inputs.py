@@ -91,6 +91,8 @@ def _profiles(tmp_path: Path, **fields: object) -> ProfileStore:
         ({"timeout_s": "x"}, "[0]: timeout_s: expected a number, got a string"),
         ({"timeout_s": -1}, "[0]: timeout_s: expected more than 0, got -1"),
         ({"max_attempts": True}, "[0]: max_attempts: expected an integer, got a boolean"),
+        ({"batch_queue_tokens": 0}, "[0]: batch_queue_tokens: expected at least 1, got 0"),
+        ({"batch_queue_tokens": "2M"}, "[0]: batch_queue_tokens: expected an integer, got a string"),
         ({"params": [1]}, "[0]: params: expected an object, got a list"),
         ({"api_key_keyring": "yes"}, "[0]: api_key_keyring: expected a boolean, got a string"),
         ({"base_url": "http://127.0.0.1:4\u20286617/v1"}, "[0]: base_url: expected an http(s) URL, got"),
@@ -273,7 +275,7 @@ def test_a_damaged_run_store_is_one_line(
 
 
 def test_batch_output_lines_split_on_newline_only() -> None:
-    from workbench.core.runs.batch import parse_output
+    from workbench.core.runs.batch_lines import parse_output
 
     body = {"choices": [{"message": {"content": "SELECT 'a\u2028b'"}}], "usage": {}, "model": "m"}
     line = json.dumps({"custom_id": "k", "response": {"status_code": 200, "body": body}}, ensure_ascii=False)

@@ -18,7 +18,8 @@ from workbench.core.endpoints.platform import PlatformClient
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
 from workbench.core.finetune.backends import ApiBackend, FineTuneContext, TrainingRequest
 from workbench.core.finetune.jobs import start_job, watch
-from workbench.core.runs.batch import BatchLimits, BatchRunner
+from workbench.core.runs.batch import BatchRunner
+from workbench.core.runs.batch_lines import BatchLimits
 from workbench.core.runs.events import BatchUpdate, Event, ItemScored, RunFinished
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.runs.variant_builder import build_variants

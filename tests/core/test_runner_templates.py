@@ -12,7 +12,8 @@ from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.prompts.template_bounds import TemplateLimits
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem
-from workbench.core.runs.batch import BatchLimits, BatchRunner
+from workbench.core.runs.batch import BatchRunner
+from workbench.core.runs.batch_lines import BatchLimits
 from workbench.core.runs.events import Event, ItemFailed, RunFinished
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import VariantSpec

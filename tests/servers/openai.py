@@ -346,6 +346,7 @@ def main() -> None:
     ap.add_argument("--require-key", help="answer other keys with a 401 that echoes them")
     ap.add_argument("--phase-s", type=float, default=0.05, help="seconds per fine-tuning job / batch phase")
     ap.add_argument("--batch-fail-every", type=int, default=0, help="every Nth batch request fails (0: none)")
+    ap.add_argument("--batch-queue-tokens", type=int, default=None, help="the enqueued-token limit (default none)")
     args = ap.parse_args()
     config = ServerConfig(
         latency_s=args.latency,
@@ -357,7 +358,9 @@ def main() -> None:
         seed=args.seed,
         require_key=args.require_key,
         answers=load_answers(args.dataset) if args.dataset else {},
-        platform=PlatformConfig(phase_s=args.phase_s, batch_fail_every=args.batch_fail_every),
+        platform=PlatformConfig(
+            phase_s=args.phase_s, batch_fail_every=args.batch_fail_every, queue_tokens=args.batch_queue_tokens
+        ),
     )
     server = OpenAITestServer(config)
 

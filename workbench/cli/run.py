@@ -33,7 +33,8 @@ from workbench.core.reports.experiments import ArmSpec, arm_specs
 from workbench.core.reports.export import write_report
 from workbench.core.reports.results import RunResults
 from workbench.core.retrieval.registry import recipe_names
-from workbench.core.runs.batch import MAX_BYTES, MAX_REQUESTS, BatchLimits, BatchRunner
+from workbench.core.runs.batch import BatchRunner
+from workbench.core.runs.batch_lines import MAX_BYTES, MAX_REQUESTS, BatchLimits
 from workbench.core.runs.events import RunFinished, RunStarted
 from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import SpecError, VariantSpec

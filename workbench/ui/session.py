@@ -29,7 +29,8 @@ from workbench.core.endpoints.profiles import (
 from workbench.core.prompts.context import Context, load_template
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
 from workbench.core.reports.results import QuestionFilter, RunResults
-from workbench.core.runs.batch import BatchLimits, BatchRunner
+from workbench.core.runs.batch import BatchRunner
+from workbench.core.runs.batch_lines import BatchLimits
 from workbench.core.runs.events import BatchUpdate, Event, RunFinished, RunStarted
 from workbench.core.runs.progress import ProgressMeter
 from workbench.core.runs.runner import Runner

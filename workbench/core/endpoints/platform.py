@@ -231,12 +231,14 @@ class BatchInfo:
     completed: int
     failed: int
     errors: str = ""
+    error_codes: tuple[str, ...] = ()  # the codes of ``errors.data`` (e.g. token_limit_exceeded)
 
     @classmethod
     def from_api(cls, batch: Any) -> BatchInfo:
         counts = batch.request_counts
-        errors = getattr(batch, "errors", None)
-        messages = [e.message for e in (getattr(errors, "data", None) or []) if getattr(e, "message", None)]
+        data = getattr(getattr(batch, "errors", None), "data", None) or []
+        messages = [e.message for e in data if getattr(e, "message", None)]
+        codes = tuple(str(e.code) for e in data if getattr(e, "code", None))
         return cls(batch.id, batch.status, batch.output_file_id, batch.error_file_id,
                    counts.total if counts else 0, counts.completed if counts else 0, counts.failed if counts else 0,
-                   secrets.mask("; ".join(messages)))  # fmt: skip
+                   secrets.mask("; ".join(messages)), codes)  # fmt: skip

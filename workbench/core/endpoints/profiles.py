@@ -8,6 +8,9 @@ A profile's model belongs to a family that decides which parameters it accepts
 (``accepted_params``): "reasoning" models (o1, o3, o4, gpt-5…) take ``max_completion_tokens``
 instead of ``max_tokens`` and no sampling parameters; "chat" models take them as given. The
 family comes from the model name unless the profile's ``family`` says otherwise.
+
+``batch_queue_tokens`` is how many tokens the organisation may have enqueued in unfinished
+batches (the Batch API refuses more with ``token_limit_exceeded``); batch runs stay within it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from workbench.core.data.inputs import InputError, expect, expect_range, read_js
 KEYRING_SERVICE = "workbench"
 NO_KEY = "no-key-needed"
 FAMILIES = ("chat", "reasoning")
+BATCH_QUEUE_TOKENS = 2_000_000  # OpenAI's tier-1 batch queue limit for gpt-4o-mini; other models and tiers differ
 _REASONING_MODEL = re.compile(r"^(o1|o3|o4|gpt-5)(?![0-9a-z])")  # o1, o3-mini, o4-mini-2025-04-16, gpt-5.1, …
 _SAMPLING = ("temperature", "top_p", "presence_penalty", "frequency_penalty")  # refused by reasoning models
 
@@ -56,6 +60,7 @@ class EndpointProfile:
     local_file: str | None = None  # a GGUF of ours (a locally fine-tuned model), served on demand by llama.cpp
     identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
     family: str | None = None  # "chat" or "reasoning" (which parameters the model takes); None: from its name
+    batch_queue_tokens: int = BATCH_QUEUE_TOKENS  # the organisation's enqueued-token budget for Batch API runs
 
     @property
     def endpoint_id(self) -> str:
@@ -136,6 +141,7 @@ _FIELDS: dict[str, tuple[str, bool, float | None, float | None]] = {
     "local_file": ("string", True, None, None),
     "identity": ("string", True, None, None),
     "family": ("string", True, None, None),
+    "batch_queue_tokens": ("integer", False, 1, None),
 }
 
 

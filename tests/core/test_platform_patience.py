@@ -133,3 +133,36 @@ def test_a_batch_run_survives_an_outage_longer_than_five_attempts(
     assert sum(isinstance(e, ItemScored) for e in events) == 5
     assert outage.faulted > 5  # the old policy gave up after 5 attempts and the run ended "interrupted"
     assert any(isinstance(e, BatchUpdate) and OUTAGE.match(e.status) for e in events)
+
+
+@pytest.mark.server(answer="model", platform=PlatformConfig(phase_s=0.05))
+def test_a_job_watch_and_a_batch_run_outlast_a_sixty_second_outage(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    """The issue's case: a minute of 503s on every poll, for a fine-tuning job and a batch run at once."""
+    store, dataset = Store(tmp_path / "w.sqlite"), Dataset(demo_path)
+    profiles = ProfileStore(tmp_path / "profiles.json")
+    profiles.save({"base": base_profile(openai_server)})
+    backend = ApiBackend(FineTuneContext(store, profiles, max_poll_s=0.5, outage_ceiling_s=2.0), "base")
+    endpoints = {"gold": EndpointProfile(name="gold", base_url=openai_server.base_url, model="gold", timeout_s=5)}
+    variants = build_variants([VariantSpec("gold", "gold", None)], dataset, store, endpoints)
+    limits = BatchLimits(first_poll_s=0.1, max_poll_s=0.5, outage_ceiling_s=2.0)
+    statuses: list[str] = []
+
+    async def scenario() -> tuple[str, list[Event]]:
+        started = await backend.start(TrainingRequest(training_file(tmp_path)))
+        openai_server.inject(Injection(r"GET /v1/fine_tuning/jobs/", "503", for_s=60.0))
+        openai_server.inject(Injection(r"GET /v1/batches/", "503", for_s=60.0))
+
+        async def batch() -> list[Event]:
+            return [e async for e in BatchRunner(store, dataset, "dev", variants, "b", limit=5, limits=limits).events()]
+
+        return await asyncio.gather(backend.follow(started.job_id, on_status=statuses.append), batch())
+
+    job_status, events = asyncio.run(scenario())
+    assert job_status == "succeeded" and statuses[-1] == "succeeded"
+    assert any(OUTAGE.match(s) for s in statuses)
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and (finished.state, finished.scored) == ("completed", 5)
+    assert any(isinstance(e, BatchUpdate) and OUTAGE.match(e.status) for e in events)
+    assert all(outage.faulted > 5 for outage in openai_server.injections)

@@ -19,6 +19,9 @@ from workbench.ui.emit_repair import references_lost, repair_signal_emit
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = 1000
+# True's count is the whole process's: other threads (workers, servers of other tests) move it by a few.
+# The fault moves it by one per emit, CALLS in all; a repaired emit leaves it within this of where it was.
+NOISE = 50
 
 
 class Source(QObject):
@@ -27,7 +30,7 @@ class Source(QObject):
 
 
 def test_emitting_an_unconnected_signal_keeps_every_reference() -> None:
-    assert references_lost(SignalInstance.emit, CALLS) == 0
+    assert abs(references_lost(SignalInstance.emit, CALLS)) <= NOISE
 
 
 def test_emitting_to_python_slots_and_signals_keeps_every_reference() -> None:
@@ -40,7 +43,7 @@ def test_emitting_to_python_slots_and_signals_keeps_every_reference() -> None:
     for k in range(CALLS):
         source.changed.emit(k)
     after = sys.getrefcount(True)  # read outside the assert: its rewriting holds a reference of its own
-    assert after == before and len(seen) == CALLS
+    assert abs(after - before) <= NOISE and len(seen) == CALLS
 
 
 def test_an_emit_that_raises_takes_nothing_and_gives_nothing() -> None:
@@ -50,7 +53,7 @@ def test_an_emit_that_raises_takes_nothing_and_gives_nothing() -> None:
         with pytest.raises(TypeError):
             source.changed.emit(1, 2)  # one argument too many
     after = sys.getrefcount(True)
-    assert after == before
+    assert abs(after - before) <= NOISE
 
 
 def test_the_repair_is_installed_once() -> None:

@@ -76,10 +76,6 @@ class RunsMixin(StoreConnection):
     def variant_names(self, run_id: int) -> dict[int, str]:
         return {i: name for i, name, _ in self.run_variants(run_id)}
 
-    def variant_models(self, run_id: int) -> dict[int, str]:
-        """The model behind each variant of a run."""
-        return {i: model for i, _, model in self.run_variants(run_id)}
-
     def create_run(
         self,
         name: str,

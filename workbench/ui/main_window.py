@@ -44,6 +44,13 @@ DATASET_FILTER = "Datasets (tables.json *.sqlite *.sqlite3 *.db);;All files (*)"
 QUESTIONS_FILTER = "Question files (*.csv *.jsonl);;All files (*)"
 
 
+def preferences_keys() -> list[QKeySequence]:
+    """The platform's Preferences keys, with Ctrl+, first wherever the platform maps Preferences to nothing else."""
+    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+    fallback = QKeySequence("Ctrl+,")
+    return keys if fallback in keys else [fallback, *keys]
+
+
 class MainWindow(QMainWindow):
     def __init__(self, session: AppSession) -> None:
         super().__init__()
@@ -136,7 +143,9 @@ class MainWindow(QMainWindow):
         self._action("&File", "Show a stored run…", self.choose_run)
         self._action("&File", "Export report as HTML…", lambda: self.export_report("html"))
         self._action("&File", "Export table as CSV…", lambda: self.export_report("csv"))
-        self._action("&File", "Settings…", self.edit_settings, QKeySequence.StandardKey.Preferences)
+        settings = self._action("&File", "Settings…", self.edit_settings)
+        settings.setShortcuts(preferences_keys())
+        settings.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self._action("&File", "Quit", self.close, QKeySequence.StandardKey.Quit)
         self._action("&Edit", "Undo", editor.undo, QKeySequence.StandardKey.Undo)
         self._action("&Edit", "Redo", editor.redo, QKeySequence.StandardKey.Redo)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.endpoints.client import ChatRequest, EndpointClient, RequestFailed
+from workbench.core.endpoints.probe import probe_endpoint
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, store_api_key
-from workbench.core.secrets import mask
+from workbench.core.runs.runspec import LOCAL_PROFILE
 from workbench.ui.session import AppSession
 
-PING = ChatRequest(({"role": "user", "content": "Reply with the word OK."},), {"max_tokens": 5, "temperature": 0})
+LOCAL_ENTRY = f"{LOCAL_PROFILE} (built-in)"  # the embedded model: listed, never edited or saved
 
 
 class SettingsDialog(QDialog):
@@ -44,7 +43,14 @@ class SettingsDialog(QDialog):
 
         self.list = QListWidget()
         self.list.addItems(sorted(self.profiles))
-        add, remove = QPushButton("Add"), QPushButton("Remove")
+        self.list.addItem(LOCAL_ENTRY)
+        local_item = self.list.item(self.list.count() - 1)
+        local_item.setToolTip("The embedded llama.cpp model: started on demand, nothing to configure")
+        font = local_item.font()
+        font.setItalic(True)
+        local_item.setFont(font)
+        add, self.remove_button = QPushButton("Add"), QPushButton("Remove")
+        remove = self.remove_button
         left = QVBoxLayout()
         left.addWidget(QLabel("Endpoint profiles"))
         left.addWidget(self.list, 1)
@@ -133,6 +139,9 @@ class SettingsDialog(QDialog):
         self.commit_form()
         self.current = name if name in self.profiles else None
         self._set_form_enabled(self.current is not None)
+        self.remove_button.setEnabled(self.current is not None)
+        if name == LOCAL_ENTRY:
+            self._show_local()
         if self.current is None:
             return
         p = self.profiles[name]
@@ -147,6 +156,19 @@ class SettingsDialog(QDialog):
         self.price_in.setValue(p.price_in_per_m)
         self.price_out.setValue(p.price_out_per_m)
         self.key_message.clear()
+        self.test_result.clear()
+
+    def _show_local(self) -> None:
+        """The built-in profile, read-only: what it is and where it runs (when started)."""
+        self.name.setText(LOCAL_PROFILE)
+        self.base_url.setText(self.session.local.status)
+        self.model.setText("the embedded model (SmolLM2 by default)")
+        for field in (self.key_env, self.key):
+            field.clear()
+        self.use_keyring.setChecked(False)
+        self.key_message.setText("Built in: started on demand with the first run that needs it; no key. "
+                                 "Start or stop it below.")  # fmt: skip
+        self.key_message.setStyleSheet("")
         self.test_result.clear()
 
     def commit_form(self) -> str | None:
@@ -180,9 +202,8 @@ class SettingsDialog(QDialog):
                 )
                 self.key_message.setStyleSheet("color: #9b1c1c")
         self.profiles[name] = p
-        if name != self.current:
-            item = self.list.currentItem()
-            if item is not None and item.text() == self.current:
+        if name != self.current:  # a rename: the list entry follows, wherever the selection is now
+            for item in self.list.findItems(self.current, Qt.MatchFlag.MatchExactly):
                 item.setText(name)
             self.current = name
         return name
@@ -194,14 +215,16 @@ class SettingsDialog(QDialog):
             name += "-2"
         self.profiles[name] = EndpointProfile(name=name, base_url="https://api.openai.com/v1", model="gpt-4o-mini",
                                               api_key_env="OPENAI_API_KEY")  # fmt: skip
-        self.list.addItem(name)
-        self.list.setCurrentRow(self.list.count() - 1)
+        self.list.insertItem(self.list.count() - 1, name)  # above the built-in entry, which stays last
+        self.list.setCurrentRow(self.list.count() - 2)
 
     def remove_profile(self) -> None:
         row = self.list.currentRow()
         if row < 0:
             return
         name = self.list.item(row).text()
+        if name not in self.profiles:  # the built-in local entry
+            return
         self.current = None
         self.profiles.pop(name, None)
         self.list.takeItem(row)
@@ -234,24 +257,9 @@ class SettingsDialog(QDialog):
         self._test_task = asyncio.ensure_future(self._test(self.profiles[name]))
 
     async def _test(self, profile: EndpointProfile) -> None:
-        probe = EndpointProfile.from_json(profile.to_json() | {"max_attempts": 1, "timeout_s": 15.0})
-        start = time.monotonic()
-        try:
-            client = EndpointClient(probe)  # resolves the key: ProfileError when it is missing
-        except ProfileError as exc:
-            self._show_test(False, str(exc))
-            return
-        try:
-            answer = await client.complete(PING)
-            self._show_test(True, f"answered {answer.text.strip()[:40]!r} in {time.monotonic() - start:.2f} s")
-        except RequestFailed as exc:
-            self._show_test(False, str(exc))
-        finally:
-            await client.aclose()
-
-    def _show_test(self, ok: bool, text: str) -> None:
-        self.test_result.setText(("✓ " if ok else "✗ ") + mask(text))
-        self.test_result.setStyleSheet(f"color: {'#2d7d2d' if ok else '#9b1c1c'}")
+        report = await probe_endpoint(profile)
+        self.test_result.setText(report.text)
+        self.test_result.setStyleSheet(f"color: {'#2d7d2d' if report.ok else '#9b1c1c'}")
 
     async def _start_local(self) -> None:
         try:

@@ -99,10 +99,12 @@ def test_progress_counts_this_start_from_the_results() -> None:
     results.apply(ItemScored(variant="b", model="m", row=_row(1, cost=0.5)))
     results.apply(ItemFailed(variant="b", row=_row(2, "failed", None)))
     results.apply(ItemScored(variant="b", model="m", row=_row(2, cost=0.5)))  # replaces its failure: counted once
-    assert results.progress() == RunProgress(total=4, done=3, correct=2, failed=0, cost=1.25)
+    # the counts are this start's; the bar (``finished``) includes what was answered before it
+    assert results.progress() == RunProgress(total=6, done=3, correct=2, failed=0, cost=1.25, before=2)
+    assert results.progress().finished == 5 and results.progress().remaining == 1
     assert results.done == 4
     meter = ProgressMeter(results.progress)
-    assert meter.describe().startswith("3/4 ") and "correct 2  failed 0  cost $1.2500" in meter.describe()
+    assert meter.describe().startswith("5/6 ") and "correct 2  failed 0  cost $1.2500" in meter.describe()
 
 
 def test_results_fold_failures_and_rescores() -> None:
@@ -210,7 +212,36 @@ def test_progress_meter_rate_eta_and_durations() -> None:
     for index in range(4):
         results.apply(ItemScored(variant="a", model="m", row=_row(index, cost=0.5)))
     assert (meter.rate, meter.eta_s, meter.fraction, meter.cost) == (2.0, 3.0, 0.4, 2.0)
-    assert [format_duration(s) for s in (3.2, 75, 3725)] == ["3s", "1m15s", "1h02m"]
+    assert [format_duration(s) for s in (3.2, 75, 3725, 8040, 292668)] == [
+        "3 s", "1 min 15 s", "1 h 02 min", "2 h 14 min", "3 d 9 h"
+    ]  # fmt: skip
+
+
+def test_pause_freezes_rate_and_eta() -> None:
+    now = [0.0]
+    results = RunResults([])
+    meter = ProgressMeter(results.progress, clock=lambda: now[0])
+    results.apply(RunStarted(1, "r", 10, 0, ["a"], {"a": "m"}))
+    now[0] = 2.0
+    for index in range(4):
+        results.apply(ItemScored(variant="a", model="m", row=_row(index)))
+    meter.pause()
+    now[0] = 500.0  # a long pause
+    assert (meter.elapsed_s, meter.rate, meter.eta_s) == (2.0, 2.0, 3.0)
+    assert "ETA 3 s (paused)" in meter.describe()
+    meter.resume()
+    now[0] = 501.0
+    assert meter.elapsed_s == 3.0 and "(paused)" not in meter.describe()
+
+
+def test_a_stored_run_shows_its_progress_before_any_start() -> None:
+    results = RunResults(["a"])
+    for index in range(3):
+        results.apply(ItemScored(variant="a", model="m", row=_row(index)))
+    results.expect(8)
+    meter = ProgressMeter(results.progress)
+    assert (meter.done, meter.total, meter.fraction) == (3, 8, 3 / 8)
+    assert meter.describe().startswith("3/8 ")
 
 
 def test_result_grid_and_sql_diff(demo_path: Path) -> None:

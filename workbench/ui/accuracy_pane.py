@@ -57,7 +57,6 @@ def cell_text(s: VariantSummary, column: str) -> str:
         right, n = s.by_hardness[column]
         return f"{_pct(right / n)} ({n})" if n else "–"
     lo, hi = s.interval
-    p50 = s.latency_ms(50)
     values: dict[str, str] = {
         "variant": s.variant,
         "model": s.model,
@@ -68,9 +67,17 @@ def cell_text(s: VariantSummary, column: str) -> str:
         "failed": str(s.failed),
         "tokens": f"{s.prompt_tokens + s.completion_tokens:,}",
         "cost $": f"{s.cost:.4f}",
-        "p50 ms": "–" if p50 is None else f"{p50:.0f}",
+        "p50 ms": latency_text(s),
     }
     return values[column]
+
+
+def latency_text(s: VariantSummary) -> str:
+    """p50 as measured in this run, else (every answer from the cache) as measured when first asked."""
+    p50, cached = s.latency_ms(50), s.cached_latency_ms(50)
+    if p50 is not None:
+        return f"{p50:.0f}"
+    return "–" if cached is None else f"{cached:.0f} (cached)"
 
 
 class AccuracyModel(QAbstractTableModel):

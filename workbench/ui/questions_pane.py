@@ -169,8 +169,6 @@ class QuestionsPane(QWidget):
 
     def _filter_from_session(self) -> None:
         self.reload()
-        if self.model.rows and self.session.current_index not in self.model.rows:
-            self.session.select_question(self.model.rows[0])
 
     def clear_filters(self) -> None:
         """Every question again: no filter, no search."""
@@ -192,6 +190,8 @@ class QuestionsPane(QWidget):
             + (" · no question matches" if hidden_all else "")
         )
         self.show_all.setVisible(hidden_all)
+        if self.model.rows and self.session.current_index not in self.model.rows:
+            self.session.select_question(self.model.rows[0])  # the outputs follow the list: never a hidden question
         self._select(self.session.current_index)
         if self.table.horizontalHeader().count() != self._sized_columns:
             self._size_columns()

@@ -116,7 +116,7 @@ class RunBar(QWidget):
 
     def offer_resume(self) -> None:
         """Show the newest run that stopped early, if any (on open, and after a cancel)."""
-        run = None if self.session.running else self.session.resumable_run()
+        run = None if self.session.state in ACTIVE else self.session.resumable_run()  # a cancel: offered at once
         self._resumable = run
         self.resume_label.setText(f"run <b>{run.name}</b> stopped ({run.state})" if run else "")
         self.resume_label.setVisible(run is not None)

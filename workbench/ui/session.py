@@ -20,12 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from workbench.core.data.dataset import Dataset, DatasetError, Item
 from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
-from workbench.core.endpoints.profiles import (
-    EndpointProfile,
-    ProfileError,
-    ProfileStore,
-    default_profiles_path,
-)
+from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path
 from workbench.core.prompts.context import Context, load_template
 from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
 from workbench.core.reports.results import QuestionFilter, RunResults
@@ -154,6 +149,7 @@ class AppSession(QObject):
         self.current_index = None
         self.previews.clear()
         self.dataset_changed.emit()
+        self._set_state("idle")  # the progress bar and state were the previous dataset's run
         self.results_changed.emit()
         if self.items:
             self.select_question(self.items[0].index)
@@ -263,9 +259,11 @@ class AppSession(QObject):
         if self._runner is not None and self.running:
             if self._runner.paused:
                 self._runner.unpause()
+                self.meter.resume()
                 self._set_state("running")
             else:
                 self._runner.pause()
+                self.meter.pause()  # the rate and ETA stand still while nothing is sent
                 self._set_state("paused")
 
     def cancel(self) -> None:
@@ -349,6 +347,7 @@ class AppSession(QObject):
             self.set_specs([VariantSpec.from_json(s) for s in stored])
         self.run_info = run
         self.results = RunResults.from_store(self.store, run.id)
+        self.results.expect(len(self.items[: run.item_limit or None]) * len(self.results.variants))
         self.meter.restart()
         self._set_state(run.state if run.state != "running" else "interrupted")
         self.results_changed.emit()

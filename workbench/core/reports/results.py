@@ -65,7 +65,7 @@ class RunResults:
             self.models.update(event.models)
             self.run_id, self.total, self.already_done = event.run_id, event.total, event.already_done
             self._streamed.clear()
-            self._progress = RunProgress(total=event.total - event.already_done)
+            self._progress = RunProgress(total=event.total, before=event.already_done)
             self._summaries = None
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self.rows:
@@ -110,8 +110,12 @@ class RunResults:
         return [self.compare(a, b) for k, a in enumerate(names) for b in names[k + 1 :]]
 
     def progress(self) -> RunProgress:
-        """This start of the run so far: the answers folded in since its ``RunStarted``, of those it set out to get."""
+        """The run so far: the answers folded in since its ``RunStarted``, those before it, and the run's total."""
         return self._progress
+
+    def expect(self, total: int) -> None:
+        """A stored run shown as it stands: ``total`` pairs asked, the stored ones answered before (no start yet)."""
+        self._progress = RunProgress(total=total, before=self.done)
 
     def hardness(self, index: int) -> str | None:
         for rows in self.rows.values():

@@ -29,7 +29,8 @@ class VariantSummary:
     completion_tokens: int = 0
     cost: float = 0.0
     cached: int = 0
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    latencies_ms: list[float] = field(default_factory=list, repr=False)  # answers measured in this run
+    cached_latencies_ms: list[float] = field(default_factory=list, repr=False)  # as measured when first answered
 
     def add(self, row: ScoreRow) -> None:
         if row.status == "failed":
@@ -49,8 +50,8 @@ class VariantSummary:
         self.completion_tokens += row.completion_tokens
         self.cost += row.cost
         self.cached += row.cached
-        if row.latency_ms is not None and not row.cached:
-            self.latencies_ms.append(row.latency_ms)
+        if row.latency_ms is not None:
+            (self.cached_latencies_ms if row.cached else self.latencies_ms).append(row.latency_ms)
 
     @property
     def execution_accuracy(self) -> float:
@@ -65,7 +66,12 @@ class VariantSummary:
         return wilson_interval(self.correct, self.completed)
 
     def latency_ms(self, q: float) -> float | None:
+        """The ``q``-th percentile of this run's measured latencies; None when no answer was measured here."""
         return percentile(self.latencies_ms, q)
+
+    def cached_latency_ms(self, q: float) -> float | None:
+        """The same over answers from the cache, as they were measured when first asked."""
+        return percentile(self.cached_latencies_ms, q)
 
     def to_json(self) -> dict[str, Any]:
         lo, hi = self.interval
@@ -87,6 +93,7 @@ class VariantSummary:
             "cached": self.cached,
             "latency_ms_p50": self.latency_ms(50),
             "latency_ms_p95": self.latency_ms(95),
+            "cached_latency_ms_p50": self.cached_latency_ms(50),
         }
 
 

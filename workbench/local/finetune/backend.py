@@ -41,6 +41,7 @@ from workbench.core.finetune.backends import (
     register_backend,
 )
 from workbench.core.finetune.jobs import record_registration
+from workbench.core.runs.progress import format_duration
 from workbench.core.runs.runspec import LOCAL_PROFILE
 from workbench.core.store import Store
 from workbench.local.finetune.train import TrainConfig
@@ -158,7 +159,7 @@ def _event(job_id: str, number: int, line: dict[str, Any]) -> dict[str, Any]:
     if kind == "step":
         eta = line.get("eta_s", 0)
         message = (f"Step {line['step']}/{line['total']}: training loss={line['loss']} "
-                   f"(ETA {eta:.0f} s, {line.get('rss_mb')} MB)")  # fmt: skip
+                   f"(ETA {format_duration(eta)}, {line.get('rss_mb')} MB)")  # fmt: skip
     elif kind == "loaded":
         message = f"model loaded in {line.get('seconds')} s ({line.get('trainable'):,} parameters trained)"
     elif kind == "exported":

@@ -79,6 +79,10 @@ def open_window(qloop: asyncio.AbstractEventLoop, qtbot: Any, app_paths: AppPath
 
 
 def close_window(qtbot: Any, window: MainWindow) -> None:
+    """Close as a test ends: a run still going is cancelled first (quitting mid-run would ask; its own test)."""
+    if window.session.running:
+        window.session.cancel()
+        qtbot.waitUntil(lambda: not window.session.running, timeout=30_000)
     if window.isVisible():
         window.close()
     await_in_qt(qtbot, window.session.shutdown())

@@ -49,6 +49,7 @@ from workbench.core.retrieval.registry import export_recipes
 from workbench.core.runs.runspec import LOCAL_PROFILE, VariantSpec
 from workbench.core.runs.variant_builder import context_builder
 from workbench.local.finetune import backend as local_backend
+from workbench.ui.finetune_job_actions import JobActions
 from workbench.ui.finetune_texts import estimate_texts, job_status_text
 from workbench.ui.session import AppSession
 
@@ -88,12 +89,14 @@ class FineTuneDialog(QDialog):
         self.export_button = QPushButton("Export and check")
         self.export_label = QLabel()
         self.export_label.setWordWrap(True)
+        self.source_label = QLabel()  # which dataset and split the job trains on
         data_form = QFormLayout()
         for label, widget in (("Split", self.split), ("Prompt version", self.template), ("Retrieval", self.retrieval),
                               ("Examples (k)", self.k), ("Validation share", self.fraction)):  # fmt: skip
             data_form.addRow(label, widget)
         data_box = QGroupBox("1 · Training data (the same template and retrieval as a run)")
         data_layout = QVBoxLayout(data_box)
+        data_layout.addWidget(self.source_label)
         data_layout.addLayout(data_form)
         data_layout.addWidget(self.export_button)
         data_layout.addWidget(self.export_label)
@@ -154,8 +157,10 @@ class FineTuneDialog(QDialog):
         layout.addWidget(jobs_box, 2)
 
         self.export_button.clicked.connect(lambda: asyncio.ensure_future(self.export()))
-        self.start_button.clicked.connect(lambda: asyncio.ensure_future(self.start()))
-        self.cancel_button.clicked.connect(lambda: asyncio.ensure_future(self.cancel_job()))
+        self.actions = JobActions(self, buttons)
+        self.start_button.clicked.connect(self.actions.confirm_start)
+        self.cancel_button.clicked.connect(self.actions.cancel)
+        self.split.currentTextChanged.connect(lambda _: self.source_label.setText(f"Trains on {self.source_text()}"))
         self.variant_button.clicked.connect(self.add_variant)
         self.profile.currentTextChanged.connect(self._profile_changed)
         for signal in (self.epochs.valueChanged, self.price.valueChanged):
@@ -191,6 +196,15 @@ class FineTuneDialog(QDialog):
         self._profile_changed(self.profile.currentText())
         self._update_estimate()
 
+    def source_text(self) -> str:
+        dataset = self.session.dataset
+        return f"{dataset.name if dataset else 'no dataset'} · split {self.split.currentText() or '-'}"
+
+    def measured_step_s(self) -> float | None:
+        """This machine's measured time per local training step (from the last local job), if any."""
+        paid = self.chosen is None or self.chosen.paid
+        return None if paid else local_backend.seconds_per_step(self.session.store)
+
     def _context(self) -> FineTuneContext:
         return FineTuneContext(self.session.store, self.session.profile_store, self._registered, self.poll_s)
 
@@ -209,7 +223,7 @@ class FineTuneDialog(QDialog):
         report = self.report
         self.start_button.setEnabled(report is not None and report.ok and bool(self.profile.currentText()))
         paid = self.chosen is None or self.chosen.paid
-        estimate, button = estimate_texts(report, paid, self.epochs.value(), self.price.value())
+        estimate, button = estimate_texts(report, paid, self.epochs.value(), self.price.value(), self.measured_step_s())
         self.estimate.setText(estimate)
         self.start_button.setText(button)
 
@@ -302,6 +316,7 @@ class FineTuneDialog(QDialog):
         if job_id is None:
             self.events.clear()
             self.status.setText("no jobs yet")
+            self.actions.update(None)
             return
         job = self.session.store.job(job_id)
         self.events.setPlainText(
@@ -313,6 +328,7 @@ class FineTuneDialog(QDialog):
         self.status.setText(job_status_text(job, following))
         self.cancel_button.setEnabled(job["status"] not in TERMINAL)
         self.variant_button.setEnabled(bool(job["registered_profile"]))
+        self.actions.update(job)
 
     def follow(self, job_id: str) -> None:
         if job_id in self.watchers and not self.watchers[job_id].done():
@@ -327,7 +343,8 @@ class FineTuneDialog(QDialog):
         except (FineTuneError, ProfileError) as exc:
             self.status.setText(f"✗ {exc}")
         finally:
-            self.reload_jobs()
+            if not self.session.closed:  # a watch cancelled as the app closes: its store is gone
+                self.reload_jobs()
 
     def _status_changed(self, status: str) -> None:
         if status.startswith("service unavailable"):  # the API is down: the watch keeps trying
@@ -340,16 +357,6 @@ class FineTuneDialog(QDialog):
     def _registered(self, profile: EndpointProfile) -> None:
         self.session.reload_profiles()
         self.session.message.emit(f"fine-tuned model registered as endpoint profile {profile.name!r}")
-
-    async def cancel_job(self) -> None:
-        job_id = self._selected()
-        if job_id is None:
-            return
-        try:  # a local job saves a checkpoint, then stops
-            await backend_of(self.session.store.job(job_id), self._context()).cancel(job_id)
-        except (FineTuneError, ProfileError) as exc:
-            self.status.setText(f"✗ {exc}")
-        self.reload_jobs()
 
     def add_variant(self) -> VariantSpec | None:
         """Put the fine-tuned model in the run beside its base (same prompt and retrieval as the base's variant)."""

@@ -27,6 +27,7 @@ from workbench.core.secrets import mask
 from workbench.core.store import RunInfo, Store, StoreError
 from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
+from workbench.ui.confirmations import confirm_quit_mid_run
 from workbench.ui.context_pane import ContextPane
 from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.outputs_pane import OutputsPane
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.resize(1500, 900)
         self.last_problem = ""
         self._run_state = "idle"
+        self._quit_confirmed = False
+        self._quit_question: QMessageBox | None = None
         self.questions = QuestionsPane(session)
         self.prompt = PromptPane(session)
         self.context = ContextPane(session)
@@ -151,7 +154,7 @@ class MainWindow(QMainWindow):
         self._action("&Edit", "Redo", editor.redo, QKeySequence.StandardKey.Redo)
         self._action("&Edit", "Save prompt version", self.prompt.save, QKeySequence.StandardKey.Save)
         self._action("&Edit", "Find question", self.questions.search.setFocus, QKeySequence.StandardKey.Find)
-        self._action("&Run", "Run", self.run_bar.run, "F5")
+        self._action("&Run", "Run", self.run_bar.request_run, "F5")
         self._action("&Run", "Pause / continue", self.session.pause, "F6")
         self._action("&Run", "Cancel", self.session.cancel, "Shift+F5")
         self._action("&Run", "Variants…", self.edit_variants, "Ctrl+E")
@@ -215,6 +218,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("specs", json.dumps([s.to_json() for s in self.session.specs]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.session.running and not self._quit_confirmed:  # ask first; the run goes on meanwhile
+            event.ignore()
+            self._quit_question = confirm_quit_mid_run(self, self.session, self._quit_now)
+            return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState(LAYOUT_VERSION))
         if self.session.dataset is not None:
@@ -225,6 +232,10 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.session.cancel()  # what was answered is stored; the run can be resumed on the next start
         event.accept()
+
+    def _quit_now(self) -> None:
+        self._quit_confirmed = True
+        self.close()
 
     # --- actions -----------------------------------------------------------------------
     def open_dataset(self, root: Path, split: str | None = None, questions: Path | None = None) -> bool:

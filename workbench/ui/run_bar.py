@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -17,9 +18,11 @@ from PySide6.QtWidgets import (
 
 from workbench.core.runs.runspec import LOCAL_PROFILE
 from workbench.core.store import RunInfo
+from workbench.ui.confirmations import confirm_costly_start
 from workbench.ui.session import AppSession
 
 ACTIVE = ("starting", "running", "paused")
+BATCH_WINDOW_S = 24 * 3600  # the Batch API's completion window
 
 
 class RunBar(QWidget):
@@ -54,6 +57,7 @@ class RunBar(QWidget):
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue that run: only what is missing is asked for")
         self._resumable: RunInfo | None = None
+        self.question: QMessageBox | None = None
 
         first = QHBoxLayout()
         first.addWidget(self.dataset_label)
@@ -78,7 +82,7 @@ class RunBar(QWidget):
 
         self.open_button.clicked.connect(self.open_dataset_requested)
         self.variants_button.clicked.connect(self.variants_requested)
-        self.run_button.clicked.connect(self.run)
+        self.run_button.clicked.connect(self.request_run)
         self.pause_button.clicked.connect(session.pause)
         self.cancel_button.clicked.connect(session.cancel)
         self.resume_button.clicked.connect(self.resume)
@@ -104,6 +108,15 @@ class RunBar(QWidget):
         except ValueError as exc:
             self.session.problem.emit(str(exc))
             self.split.setCurrentText(self.session.split)
+
+    def request_run(self) -> None:
+        """Run (F5, the Run button); a Batch API run (answers within a day) is confirmed first."""
+        if not self.batch.isChecked():
+            self.run()
+            return
+        n = min(len(self.session.items), self.limit.value() or len(self.session.items)) * len(self.session.specs)
+        what = f"A Batch API run of {n:,} requests (answers arrive within 24 hours; about half the price)"
+        self.question = confirm_costly_start(self.window(), what, BATCH_WINDOW_S, None, self.run)
 
     def run(self) -> None:
         self.session.limit = self.limit.value() or None

@@ -154,6 +154,43 @@ def cancel(store: Store, job_id: str) -> bool:
     return True
 
 
+def checkpoint_of(store: Store, job_id: str) -> Path | None:
+    """The stopped job's last checkpoint (what Continue starts from), if it has one."""
+    folder = store.job(job_id)["spec"].get("out_dir")
+    path = Path(folder) / "checkpoint.pt" if folder else None
+    return path if path is not None and path.is_file() else None
+
+
+def delete_checkpoint(store: Store, job_id: str) -> int:
+    """Remove a stopped job's checkpoint; returns the bytes freed (the job can then only start over)."""
+    if alive(store, job_id):
+        raise LocalFineTuneError(f"job {job_id} is running: cancel it first")
+    path = checkpoint_of(store, job_id)
+    if path is None:
+        return 0
+    size = path.stat().st_size
+    path.unlink()
+    store.update_job(job_id, error="checkpoint deleted: start a new job to train again")
+    return size
+
+
+def seconds_per_step(store: Store) -> float | None:
+    """The last local job's measured time per optimizer step on this machine (None: none measured yet)."""
+    for job in reversed(store.jobs()):
+        if job["spec"].get("backend") != LOCAL_BACKEND:
+            continue
+        for event in reversed(store.job_events(job["id"])):
+            data = event.get("data") or {}
+            if data.get("event") != "step" or not data.get("step"):
+                continue
+            left = int(data.get("total", 0)) - int(data["step"])
+            if left > 0 and data.get("eta_s"):  # the trainer's ETA is its measured rate times the steps left
+                return float(data["eta_s"]) / left
+            if data.get("elapsed_s"):
+                return float(data["elapsed_s"]) / int(data["step"])
+    return None
+
+
 def _event(job_id: str, number: int, line: dict[str, Any]) -> dict[str, Any]:
     kind = line.get("event")
     if kind == "step":

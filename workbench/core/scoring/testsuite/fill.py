@@ -3,7 +3,8 @@
 Each table gets between one and ``max_rows`` rows. A column's values are drawn from its real
 pool (the original's distinct values, with the gold queries' literals added); primary keys and
 unique columns never repeat (a fresh value is made when the pool runs out); a foreign key takes
-the values of a row the parent table really has in this database, so joins still hit. The
+the values of a row the parent table really has in this database, so joins still hit (a
+nullable one is now and then NULL, so inner and LEFT joins can differ). The
 file is written with the original's own CREATE statements, then its indexes and views.
 """
 
@@ -18,6 +19,7 @@ from workbench.core.scoring.testsuite.shape import DatabaseShape, TableShape, qu
 
 Rows = list[dict[str, Any]]
 _TRIES = 20  # per row, before a row whose keys keep colliding is given up
+NO_PARENT = 0.1  # how often a nullable foreign key is left NULL (an inner join then drops the row, a LEFT one not)
 
 
 def _fresh(table: TableShape, column: str, pool: list[Any], taken: set[Any], rng: random.Random) -> Any:
@@ -83,6 +85,9 @@ def random_rows(shape: DatabaseShape, rng: random.Random, max_rows: int) -> dict
                     chosen = rng.choice(parents)
                     for child, parent_col in zip(fk.columns, parent_cols, strict=True):
                         row[child] = chosen[parent_col]
+                if _nullable(table, fk.columns) and rng.random() < NO_PARENT:
+                    for child in fk.columns:
+                        row[child] = None
             for unique in table.unique:
                 if len(unique) == 1 and (row[unique[0]],) in taken[unique] and not _is_foreign(table, unique[0]):
                     pool = shape.pools.get((table.name, unique[0])) or []
@@ -97,6 +102,10 @@ def random_rows(shape: DatabaseShape, rng: random.Random, max_rows: int) -> dict
             rows.append(row)
         out[table.name] = rows
     return out
+
+
+def _nullable(table: TableShape, columns: tuple[str, ...]) -> bool:
+    return not any(c in table.not_null or any(c in u for u in table.unique) for c in columns)
 
 
 def _is_foreign(table: TableShape, column: str) -> bool:

@@ -28,14 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.data.dataset import Dataset, Item
+from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.testsuite.distill import Probe, ProbeResult, greedy_cover, probe_database
 from workbench.core.scoring.testsuite.fill import random_rows, write_database
 from workbench.core.scoring.testsuite.neighbours import compared_values, neighbours
-from workbench.core.scoring.testsuite.shape import read_shape
+from workbench.core.scoring.testsuite.shape import DatabaseShape, read_shape
 
 MAX_CANDIDATES = 40
+SHAPE_TIME_S = 60.0  # reading a database's schema and value pools, in a bounded worker
 _OURS = re.compile(r".+_ts\d+\.sqlite$")
 
 
@@ -124,9 +126,11 @@ def _suite_for(pool: BoundedPool, folder: Path, db_id: str, items: list[Item], o
         if _OURS.match(old.name) and old.name.startswith(db_id):
             old.unlink()
     try:
-        shape = read_shape(main)
+        shape = pool.submit(_bounded_shape, str(main)).result()
     except sqlite3.Error as exc:
         raise SuiteError(f"{main}: cannot read its schema: {exc}") from None
+    except WorkerKilled as killed:
+        raise SuiteError(f"{main}: reading its schema and values passed a bound: {killed}") from None
     for item in items:
         for table, column, values in compared_values(item.query):
             shape.add_values(table, column, values)
@@ -152,6 +156,12 @@ def _suite_for(pool: BoundedPool, folder: Path, db_id: str, items: list[Item], o
             kept.append(name)
     return SuiteReport(db_id, len(items), pairs, cover.by_original, cover.by_suite, count, tuple(kept),
                        time.monotonic() - start)  # fmt: skip
+
+
+def _bounded_shape(path: str) -> DatabaseShape:
+    """In a pool worker (its memory cap applies): the shape, read within ``SHAPE_TIME_S``."""
+    with watchdog.bounded(SHAPE_TIME_S, watchdog.PARSING):
+        return read_shape(Path(path))
 
 
 def _result(future: Future[ProbeResult]) -> ProbeResult | None:

@@ -112,6 +112,43 @@ RULES: dict[str, Rule] = {
 }
 
 
+def loosen_boundary(sql: str, rng: random.Random) -> str:
+    """``>`` becomes ``>=`` (and ``<`` ``<=``, and back): wrong, yet the same rows wherever no value sits on it."""
+    swaps = {">": ">=", "<": "<=", ">=": ">", "<=": "<"}
+    return _sub_once(r"(?<![<>!=])(>=|<=|>|<)(?!=)(?=\s*-?\d)", lambda m: swaps[m.group(1)], sql)
+
+
+def left_join(sql: str, rng: random.Random) -> str:
+    """An inner join spelled LEFT: wrong, yet the same rows wherever every row finds its partner."""
+    return _sub_once(r"(?<!left )(?<!inner )\bjoin\b", "LEFT JOIN", sql)
+
+
+def count_column(sql: str, rng: random.Random) -> str:
+    """COUNT(*) over a join becomes COUNT of the joined table's first column: differs only where it is NULL."""
+    joined = re.search(r"\bjoin\s+\w+\s+as\s+(t\d)\b", sql, re.IGNORECASE)
+    m = re.search(rf"\b{joined.group(1)}\.(\w+)", sql, re.IGNORECASE) if joined else None
+    return _sub_once(r"\bcount\s*\(\s*\*\s*\)", f"count({joined.group(1)}.{m.group(1)})", sql) if m else sql
+
+
+# semantically wrong rewrites that one database often cannot tell from gold (what a test suite catches)
+PLAUSIBLE_RULES: dict[str, Rule] = {f.__name__: f for f in (loosen_boundary, left_join, count_column)}
+
+
+def perturb_plausibly(queries: list[str], seed: int = 7) -> list[str]:
+    """Each query with one plausible wrong rewrite (a random one of ``PLAUSIBLE_RULES`` that changes it, else
+    ``add_limit``), one query in four left to ``perturb``; seeded."""
+    rng = random.Random(seed)
+    out = []
+    for sql in queries:
+        if rng.random() < 0.25:
+            out.append(perturb(sql, rng))
+            continue
+        names = rng.sample(sorted(PLAUSIBLE_RULES), k=len(PLAUSIBLE_RULES))
+        changed = [new for new in (PLAUSIBLE_RULES[n](sql, rng) for n in names) if new != sql]
+        out.append(changed[0] if changed else add_limit(sql, rng))
+    return out
+
+
 def perturb(sql: str, rng: random.Random) -> str:
     """Apply one or two random rules (or none, one time in eight)."""
     if rng.random() < 0.125:

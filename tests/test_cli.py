@@ -34,7 +34,7 @@ def test_score_prints_table_and_writes_jsonl(
     assert "all           88        66   75.0%        63   71.6%" in printed
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 88
-    assert set(rows[0]) == {"index", "db_id", "hardness", "exec_match", "exact_match", "reason"}
+    assert set(rows[0]) == {"index", "db_id", "hardness", "exec_match", "exact_match", "reason", "ts_match"}
     assert [r["index"] for r in rows] == list(range(88))
     assert {r["hardness"] for r in rows} == {"easy", "medium", "hard", "extra"}
 

@@ -16,7 +16,7 @@ from workbench.core.endpoints.profiles import ProfileError, ProfileStore
 from workbench.core.finetune.validate import validate
 from workbench.core.runs.variant_file import VariantFileError, read_variant_file
 from workbench.core.scoring import Scorer
-from workbench.core.scoring.scorer import _db_files
+from workbench.core.scoring.suite import database_files
 from workbench.core.store import Store, StoreError
 
 
@@ -170,7 +170,7 @@ def test_only_real_sqlite_files_beside_a_database_are_opened(demo_copy: Path) ->
     (folder / "shop.sqlite.bak").write_bytes((folder / "shop.sqlite").read_bytes())
     (folder / "shop_junk.sqlite").write_bytes(b"not a database at all")
     shutil.copy(folder / "shop.sqlite", folder / "shop_2.sqlite")
-    assert _db_files(str(folder), "shop") == [str(folder / "shop.sqlite"), str(folder / "shop_2.sqlite")]
+    assert database_files(str(folder), "shop") == [str(folder / "shop.sqlite"), str(folder / "shop_2.sqlite")]
     dataset = Dataset(demo_copy)
     dev = dataset.load_split("dev")
     with Scorer(dataset, workers=1) as scorer:

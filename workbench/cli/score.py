@@ -61,8 +61,11 @@ def read_predictions(path: Path, split: Split) -> list[str]:
 
 
 def format_table(verdicts: Sequence[Verdict]) -> str:
+    """Counts and accuracies per hardness: EX, then TS when a test suite scored any item, then EM."""
     table = summarize(verdicts)
-    lines = [f"{'hardness':<9}{'count':>7}{'execution':>18}{'exact match':>18}"]
+    suite = "ts_n" in table["all"]
+    ts_head = f"{'test suite TS':>18}" if suite else ""
+    lines = [f"{'hardness':<9}{'count':>7}{'execution EX':>18}{ts_head}{'exact match EM':>18}"]
     for level in (*HARDNESS_LEVELS, "all"):
         row = table[level]
         n = row["n"]
@@ -70,7 +73,8 @@ def format_table(verdicts: Sequence[Verdict]) -> str:
         def cell(k: int, n: int = n) -> str:
             return f"{k:>6} {100.0 * k / n:6.1f}%" if n else f"{'-':>6} {'-':>7}"
 
-        lines.append(f"{level:<9}{n:>7}{cell(row['exec']):>18}{cell(row['exact']):>18}")
+        ts = f"{cell(row['ts'], row['ts_n']):>18}" if suite else ""
+        lines.append(f"{level:<9}{n:>7}{cell(row['exec']):>18}{ts}{cell(row['exact']):>18}")
     unscored = table["all"]["unscored"]
     if unscored:
         lines.append(f"unscorable: {unscored} item(s), not counted above (see reasons in --jsonl)")

@@ -1,5 +1,6 @@
 """The Accuracy pane: a live table of variants x figures, and a paired comparison of two variants.
 
+TS % (test-suite accuracy) is shown beside EX % whenever a run's items were scored on a test suite.
 A pinned baseline (any variant of a run on the same dataset split, kept in the UI settings across
 restarts) is shown as the table's last row; every variant's row then has its Δ EX against it,
 with the paired 95% interval, and its fixed and broken counts (``experiments.compare``).
@@ -28,8 +29,8 @@ from workbench.core.reports.summaries import VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.session import AppSession
 
-COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $", "p50 ms",
-           "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
+COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $",
+           "p50 ms", "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
 BASELINE_COLUMNS = COLUMNS[-3:]
 BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
 HARDNESS_COLUMNS = {COLUMNS.index(h): h for h in HARDNESS_LEVELS}
@@ -63,6 +64,7 @@ def cell_text(s: VariantSummary, column: str) -> str:
         "n": str(s.completed),
         "EX %": _pct(s.execution_accuracy) if s.completed else "–",
         "95% CI": f"{_pct(lo)}–{_pct(hi)}" if s.completed else "–",
+        "TS %": _pct(s.test_suite_accuracy) if s.ts_n else "–",
         "EM %": _pct(s.exact_accuracy) if s.completed else "–",
         "failed": str(s.failed),
         "tokens": f"{s.prompt_tokens + s.completion_tokens:,}",
@@ -143,6 +145,7 @@ class AccuracyModel(QAbstractTableModel):
             return {"EX %": "execution accuracy; click to list the wrong answers",
                     "EM %": "exact-set match (Spider)",
                     "95% CI": "Wilson interval of execution accuracy",
+                    "TS %": "test-suite accuracy: right on every database of the suite (shown when there is one)",
                     "prompt": "the template and its version (numbered within the template)",
                     "Δ EX vs baseline": "EX minus the pinned baseline's on the items both answered (paired 95% CI)",
                     "fixed": "right here, wrong in the baseline; click to list them",
@@ -261,6 +264,8 @@ class AccuracyPane(QWidget):
         self.session.set_filter(self.model.filter_for(index.row(), index.column()))
 
     def _results_changed(self) -> None:
+        suite = any(s.has_test_suite for s in self.model.summaries)
+        self.table.setColumnHidden(COLUMNS.index("TS %"), not suite)  # TS beside EX whenever a suite exists
         names = list(self.session.results.variants)
         if names != [self.first.itemText(i) for i in range(self.first.count())]:
             for combo, default in ((self.first, 0), (self.second, 1)):

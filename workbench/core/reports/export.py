@@ -30,7 +30,7 @@ MAX_DISAGREEMENTS = 200
 PREVIEW_ROWS = 5
 CSV_COLUMNS = (
     "variant", "model", "endpoint", "retrieval", "prompt_version", "n", "correct", "execution_accuracy", "ci95_low",
-    "ci95_high", "exact", "exact_accuracy",
+    "ci95_high", "exact", "exact_accuracy", "ts_correct", "ts_n", "test_suite_accuracy",
     *(f"{h}_{k}" for h in HARDNESS_LEVELS for k in ("correct", "n")),
     "failed", "unscorable", "prompt_tokens", "completion_tokens", "cost", "latency_ms_p50", "latency_ms_p95",
 )  # fmt: skip
@@ -143,7 +143,8 @@ def render_csv(data: ReportData) -> str:
         writer.writerow([
             s.variant, s.model, d.get("endpoint", ""), d.get("retrieval", ""), d.get("prompt_version_id") or "",
             s.completed, s.correct, f"{s.execution_accuracy:.4f}", f"{lo:.4f}", f"{hi:.4f}", s.exact,
-            f"{s.exact_accuracy:.4f}", *hardness, s.failed, s.unscorable, s.prompt_tokens, s.completion_tokens,
+            f"{s.exact_accuracy:.4f}", s.ts_correct, s.ts_n, f"{s.test_suite_accuracy:.4f}" if s.ts_n else "",
+            *hardness, s.failed, s.unscorable, s.prompt_tokens, s.completion_tokens,
             f"{s.cost:.6f}", "" if p50 is None else f"{p50:.1f}", "" if p95 is None else f"{p95:.1f}",
         ])  # fmt: skip
     return mask(out.getvalue())
@@ -172,14 +173,17 @@ def _pct(value: float) -> str:
 
 
 def _summary_table(data: ReportData) -> str:
-    head = ["variant", "model", "n", "EX %", "95% CI", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $", "p50 ms"]
+    suite = any(s.has_test_suite for s in data.summaries)  # TS beside EX whenever a test suite scored items
+    head = ["variant", "model", "n", "EX %", "95% CI", *(["TS %"] if suite else []), "EM %",
+            *(f"{h} EX %" for h in HARDNESS_LEVELS), "failed", "tokens", "cost $", "p50 ms"]  # fmt: skip
     rows = []
     for s in data.summaries:
         lo, hi = s.interval
         p50 = s.latency_ms(50)
         hard = [f"{_pct(c / n)} ({n})" if n else "–" for c, n in s.by_hardness.values()]
+        ts = [_pct(s.test_suite_accuracy) if s.ts_n else "–"] if suite else []
         cells = [
-            _e(s.variant), _e(s.model), s.completed, _pct(s.execution_accuracy), f"{_pct(lo)}–{_pct(hi)}",
+            _e(s.variant), _e(s.model), s.completed, _pct(s.execution_accuracy), f"{_pct(lo)}–{_pct(hi)}", *ts,
             _pct(s.exact_accuracy), *hard, s.failed, f"{s.prompt_tokens + s.completion_tokens:,}", f"{s.cost:.4f}",
             "–" if p50 is None else f"{p50:.0f}",
         ]  # fmt: skip
@@ -314,7 +318,8 @@ def render_html(data: ReportData) -> str:
 <p>{_e(run.dataset_root)} · split {_e(run.split)} · state {_e(run.state)} · started {_e(run.created_at[:19])}</p>
 <ul>{variants}</ul>{notes}
 <h2>Accuracy</h2>{_summary_table(data)}
-<p class=muted>EX: execution accuracy; EM: exact-set match (Spider); intervals are Wilson 95%.</p>
+<p class=muted>EX: execution accuracy on each question's database; TS (with a test suite): right on every database
+of the suite; EM: exact-set match (Spider); intervals are Wilson 95% (of EX).</p>
 {_charts(data)}
 <h2>Paired comparisons</h2>{_pairs(data)}
 {_against_baseline(data)}

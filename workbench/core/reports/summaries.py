@@ -24,6 +24,8 @@ class VariantSummary:
     unscorable: int = 0
     correct: int = 0  # execution match
     exact: int = 0
+    ts_correct: int = 0  # test-suite match, of the ``ts_n`` items that have a suite verdict
+    ts_n: int = 0
     by_hardness: dict[str, list[int]] = field(default_factory=lambda: {h: [0, 0] for h in HARDNESS_LEVELS})
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -42,6 +44,8 @@ class VariantSummary:
         self.completed += 1
         self.correct += bool(row.exec_match)
         self.exact += bool(row.exact_match)
+        self.ts_n += row.ts_match is not None
+        self.ts_correct += bool(row.ts_match)
         if row.hardness in self.by_hardness:
             cell = self.by_hardness[row.hardness]
             cell[0] += bool(row.exec_match)
@@ -60,6 +64,15 @@ class VariantSummary:
     @property
     def exact_accuracy(self) -> float:
         return self.exact / self.completed if self.completed else 0.0
+
+    @property
+    def has_test_suite(self) -> bool:
+        """Whether any item was scored on a test suite: reports then show TS beside EX."""
+        return self.ts_n > 0
+
+    @property
+    def test_suite_accuracy(self) -> float:
+        return self.ts_correct / self.ts_n if self.ts_n else 0.0
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -85,6 +98,9 @@ class VariantSummary:
             "exact": self.exact,
             "execution_accuracy": round(self.execution_accuracy, 4),
             "exact_accuracy": round(self.exact_accuracy, 4),
+            "ts_correct": self.ts_correct,
+            "ts_n": self.ts_n,
+            "test_suite_accuracy": round(self.test_suite_accuracy, 4) if self.ts_n else None,
             "ci95": [round(lo, 4), round(hi, 4)],
             "by_hardness": {h: {"correct": c, "n": n} for h, (c, n) in self.by_hardness.items()},
             "prompt_tokens": self.prompt_tokens,

@@ -352,6 +352,7 @@ class Runner:
             hardness=verdict.hardness,
             exec_match=verdict.exec_match,
             exact_match=verdict.exact_match,
+            ts_match=verdict.ts_match,
             predicted_sql=extraction.sql,
             request_hash=key,
             cost=cost,

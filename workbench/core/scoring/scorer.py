@@ -8,22 +8,20 @@ parsing are CPU-bound; threads would share one core). Gold results are cached pe
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from workbench.core.data.dataset import Dataset, Item
-from workbench.core.data.inputs import is_sqlite_file, sqlite_problem
+from workbench.core.data.inputs import sqlite_problem
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.sandbox.sqlexec import QueryError, SandboxedDatabase, open_readonly, table_columns
+from workbench.core.sandbox.sqlexec import SandboxedDatabase, table_columns
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
-from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
+from workbench.core.scoring.suite import database_files, execution_verdicts
 
 SCORING_TIMEOUT_S = ExecLimits.time_limit_s
 SCORING_MAX_ROWS = ExecLimits.max_rows
@@ -38,6 +36,7 @@ class Verdict:
     exec_match: bool | None
     exact_match: bool | None
     reason: str
+    ts_match: bool | None = None  # test-suite match: on every database of the suite; None without one
 
     @property
     def status(self) -> str:
@@ -65,7 +64,7 @@ class _DbInfo:
 
     db_id: str
     db_file: str
-    suite: bool  # whether other *.sqlite files beside it are its test-suite copies (Spider layout)
+    suite: bool  # whether other *.sqlite files beside it are its test-suite databases (Spider layout)
     tables: dict[str, list[str]]  # from the file, or from tables.json when it is unusable
     fk_pairs: tuple[tuple[int, int], ...]
     table_names: tuple[str, ...]
@@ -78,11 +77,14 @@ class _DbInfo:
     def fk_map(self) -> dict[str, str]:
         return foreign_key_map(self.table_names, self.column_names, self.fk_pairs)
 
+    def files(self) -> list[str]:
+        """The main database, then its test-suite databases (none outside the Spider layout)."""
+        return database_files(os.path.dirname(self.db_file), self.db_id) if self.suite else [self.db_file]
+
     def open_databases(self) -> list[SandboxedDatabase]:
         bounds = watchdog.limits()  # the pool's, in a worker
         return [
-            SandboxedDatabase(p, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes)
-            for p in (_db_files(os.path.dirname(self.db_file), self.db_id) if self.suite else [self.db_file])
+            SandboxedDatabase(p, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes) for p in self.files()
         ]
 
 
@@ -122,47 +124,11 @@ class _DbJob:
 _GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
 
 
-def _db_files(db_dir: str, db_id: str) -> list[str]:
-    """``<db_id>.sqlite``, then (test suites) every other ``*.sqlite`` file in its folder that
-    really is a SQLite database; journals, backups and stray files are never opened."""
-    main = os.path.join(db_dir, f"{db_id}.sqlite")
-    others = sorted(
-        path
-        for path in (os.path.join(db_dir, n) for n in os.listdir(db_dir) if n.endswith(".sqlite"))
-        if path != main and is_sqlite_file(Path(path)) and _opens(path)
-    )
-    return [main, *others]
-
-
-def _opens(path: str) -> bool:
-    try:
-        open_readonly(path).close()
-    except sqlite3.Error:
-        return False
-    return True
-
-
 def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:
     key = (str(db.path), db.path.stat().st_mtime_ns, sql)
     if key not in _GOLD_CACHE:
         _GOLD_CACHE[key] = db.execute(sql, watchdog.GOLD)
     return _GOLD_CACHE[key]
-
-
-def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str) -> tuple[bool | None, str]:
-    g_sql, p_sql = prepare_for_execution(gold), prepare_for_execution(pred)
-    ordered = order_matters(g_sql)
-    for db in dbs:
-        g_out = _gold_rows(db, g_sql)
-        if isinstance(g_out, QueryError):
-            return None, f"gold query fails on {db.path.name}: {g_out}"
-        p_out = db.execute(p_sql, watchdog.PREDICTION)
-        if isinstance(p_out, QueryError):
-            return False, f"prediction fails: {p_out}"
-        same, why = compare_results(g_out.rows, p_out.rows, ordered)
-        if not same:
-            return False, why
-    return True, why
 
 
 def _gold_hardness(schema: SpiderSchema, gold: str) -> str | None:
@@ -183,8 +149,9 @@ def _stopped(
     level = _gold_hardness(schema, gold)
     if phase == "gold query":
         return Verdict(index, info.db_id, level, None, None, f"gold query fails: {bound}: {detail}")
+    ts = False if len(info.files()) > 1 else None
     return Verdict(index, info.db_id, level, False, False, f"execution: prediction fails: {bound}: {detail}; "
-                   "exact: not compared")  # fmt: skip
+                   "exact: not compared", ts)  # fmt: skip
 
 
 def killed_verdict(dataset_root: str, db_id: str, index: int, gold: str, killed: WorkerKilled) -> Verdict:
@@ -231,8 +198,9 @@ def _score_item(
     level = hardness(gold_tree)
     if len(pred) > MAX_PREDICTION_CHARS:
         why = f"prediction too long: {len(pred)} characters (limit {MAX_PREDICTION_CHARS})"
-        return Verdict(index, db_id, level, False, False, f"execution: {why}; exact: not compared")
-    ex, ex_reason = _exec_verdict(dbs, gold, pred)
+        return Verdict(index, db_id, level, False, False, f"execution: {why}; exact: not compared",
+                       False if len(dbs) > 1 else None)  # fmt: skip
+    ex = execution_verdicts(dbs, gold, pred, _gold_rows)
     try:
         with watchdog.bounded(watchdog.limits().time_limit_s, watchdog.PARSING):
             pred_tree = parse_sql(schema, pred)
@@ -242,9 +210,11 @@ def _score_item(
     em, em_reason = exact_match(normalize(pred_tree, schema, fk_map), normalize(gold_tree, schema, fk_map))
     if parse_note:
         em_reason = parse_note
-    if ex is None:
-        return Verdict(index, db_id, level, None, em, ex_reason)
-    return Verdict(index, db_id, level, ex, em, f"execution: {ex_reason}; exact: {em_reason}")
+    if ex.exec_match is None:
+        return Verdict(index, db_id, level, None, em, ex.exec_reason)
+    suite = f"; test suite: {ex.ts_reason}" if len(dbs) > 1 else ""
+    reason = f"execution: {ex.exec_reason}{suite}; exact: {em_reason}"
+    return Verdict(index, db_id, level, ex.exec_match, em, reason, ex.ts_match)
 
 
 class Scorer:
@@ -329,9 +299,11 @@ def _split(job: _DbJob, size: int) -> list[_DbJob]:
 
 
 def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
-    """Counts per hardness level and overall: n, exec, exact, unscored."""
+    """Counts per hardness level and overall: n, exec, exact, unscored; with a test suite (any verdict has
+    ``ts_match``) also ts_n and ts: the items with a test-suite verdict, and those right on the whole suite."""
+    suite = {"ts_n": 0, "ts": 0} if any(v.ts_match is not None for v in verdicts) else {}
     table: dict[str, dict[str, int]] = {
-        level: {"n": 0, "exec": 0, "exact": 0, "unscored": 0} for level in (*HARDNESS_LEVELS, "all")
+        level: {"n": 0, "exec": 0, "exact": 0, "unscored": 0, **suite} for level in (*HARDNESS_LEVELS, "all")
     }
     for v in verdicts:
         rows = [table["all"]] + ([table[v.hardness]] if v.hardness in table else [])
@@ -342,6 +314,9 @@ def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
             row["n"] += 1
             row["exec"] += bool(v.exec_match)
             row["exact"] += bool(v.exact_match)
+            if suite:
+                row["ts_n"] += v.ts_match is not None
+                row["ts"] += bool(v.ts_match)
     return table
 
 

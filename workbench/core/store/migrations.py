@@ -128,6 +128,11 @@ def _m8_run_questions(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN questions TEXT")
 
 
+def _m9_score_test_suite_match(db: sqlite3.Connection) -> None:
+    """Each score's test-suite verdict (right on every database of the suite; NULL where there is none)."""
+    db.execute("ALTER TABLE scores ADD COLUMN ts_match INTEGER")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -137,6 +142,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m6_run_owner,
     _m7_request_sends,
     _m8_run_questions,
+    _m9_score_test_suite_match,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process

@@ -21,6 +21,7 @@ class ScoreRow:
     hardness: str | None = None
     exec_match: bool | None = None
     exact_match: bool | None = None
+    ts_match: bool | None = None  # ``Verdict.ts_match``: right on every database of the test suite; None without one
     predicted_sql: str | None = None
     request_hash: str | None = None
     cost: float = 0.0
@@ -36,7 +37,8 @@ class ScoresMixin(StoreConnection):
             db.execute(
                 "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
                 "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
-                "prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "prompt_tokens, completion_tokens, ts_match) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     row.variant_id,
@@ -55,6 +57,7 @@ class ScoresMixin(StoreConnection):
                     row.latency_ms,
                     row.prompt_tokens,
                     row.completion_tokens,
+                    _opt_int(row.ts_match),
                 ),
             )
 
@@ -68,8 +71,8 @@ class ScoresMixin(StoreConnection):
     def scores(self, run_id: int) -> Iterator[ScoreRow]:
         cur = self.db.execute(
             "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
-            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens FROM scores WHERE run_id = ? "
-            "ORDER BY variant_id, item_index",
+            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens, ts_match FROM scores "
+            "WHERE run_id = ? ORDER BY variant_id, item_index",
             (run_id,),
         )
         for r in cur:
@@ -89,6 +92,7 @@ class ScoresMixin(StoreConnection):
                 latency_ms=r[12],
                 prompt_tokens=int(r[13]),
                 completion_tokens=int(r[14]),
+                ts_match=_opt_bool(r[15]),
             )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from workbench.core.reports.overrides import NO_OVERRIDES, Overrides
 from workbench.core.reports.stats import mcnemar_p, paired_bootstrap_interval, percentile, wilson_interval
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import ScoreRow
@@ -30,8 +31,14 @@ class VariantSummary:
     cost: float = 0.0
     cached: int = 0
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    override_correct: int = 0  # EX with overrides (overrides.py): right once disputes apply
+    override_n: int = 0  # scored items not left out by a dispute
 
-    def add(self, row: ScoreRow) -> None:
+    def add(self, row: ScoreRow, overrides: Overrides = NO_OVERRIDES) -> None:
+        verdict = overrides.verdict(row)
+        if verdict is not None:
+            self.override_n += 1
+            self.override_correct += verdict
         if row.status == "failed":
             self.failed += 1
             return
@@ -64,6 +71,11 @@ class VariantSummary:
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.correct, self.completed)
 
+    @property
+    def override_accuracy(self) -> float:
+        """EX with overrides (overrides.py): equal to ``execution_accuracy`` when no dispute touches the rows."""
+        return self.override_correct / self.override_n if self.override_n else 0.0
+
     def latency_ms(self, q: float) -> float | None:
         return percentile(self.latencies_ms, q)
 
@@ -80,6 +92,11 @@ class VariantSummary:
             "execution_accuracy": round(self.execution_accuracy, 4),
             "exact_accuracy": round(self.exact_accuracy, 4),
             "ci95": [round(lo, 4), round(hi, 4)],
+            "with_overrides": {
+                "correct": self.override_correct,
+                "n": self.override_n,
+                "execution_accuracy": round(self.override_accuracy, 4),
+            },
             "by_hardness": {h: {"correct": c, "n": n} for h, (c, n) in self.by_hardness.items()},
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,

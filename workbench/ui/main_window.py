@@ -29,6 +29,7 @@ from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.context_pane import ContextPane
 from workbench.ui.finetune_dialog import FineTuneDialog
+from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import OutputsPane
 from workbench.ui.plots_pane import PlotsPane
 from workbench.ui.prompt_pane import PromptPane
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.resize(1500, 900)
         self.last_problem = ""
         self._run_state = "idle"
+        self.gold = GoldOverlay.of(session)  # before the panes: it fills the results they read (gold_overlay.py)
         self.questions = QuestionsPane(session)
         self.prompt = PromptPane(session)
         self.context = ContextPane(session)

@@ -25,6 +25,7 @@ from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.sandbox.bounded_pool import WorkerKilled
 from workbench.core.store import ScoreRow
+from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.highlighters import SqlHighlighter
 from workbench.ui.session import AppSession
 
@@ -98,6 +99,7 @@ class AnswerCard(QFrame):
         self.grid = GridView()
         self.metrics = QLabel()
         self.metrics.setStyleSheet("color: #555555")
+        self.disputes: DisputeActions | None = None  # "Dispute…" on this answer (set by the pane)
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
@@ -147,6 +149,7 @@ class OutputsPane(QWidget):
         nav.addWidget(self.next_button)
         nav.addWidget(self.next_wrong_button)
         self.gold = AnswerCard("gold")
+        self.gold.disputes = DisputeActions(session, self.gold, lambda: (session.current_index, None))
         self.cards_box = QWidget()
         self.cards_layout = QHBoxLayout(self.cards_box)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
@@ -195,6 +198,7 @@ class OutputsPane(QWidget):
         for name in names:
             model = models.get(name, "")
             card = AnswerCard(f"{name}" + (f"  ·  {model}" if model else ""))
+            card.disputes = DisputeActions(self.session, card, lambda name=name: (self.session.current_index, name))
             self.cards_layout.addWidget(card)
             self.cards[name] = card
 

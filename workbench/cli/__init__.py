@@ -8,6 +8,7 @@ workbench compare BASELINE CONTENDER [--json] [--fail-on-regression]
 workbench local start|stop|status
 workbench finetune export|validate|start|status|cancel
 workbench dataset check DIR [--questions FILE]
+workbench disputes list|export [OUT] --dataset DIR [--split S] [--json]
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import compare, dataset, finetune, local, run, score
+from workbench.cli import compare, dataset, disputes, finetune, local, run, score
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 from workbench.core.data.inputs import InputError, one_line
 from workbench.core.secrets import mask
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_parser(sub)
     finetune.add_parser(sub)
     dataset.add_parser(sub)
+    disputes.add_parser(sub)
     return parser
 
 

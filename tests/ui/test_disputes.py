@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.conftest import repeated_demo
 from tests.servers.openai import WRONG_SQL, OpenAITestServer
 from tests.ui.conftest import OpenWindow, await_in_qt
 from tests.ui.test_run_flow import RUN_TIMEOUT_MS, table_row, window_with_test_variants
@@ -46,7 +47,7 @@ def test_hardness_is_known_right_after_opening_the_demo(open_window: OpenWindow,
 
 
 def test_a_failing_gold_query_is_marked_and_a_new_dataset_replaces_what_was_learnt(
-    open_window: OpenWindow, demo_copy: Path, qtbot: Any
+    open_window: OpenWindow, demo_copy: Path, tmp_path: Path, qtbot: Any
 ) -> None:
     dev = json.loads((demo_copy / "dev.json").read_text())
     dev[2]["query"] = "SELECT no_such_column FROM " + dev[2]["query"].split(" FROM ", 1)[1]
@@ -60,10 +61,15 @@ def test_a_failing_gold_query_is_marked_and_a_new_dataset_replaces_what_was_lear
     assert "gold: gold query fails" in tip and "no such column: no_such_column" in tip
     assert not question_cell(window, 3).startswith("⚠")
 
+    large = repeated_demo(tmp_path, 3000)  # work that is still going when the next dataset opens
+    assert window.open_dataset(large)
+    under_way = window.gold._cancel
     assert window.open_dataset(DEMO_DATASET)
-    assert window.gold.problems == {} and not window.gold.checked  # forgotten at once, learnt again
+    assert under_way.is_set()  # the large split's work is told to stop
+    assert window.gold.problems == {} and window.gold.hardness == {} and not window.gold.checked
     await_in_qt(qtbot, window.gold.settle())
-    assert window.gold.problems == {} and not question_cell(window, 2).startswith("⚠")
+    assert window.gold.checked and window.gold.problems == {} and not question_cell(window, 2).startswith("⚠")
+    assert sorted(window.gold.hardness) == list(range(88))  # the demo's, nothing of the large split's
 
 
 @pytest.mark.server(answer="model")

@@ -44,6 +44,8 @@ def test_hardness_is_known_right_after_opening_the_demo(open_window: OpenWindow,
     assert model.rows == [i for i, level in expected.items() if level == "hard"] and len(model.rows) == 16
     assert "16 of 88 questions" in pane.count.text() and pane.show_all.isHidden()
     assert window.gold.checked and window.gold.problems == {}  # the demo's gold is clean
+    first = window.session.current_index
+    assert first is not None and f", {expected[first]}]" in window.outputs.header.text()  # not "?"
 
 
 def test_a_failing_gold_query_is_marked_and_a_new_dataset_replaces_what_was_learnt(
@@ -119,6 +121,8 @@ def test_a_dispute_changes_ex_with_overrides_and_nothing_else(
     assert question_cell(window, 0).startswith("⚑ ") and question_cell(window, 1).startswith("⚑ ")
     tip = question_cell(window, 0, Qt.ItemDataRole.ToolTipRole)
     assert "disputed: gold is wrong: the gold counts every loan" in tip
+    window.session.select_question(0)
+    assert window.outputs.gold.reason.text() == "disputed: gold is wrong: the gold counts every loan, not the open ones"
 
     # "Remove dispute" on question 0, then undo it
     window.session.select_question(0)

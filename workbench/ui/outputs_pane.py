@@ -150,6 +150,7 @@ class OutputsPane(QWidget):
         nav.addWidget(self.next_wrong_button)
         self.gold = AnswerCard("gold")
         self.gold.disputes = DisputeActions(session, self.gold, lambda: (session.current_index, None))
+        self.gold_overlay = self.gold.disputes.overlay
         self.cards_box = QWidget()
         self.cards_layout = QHBoxLayout(self.cards_box)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
@@ -210,7 +211,8 @@ class OutputsPane(QWidget):
         if base is not None:
             names, models[f"baseline {base.name}"] = [*names, f"baseline {base.name}"], base.spec.model
             rows += [base.rows.get(index)] if index is not None else []
-        signature = (index, tuple(names), tuple(rows))
+        known = (session.results.hardness(index), tuple(self.gold_overlay.notes(index))) if index is not None else ()
+        signature = (index, tuple(names), tuple(rows), known)
         if not force and signature == self._shown:
             return  # coalesced updates that did not touch this question
         self._shown = signature
@@ -225,6 +227,7 @@ class OutputsPane(QWidget):
         self._generation += 1
         db_path = session.dataset.db_path(item.db_id)
         self.gold.verdict.setText("<span style='color:#555555'>reference</span>")
+        self.gold.reason.setText("\n".join(self.gold_overlay.notes(item.index)))  # disputes, gold problems
         self.gold.sql.setHtml(f"<div style='font-family:monospace'>{html.escape(item.query)}</div>")
         self._grid_later(self.gold.grid, db_path, item.query)
         for name, row in zip(names, rows, strict=True):

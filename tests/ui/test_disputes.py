@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from tests.conftest import repeated_demo
 from tests.servers.openai import WRONG_SQL, OpenAITestServer
@@ -46,6 +47,10 @@ def test_hardness_is_known_right_after_opening_the_demo(open_window: OpenWindow,
     assert window.gold.checked and window.gold.problems == {}  # the demo's gold is clean
     first = window.session.current_index
     assert first is not None and f", {expected[first]}]" in window.outputs.header.text()  # not "?"
+    window.show_shortcuts()  # F1 lists the dispute shortcuts too
+    (box,) = [b for b in window.findChildren(QMessageBox) if b.windowTitle() == "Keyboard shortcuts"]
+    assert "Ctrl+D\tDispute…" in box.text() and "Ctrl+Alt+Z\tUndo the last dispute change" in box.text()
+    box.close()
 
 
 def test_a_failing_gold_query_is_marked_and_a_new_dataset_replaces_what_was_learnt(

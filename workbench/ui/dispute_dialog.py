@@ -35,6 +35,11 @@ from workbench.ui.session import AppSession
 DISPUTE_SHORTCUT = "Ctrl+D"
 REMOVE_SHORTCUT = "Ctrl+Shift+D"
 UNDO_SHORTCUT = "Ctrl+Alt+Z"
+PANE_SHORTCUTS = [  # for the shortcut list (F1): they act in the question list and on an answer
+    f"{DISPUTE_SHORTCUT}\tDispute… (question list, answers)",
+    f"{REMOVE_SHORTCUT}\tRemove dispute",
+    f"{UNDO_SHORTCUT}\tUndo the last dispute change",
+]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from workbench.core.store import RunInfo, Store, StoreError
 from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.context_pane import ContextPane
+from workbench.ui.dispute_dialog import PANE_SHORTCUTS
 from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import OutputsPane
@@ -331,7 +332,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         lines = [f"{a.shortcut().toString()}\t{name}" for name, a in self.actions_by_name.items()
-                 if not a.shortcut().isEmpty()]  # fmt: skip
+                 if not a.shortcut().isEmpty()] + PANE_SHORTCUTS  # fmt: skip
         box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(lines),
                           QMessageBox.StandardButton.Ok, self)  # fmt: skip
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

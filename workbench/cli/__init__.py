@@ -9,6 +9,7 @@ workbench local start|stop|status
 workbench finetune export|validate|start|status|cancel
 workbench dataset check DIR [--questions FILE]
 workbench testsuite generate --dataset DIR [--per-db N] [--split S] [--seed K] [--out DIR | --in-place]
+workbench disputes list|export [OUT] --dataset DIR [--split S] [--json]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from workbench.cli import compare, dataset, finetune, local, run, score, testsuite
+from workbench.cli import compare, dataset, disputes, finetune, local, run, score, testsuite
 from workbench.cli.common import EXIT_BAD_INPUT, CliError
 from workbench.core.data.inputs import InputError, one_line
 from workbench.core.secrets import mask
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_parser(sub)
     dataset.add_parser(sub)
     testsuite.add_parser(sub)
+    disputes.add_parser(sub)
     return parser
 
 

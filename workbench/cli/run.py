@@ -173,6 +173,7 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
         info = store.run(run)
         results = RunResults.from_store(store, info.id)
         summaries, pairs = results.summaries(), results.comparisons()
+        disputes = store.disputes(info.dataset_root, info.split)
     except StoreError as exc:
         raise CliError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
@@ -190,6 +191,7 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
                     "state": info.state,
                     "variants": [s.to_json() for s in summaries],
                     "paired": [p.to_json() for p in pairs],
+                    "disputes": [d.to_json() for d in disputes],
                 },
                 indent=2,
             )
@@ -197,6 +199,12 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     else:
         print(f"run {info.name!r} (#{info.id})  {info.dataset_root}  split {info.split}  state {info.state}")
         print(format_summaries(summaries))
+        print(
+            f"EX%ovr: EX with the split's {len(disputes)} gold dispute(s) applied (docs/scoring.md; "
+            "workbench disputes list)"
+            if disputes
+            else "EX%ovr: EX with gold disputes applied; none on this split"
+        )
         print("answered by: " + ", ".join(f"{s.variant} = {s.model}" for s in summaries))
         for p in pairs:
             print(

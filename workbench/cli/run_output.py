@@ -71,7 +71,7 @@ def format_summaries(summaries: list[VariantSummary]) -> str:
     head = (
         f"{'variant':<16}{'n':>5} {'EX%':>6} {'95% CI':>13} "
         + (f"{'TS%':>6} " if suite else "")
-        + f"{'EM%':>6} "
+        + f"{'EX%ovr':>7} {'EM%':>6} "
         + " ".join(f"{h:>6}" for h in HARDNESS_LEVELS)
         + f" {'failed':>6} {'tokens':>9} {'cost $':>9} {'p50 ms':>8} {'p95 ms':>8}"
     )
@@ -83,7 +83,7 @@ def format_summaries(summaries: list[VariantSummary]) -> str:
         ts = f"{_pct(s.test_suite_accuracy) if s.ts_n else '   -':>6} " if suite else ""
         lines.append(
             f"{s.variant[:15]:<16}{s.completed:>5} {_pct(s.execution_accuracy):>6} "
-            f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {ts}{_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
+            f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {ts}{_pct(s.override_accuracy):>7} {_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
             f"{s.prompt_tokens + s.completion_tokens:>9} {s.cost:>9.4f} "
             f"{(f'{p50:.0f}' if p50 is not None else '-'):>8} {(f'{p95:.0f}' if p95 is not None else '-'):>8}"
         )

@@ -24,13 +24,14 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, ArmSpec, arm_specs, compare, load_arm
+from workbench.core.reports.overrides import Overrides
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.reports.summaries import VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.session import AppSession
 
-COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $",
-           "p50 ms", "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
+COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EX (overrides)", "EM %", *HARDNESS_LEVELS, "failed",
+           "tokens", "cost $", "p50 ms", "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
 BASELINE_COLUMNS = COLUMNS[-3:]
 BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
 HARDNESS_COLUMNS = {COLUMNS.index(h): h for h in HARDNESS_LEVELS}
@@ -65,6 +66,7 @@ def cell_text(s: VariantSummary, column: str) -> str:
         "EX %": _pct(s.execution_accuracy) if s.completed else "–",
         "95% CI": f"{_pct(lo)}–{_pct(hi)}" if s.completed else "–",
         "TS %": _pct(s.test_suite_accuracy) if s.ts_n else "–",
+        "EX (overrides)": f"{_pct(s.override_accuracy)} ({s.override_n})" if s.override_n else "–",
         "EM %": _pct(s.exact_accuracy) if s.completed else "–",
         "failed": str(s.failed),
         "tokens": f"{s.prompt_tokens + s.completion_tokens:,}",
@@ -116,8 +118,9 @@ class AccuracyModel(QAbstractTableModel):
         self.prompts = {n: _prompt(a) for n, a in arms.items()}
         if base is not None:
             summary = VariantSummary(f"baseline {base.name}", base.spec.model)
+            overrides = Overrides.of(self.session.store.disputes(base.run.dataset_root, base.run.split))
             for row in base.rows.values():
-                summary.add(row)
+                summary.add(row, overrides)
             fresh.append(summary)
             self.prompts[summary.variant] = _prompt(base)
         if [s.variant for s in fresh] != [s.variant for s in self.summaries]:
@@ -146,6 +149,8 @@ class AccuracyModel(QAbstractTableModel):
                     "EM %": "exact-set match (Spider)",
                     "95% CI": "Wilson interval of execution accuracy",
                     "TS %": "test-suite accuracy: right on every database of the suite (shown when there is one)",
+                    "EX (overrides)": "EX with the split's gold disputes applied (items with wrong or ambiguous "
+                                      "gold left out; predictions marked also correct count as right), on (n) items",
                     "prompt": "the template and its version (numbered within the template)",
                     "Δ EX vs baseline": "EX minus the pinned baseline's on the items both answered (paired 95% CI)",
                     "fixed": "right here, wrong in the baseline; click to list them",

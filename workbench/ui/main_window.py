@@ -29,7 +29,9 @@ from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.confirmations import confirm_quit_mid_run
 from workbench.ui.context_pane import ContextPane
+from workbench.ui.dispute_dialog import PANE_SHORTCUTS
 from workbench.ui.finetune_dialog import FineTuneDialog
+from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import OutputsPane
 from workbench.ui.plots_pane import PlotsPane
 from workbench.ui.prompt_pane import PromptPane
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self._run_state = "idle"
         self._quit_confirmed = False
         self._quit_question: QMessageBox | None = None
+        self.gold = GoldOverlay.of(session)  # before the panes: it fills the results they read (gold_overlay.py)
         self.questions = QuestionsPane(session)
         self.prompt = PromptPane(session)
         self.context = ContextPane(session)
@@ -349,7 +352,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         lines = [f"{a.shortcut().toString()}\t{name}" for name, a in self.actions_by_name.items()
-                 if not a.shortcut().isEmpty()]  # fmt: skip
+                 if not a.shortcut().isEmpty()] + PANE_SHORTCUTS  # fmt: skip
         box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(lines),
                           QMessageBox.StandardButton.Ok, self)  # fmt: skip
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -25,6 +25,7 @@ from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.sandbox.bounded_pool import WorkerKilled
 from workbench.core.store import ScoreRow
+from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.highlighters import SqlHighlighter
 from workbench.ui.session import AppSession
 
@@ -98,6 +99,7 @@ class AnswerCard(QFrame):
         self.grid = GridView()
         self.metrics = QLabel()
         self.metrics.setStyleSheet("color: #555555")
+        self.disputes: DisputeActions | None = None  # "Dispute…" on this answer (set by the pane)
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
@@ -147,6 +149,8 @@ class OutputsPane(QWidget):
         nav.addWidget(self.next_button)
         nav.addWidget(self.next_wrong_button)
         self.gold = AnswerCard("gold")
+        self.gold.disputes = DisputeActions(session, self.gold, lambda: (session.current_index, None))
+        self.gold_overlay = self.gold.disputes.overlay
         self.cards_box = QWidget()
         self.cards_layout = QHBoxLayout(self.cards_box)
         self.cards_layout.setContentsMargins(0, 0, 0, 0)
@@ -195,6 +199,7 @@ class OutputsPane(QWidget):
         for name in names:
             model = models.get(name, "")
             card = AnswerCard(f"{name}" + (f"  ·  {model}" if model else ""))
+            card.disputes = DisputeActions(self.session, card, lambda name=name: (self.session.current_index, name))
             self.cards_layout.addWidget(card)
             self.cards[name] = card
 
@@ -206,7 +211,8 @@ class OutputsPane(QWidget):
         if base is not None:
             names, models[f"baseline {base.name}"] = [*names, f"baseline {base.name}"], base.spec.model
             rows += [base.rows.get(index)] if index is not None else []
-        signature = (index, tuple(names), tuple(rows))
+        known = (session.results.hardness(index), tuple(self.gold_overlay.notes(index))) if index is not None else ()
+        signature = (index, tuple(names), tuple(rows), known)
         if not force and signature == self._shown:
             return  # coalesced updates that did not touch this question
         self._shown = signature
@@ -221,6 +227,7 @@ class OutputsPane(QWidget):
         self._generation += 1
         db_path = session.dataset.db_path(item.db_id)
         self.gold.verdict.setText("<span style='color:#555555'>reference</span>")
+        self.gold.reason.setText("\n".join(self.gold_overlay.notes(item.index)))  # disputes, gold problems
         self.gold.sql.setHtml(f"<div style='font-family:monospace'>{html.escape(item.query)}</div>")
         self._grid_later(self.gold.grid, db_path, item.query)
         for name, row in zip(names, rows, strict=True):

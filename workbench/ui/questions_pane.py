@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.ui.dispute_dialog import DisputeActions
+from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import verdict_text
 from workbench.ui.session import AppSession
 
@@ -36,6 +38,7 @@ class QuestionsModel(QAbstractTableModel):
         self.variants: list[str] = []
         self.search = ""
         self._questions: dict[int, tuple[str, str]] = {}
+        self.overlay = GoldOverlay.of(session)  # disputes and gold problems: marks and tooltips on the question
 
     def reload(self) -> None:
         session = self.session
@@ -89,9 +92,10 @@ class QuestionsModel(QAbstractTableModel):
                 return db_id
             if column == 2:
                 return self.session.results.hardness(item_index) or ""
-            return question
+            marks = self.overlay.marks(item_index)
+            return f"{marks} {question}" if marks else question
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return self._questions[item_index][1]
+            return "\n".join([self._questions[item_index][1], *self.overlay.notes(item_index)])
         return None
 
 
@@ -119,6 +123,7 @@ class QuestionsPane(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.setWordWrap(False)
+        self.dispute_actions = DisputeActions(session, self.table, self._dispute_target)
         filters = QHBoxLayout()
         filters.addWidget(self.kind, 2)
         filters.addWidget(self.hardness, 1)
@@ -217,6 +222,13 @@ class QuestionsPane(QWidget):
         if self.table.currentIndex().row() != row:
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
+
+    def _dispute_target(self) -> tuple[int | None, str | None]:
+        """The selected question, and the variant whose column the current cell is in (if it is one)."""
+        column = self.table.currentIndex().column()
+        variants = self.model.variants
+        chosen = variants[column - len(FIXED)] if len(FIXED) <= column < len(FIXED) + len(variants) else None
+        return self.session.current_index, chosen
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and current.row() < len(self.model.rows):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,40 @@ def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict
         except sqlite3.Error as exc:
             report.problems.append(Problem(str(path), f"database {db_id!r} cannot be opened: {exc}"))
     return opened
+
+
+def gold_problems(
+    dataset: Dataset, items: Iterable[Item], cancelled: Callable[[], bool] = lambda: False
+) -> dict[int, str]:
+    """Item index -> what is wrong with its gold query, by ``dataset check``'s rules, for the items given.
+
+    Stops early (returning what it found so far) once ``cancelled()`` is true; a database that
+    cannot be used gives its items that problem.
+    """
+    by_db: dict[str, list[Item]] = {}
+    for item in items:
+        by_db.setdefault(item.db_id, []).append(item)
+    found: dict[int, str] = {}
+    for db_id, group in by_db.items():
+        if cancelled():
+            break
+        report = CheckReport()
+        opened = _databases(dataset, [db_id], report)
+        if db_id not in opened:
+            why = report.problems[0].what if report.problems else f"database {db_id!r} is unusable"
+            found.update((item.index, why) for item in group)
+            continue
+        try:
+            for item in group:
+                if cancelled():
+                    break
+                problems = _check_gold(item, *opened[db_id])
+                if problems:
+                    found[item.index] = problems[0].what
+        finally:
+            for db in opened[db_id]:
+                db.close()
+    return found
 
 
 def check_dataset(dataset: Dataset) -> CheckReport:

@@ -24,7 +24,7 @@ from workbench.core.reports.stats import wilson_interval
 from workbench.core.reports.summaries import PairedComparison, VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.secrets import mask
-from workbench.core.store import PromptVersion, RunInfo, Store, StoreError
+from workbench.core.store import Dispute, PromptVersion, RunInfo, Store, StoreError
 
 MAX_DISAGREEMENTS = 200
 PREVIEW_ROWS = 5
@@ -33,6 +33,7 @@ CSV_COLUMNS = (
     "ci95_high", "exact", "exact_accuracy", "ts_correct", "ts_n", "test_suite_accuracy",
     *(f"{h}_{k}" for h in HARDNESS_LEVELS for k in ("correct", "n")),
     "failed", "unscorable", "prompt_tokens", "completion_tokens", "cost", "latency_ms_p50", "latency_ms_p95",
+    "overrides_correct", "overrides_n", "execution_accuracy_overrides",
 )  # fmt: skip
 
 
@@ -68,6 +69,7 @@ class ReportData:
     version_labels: dict[int, str] = field(default_factory=dict)  # version id -> its per-template "vN"
     against_baseline: list[ArmComparison] = field(default_factory=list)  # each variant against ``--baseline``
     questions: dict[int, str] = field(default_factory=dict)  # item index -> question, for the flips listed
+    disputes: list[Dispute] = field(default_factory=list)  # the split's gold disputes (EX with overrides)
 
 
 def gather(store: Store, run: str | int, with_results: bool = True, baseline: str | None = None) -> ReportData:
@@ -124,9 +126,9 @@ def gather(store: Store, run: str | int, with_results: bool = True, baseline: st
             )
         )
     labels, questions = store.version_labels(), {i: item.question for i, item in items.items()}
-    return ReportData(
-        info, summaries, details, pairs, disagreements, len(disagreeing), versions, notes, labels, against, questions
-    )
+    disputes = store.disputes(info.dataset_root, info.split)
+    return ReportData(info, summaries, details, pairs, disagreements, len(disagreeing), versions, notes, labels,
+                      against, questions, disputes)  # fmt: skip
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -146,6 +148,7 @@ def render_csv(data: ReportData) -> str:
             f"{s.exact_accuracy:.4f}", s.ts_correct, s.ts_n, f"{s.test_suite_accuracy:.4f}" if s.ts_n else "",
             *hardness, s.failed, s.unscorable, s.prompt_tokens, s.completion_tokens,
             f"{s.cost:.6f}", "" if p50 is None else f"{p50:.1f}", "" if p95 is None else f"{p95:.1f}",
+            s.override_correct, s.override_n, f"{s.override_accuracy:.4f}",
         ])  # fmt: skip
     return mask(out.getvalue())
 
@@ -175,7 +178,8 @@ def _pct(value: float) -> str:
 def _summary_table(data: ReportData) -> str:
     suite = any(s.has_test_suite for s in data.summaries)  # TS beside EX whenever a test suite scored items
     head = ["variant", "model", "n", "EX %", "95% CI", *(["TS %"] if suite else []), "EM %",
-            *(f"{h} EX %" for h in HARDNESS_LEVELS), "failed", "tokens", "cost $", "p50 ms"]  # fmt: skip
+            *(f"{h} EX %" for h in HARDNESS_LEVELS), "failed", "tokens", "cost $", "p50 ms",
+            "EX (overrides)"]  # fmt: skip
     rows = []
     for s in data.summaries:
         lo, hi = s.interval
@@ -186,6 +190,7 @@ def _summary_table(data: ReportData) -> str:
             _e(s.variant), _e(s.model), s.completed, _pct(s.execution_accuracy), f"{_pct(lo)}–{_pct(hi)}", *ts,
             _pct(s.exact_accuracy), *hard, s.failed, f"{s.prompt_tokens + s.completion_tokens:,}", f"{s.cost:.4f}",
             "–" if p50 is None else f"{p50:.0f}",
+            f"{_pct(s.override_accuracy)} ({s.override_n})" if s.override_n else "–",
         ]  # fmt: skip
         rows.append(
             "<tr>" + "".join(f"<td{' class=num' if k >= 2 else ''}>{c}</td>" for k, c in enumerate(cells)) + "</tr>"
@@ -249,6 +254,19 @@ def _against_baseline(data: ReportData) -> str:
         + f"</tr>{''.join(rows)}</table>"
         + "".join(flips)
     )
+
+
+def _disputes(data: ReportData) -> str:
+    if not data.disputes:
+        return "<p class=muted>No gold disputes on this split: EX (overrides) equals EX.</p>"
+    rows = "".join(
+        f"<tr><td class=num>{d.item_index}</td><td>{_e(d.label)}</td><td>{_e(data.questions.get(d.item_index, ''))}"
+        f"</td><td>{_e(d.note)}</td><td><code>{_e(d.predicted_sql)}</code></td><td>{_e(d.said_of)}</td>"
+        f"<td>{_e(d.created_at)}</td></tr>"
+        for d in data.disputes
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("#", "dispute", "question", "note", "prediction", "said of", "when"))
+    return f"<table id='disputes'><tr>{head}</tr>{rows}</table>"
 
 
 def _grid(grid: ResultGrid | None) -> str:
@@ -319,10 +337,13 @@ def render_html(data: ReportData) -> str:
 <ul>{variants}</ul>{notes}
 <h2>Accuracy</h2>{_summary_table(data)}
 <p class=muted>EX: execution accuracy on each question's database; TS (with a test suite): right on every database
-of the suite; EM: exact-set match (Spider); intervals are Wilson 95% (of EX).</p>
+of the suite; EM: exact-set match (Spider); intervals are Wilson 95% (of EX). EX (overrides):
+EX with the split's gold disputes applied (items whose gold is wrong or ambiguous left out, predictions marked also
+correct counted right), on (n) items.</p>
 {_charts(data)}
 <h2>Paired comparisons</h2>{_pairs(data)}
 {_against_baseline(data)}
+<h2>Gold disputes ({len(data.disputes)})</h2>{_disputes(data)}
 <h2>Disagreements ({data.disagreement_total})</h2>{_disagreements(data)}
 <h2>Prompt versions</h2>{_prompts(data)}
 </body></html>

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.core.reports.overrides import NO_OVERRIDES, Overrides
 from workbench.core.reports.summaries import PairedComparison, VariantSummary, compare_verdicts
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunStarted
 from workbench.core.runs.progress import RunProgress
-from workbench.core.store import ScoreRow, Store
+from workbench.core.store import Dispute, ScoreRow, Store
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,16 @@ class RunResults:
         self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
         self._streamed: set[tuple[str, int]] = set()  # (variant, question) folded in since the last RunStarted
         self._progress = RunProgress()
+        self.overrides: Overrides = NO_OVERRIDES  # the split's gold disputes, for EX with overrides
+        self.known_hardness: dict[int, str | None] = {}  # from the gold SQL at load (scoring/gold_hardness.py)
 
     @classmethod
     def from_store(cls, store: Store, run_id: int) -> RunResults:
         ordered = store.run_variants(run_id)
         results = cls([name for _, name, _ in ordered], {name: model for _, name, model in ordered})
         results.run_id = run_id
+        info = store.run(run_id)
+        results.set_disputes(store.disputes(info.dataset_root, info.split))
         names = {vid: name for vid, name, _ in ordered}
         for row in store.scores(run_id):
             if row.variant_id in names:
@@ -79,6 +84,13 @@ class RunResults:
             return True
         return False
 
+    def set_disputes(self, disputes: list[Dispute]) -> None:
+        """The split's gold disputes: they change "EX with overrides" and nothing else."""
+        overrides = Overrides.of(disputes)
+        if overrides != self.overrides:
+            self.overrides = overrides
+            self._summaries = None
+
     # --- reading -----------------------------------------------------------------------
     def outcome(self, variant: str, index: int) -> ScoreRow | None:
         return self.rows.get(variant, {}).get(index)
@@ -89,7 +101,7 @@ class RunResults:
             for name in self.variants:
                 summary = VariantSummary(name, self.models.get(name, ""))
                 for row in self.rows[name].values():
-                    summary.add(row)
+                    summary.add(row, self.overrides)
                 out.append(summary)
             self._summaries = out
         return self._summaries
@@ -118,11 +130,12 @@ class RunResults:
         self._progress = RunProgress(total=total, before=self.done)
 
     def hardness(self, index: int) -> str | None:
+        """The level a scored row gives, else the one known from the gold SQL at load."""
         for rows in self.rows.values():
             row = rows.get(index)
             if row is not None and row.hardness:
                 return row.hardness
-        return None
+        return self.known_hardness.get(index)
 
     def matches(self, index: int, spec: QuestionFilter) -> bool:
         if spec.hardness and self.hardness(index) != spec.hardness:

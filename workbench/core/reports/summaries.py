@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from workbench.core.reports.overrides import NO_OVERRIDES, Overrides
 from workbench.core.reports.stats import mcnemar_p, paired_bootstrap_interval, percentile, wilson_interval
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import ScoreRow
@@ -33,8 +34,14 @@ class VariantSummary:
     cached: int = 0
     latencies_ms: list[float] = field(default_factory=list, repr=False)  # answers measured in this run
     cached_latencies_ms: list[float] = field(default_factory=list, repr=False)  # as measured when first answered
+    override_correct: int = 0  # EX with overrides (overrides.py): right once disputes apply
+    override_n: int = 0  # scored items not left out by a dispute
 
-    def add(self, row: ScoreRow) -> None:
+    def add(self, row: ScoreRow, overrides: Overrides = NO_OVERRIDES) -> None:
+        verdict = overrides.verdict(row)
+        if verdict is not None:
+            self.override_n += 1
+            self.override_correct += verdict
         if row.status == "failed":
             self.failed += 1
             return
@@ -78,6 +85,11 @@ class VariantSummary:
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.correct, self.completed)
 
+    @property
+    def override_accuracy(self) -> float:
+        """EX with overrides (overrides.py): equal to ``execution_accuracy`` when no dispute touches the rows."""
+        return self.override_correct / self.override_n if self.override_n else 0.0
+
     def latency_ms(self, q: float) -> float | None:
         """The ``q``-th percentile of this run's measured latencies; None when no answer was measured here."""
         return percentile(self.latencies_ms, q)
@@ -102,6 +114,11 @@ class VariantSummary:
             "ts_n": self.ts_n,
             "test_suite_accuracy": round(self.test_suite_accuracy, 4) if self.ts_n else None,
             "ci95": [round(lo, 4), round(hi, 4)],
+            "with_overrides": {
+                "correct": self.override_correct,
+                "n": self.override_n,
+                "execution_accuracy": round(self.override_accuracy, 4),
+            },
             "by_hardness": {h: {"correct": c, "n": n} for h, (c, n) in self.by_hardness.items()},
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,

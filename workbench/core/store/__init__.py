@@ -20,6 +20,7 @@ module over the shared connection (``connection.StoreConnection``: ``db``, ``tra
 - ``response_cache``: requests and responses
 - ``prompt_versions``: template versions (``PromptVersion``)
 - ``jobs``: Batch API submissions and fine-tuning jobs
+- ``disputes``: gold disputes per dataset and split (``Dispute``)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 from workbench.core.store.connection import StoreError
+from workbench.core.store.disputes import DISPUTE_KINDS, DISPUTE_LABELS, Dispute, DisputesMixin
 from workbench.core.store.jobs import BatchesMixin, FinetuneJobsMixin
 from workbench.core.store.migrations import MIGRATIONS
 from workbench.core.store.prompt_versions import PromptVersion, PromptVersionsMixin
@@ -37,8 +39,11 @@ from workbench.core.store.runs import LIVE_STATES, RunInfo, RunsMixin
 from workbench.core.store.scores import ScoreRow, ScoresMixin
 
 __all__ = [
+    "DISPUTE_KINDS",
+    "DISPUTE_LABELS",
     "LIVE_STATES",
     "MIGRATIONS",
+    "Dispute",
     "PromptVersion",
     "RunInfo",
     "ScoreRow",
@@ -52,5 +57,7 @@ def default_store_path() -> Path:
     return Path(user_data_dir("workbench")) / "workspace.sqlite"
 
 
-class Store(RunsMixin, ScoresMixin, ResponseCacheMixin, PromptVersionsMixin, BatchesMixin, FinetuneJobsMixin):
+class Store(
+    RunsMixin, ScoresMixin, ResponseCacheMixin, PromptVersionsMixin, BatchesMixin, FinetuneJobsMixin, DisputesMixin
+):
     """The run store: ``Store(path)`` opens (creating and migrating) the file; every area's methods in one object."""

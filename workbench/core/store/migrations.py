@@ -133,6 +133,24 @@ def _m9_score_test_suite_match(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE scores ADD COLUMN ts_match INTEGER")
 
 
+def _m10_gold_disputes(db: sqlite3.Connection) -> None:
+    """Gold disputes: an item's gold marked wrong or its question ambiguous, or a prediction marked also correct.
+
+    Kept per dataset and split (never written into the dataset); ``predicted_sql`` is '' except for
+    "also correct", which is said of one prediction's text (``said_of`` names the run:variant it came from).
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE gold_disputes (
+            dataset_id INTEGER NOT NULL REFERENCES datasets(id), split TEXT NOT NULL, item_index INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('gold_wrong', 'ambiguous', 'also_correct')),
+            predicted_sql TEXT NOT NULL DEFAULT '', said_of TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL, PRIMARY KEY (dataset_id, split, item_index, kind, predicted_sql));
+    """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -143,6 +161,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m7_request_sends,
     _m8_run_questions,
     _m9_score_test_suite_match,
+    _m10_gold_disputes,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process

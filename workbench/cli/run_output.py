@@ -83,7 +83,8 @@ def format_summaries(summaries: list[VariantSummary]) -> str:
         ts = f"{_pct(s.test_suite_accuracy) if s.ts_n else '   -':>6} " if suite else ""
         lines.append(
             f"{s.variant[:15]:<16}{s.completed:>5} {_pct(s.execution_accuracy):>6} "
-            f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {ts}{_pct(s.override_accuracy):>7} {_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
+            f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {ts}{_pct(s.override_accuracy):>7} "
+            f"{_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
             f"{s.prompt_tokens + s.completion_tokens:>9} {s.cost:>9.4f} "
             f"{(f'{p50:.0f}' if p50 is not None else '-'):>8} {(f'{p95:.0f}' if p95 is not None else '-'):>8}"
         )

@@ -157,7 +157,7 @@ class FineTuneDialog(QDialog):
         layout.addWidget(jobs_box, 2)
 
         self.export_button.clicked.connect(lambda: asyncio.ensure_future(self.export()))
-        self.actions = JobActions(self, buttons)
+        self.actions = JobActions(self, self, buttons)
         self.start_button.clicked.connect(self.actions.confirm_start)
         self.cancel_button.clicked.connect(self.actions.cancel)
         self.split.currentTextChanged.connect(lambda _: self.source_label.setText(f"Trains on {self.source_text()}"))

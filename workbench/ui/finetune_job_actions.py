@@ -4,26 +4,61 @@ long or costly, Cancel acknowledged at once, and Continue / Delete checkpoint fo
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
 from workbench.core.endpoints.profiles import ProfileError
-from workbench.core.finetune.backends import FineTuneError, TrainingRequest, backend_of
+from workbench.core.finetune.backends import (
+    FineTuneBackend,
+    FineTuneContext,
+    FineTuneError,
+    TrainingRequest,
+    backend_of,
+)
 from workbench.core.finetune.jobs import TERMINAL
+from workbench.core.finetune.validate import Validation
 from workbench.local.finetune import backend as local_backend
 from workbench.ui.confirmations import ask, confirm_costly_start
 from workbench.ui.finetune_texts import estimate_figures
-
-if TYPE_CHECKING:
-    from workbench.ui.finetune_dialog import FineTuneDialog
+from workbench.ui.session import AppSession
 
 STOPPED = ("cancelled", "failed")
 
 
+class JobsDialog(Protocol):
+    """What these actions use of the Fine-tune dialog (finetune_dialog.py)."""
+
+    session: AppSession
+    status: QLabel
+    cancel_button: QPushButton
+    chosen: FineTuneBackend | None
+    report: Validation | None
+    epochs: QSpinBox
+    price: QDoubleSpinBox
+    base_model: QLineEdit
+
+    def _selected(self) -> str | None: ...
+    def _context(self) -> FineTuneContext: ...
+    def reload_jobs(self, reattach: bool = False) -> None: ...
+    def follow(self, job_id: str) -> None: ...
+    def measured_step_s(self) -> float | None: ...
+    def source_text(self) -> str: ...
+    async def start(self) -> str | None: ...
+
+
 class JobActions:
-    def __init__(self, dialog: FineTuneDialog, buttons: QHBoxLayout) -> None:
-        self.dialog = dialog
+    def __init__(self, dialog: JobsDialog, window: QWidget, buttons: QHBoxLayout) -> None:
+        self.dialog, self.window = dialog, window  # the same object, as a protocol and as the boxes' parent
         self.continue_button = QPushButton("Continue")
         self.continue_button.setToolTip("Continue this stopped local job from its last checkpoint")
         self.delete_button = QPushButton("Delete checkpoint")
@@ -42,7 +77,9 @@ class JobActions:
         paid = d.chosen is None or d.chosen.paid
         seconds, dollars = estimate_figures(d.report, paid, d.epochs.value(), d.price.value(), d.measured_step_s())
         what = f"Fine-tuning {d.base_model.text().strip() or 'the model'} on {d.source_text()}"
-        self.question = confirm_costly_start(d, what, seconds, dollars, lambda: asyncio.ensure_future(d.start()))
+        self.question = confirm_costly_start(
+            self.window, what, seconds, dollars, lambda: asyncio.ensure_future(d.start())
+        )
 
     # --- the selected job ----------------------------------------------------------------
     def update(self, job: dict[str, Any] | None) -> None:
@@ -114,8 +151,8 @@ class JobActions:
         if job_id is None or path is None:
             return
         size_mb = path.stat().st_size / 1e6
-        self.question = ask(d, "Delete checkpoint?", f"Delete the checkpoint of {job_id} ({size_mb:,.1f} MB)? "
-                            "The job cannot be continued afterwards.", "Delete", "Keep it",
+        text = f"Delete the checkpoint of {job_id} ({size_mb:,.1f} MB)? The job cannot be continued afterwards."
+        self.question = ask(self.window, "Delete checkpoint?", text, "Delete", "Keep it",
                             lambda yes: self.delete(job_id) if yes else None)  # fmt: skip
 
     def delete(self, job_id: str) -> None:

@@ -36,7 +36,7 @@ class PlotsPane(QWidget):
         self.session = session
         self.variants_plot = _plot("Accuracy per variant (95% CI)")
         self.history_plot = _plot(HISTORY_TITLE)
-        legend = pg.LegendItem(colCount=3)  # in the plot's layout, below the axis: it covers no point
+        legend = pg.LegendItem(colCount=2)  # in the plot's layout, below the axis: it covers no point
         self.history_plot.plotItem.layout.addItem(legend, 4, 1)
         self.history_plot.plotItem.legend = legend
         self.history_note = QLabel()
@@ -98,7 +98,7 @@ class PlotsPane(QWidget):
             self.history_note.setText("No runs on this split yet.")
             return
         common = self.history[0].n_common
-        plot.setTitle(f"{HISTORY_TITLE}, on {common} common items")
+        plot.setTitle(f"Accuracy across versions, on {common} common items")
         runs = list(dict.fromkeys(p.run_name for p in self.history))
         series: dict[str, list[HistoryPoint]] = {}
         for point in self.history:

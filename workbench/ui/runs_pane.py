@@ -90,6 +90,8 @@ class RunsPane(QWidget):
         splitter.addWidget(self.tree)
         splitter.addWidget(lower)
         splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([300, 200])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.open_button.clicked.connect(self.open_current)

@@ -9,7 +9,7 @@ import pytest
 from tests.core.test_experiments import _row, fill_store
 from workbench.core.data.dataset import Dataset
 from workbench.core.reports.history import prompt_history
-from workbench.core.reports.run_list import run_list
+from workbench.core.reports.run_list import ReadRuns, run_list
 from workbench.core.reports.stats import wilson_interval
 from workbench.core.store import Store
 
@@ -40,6 +40,24 @@ def test_runs_are_listed_newest_first_with_their_arms(demo_path: Path, tmp_path:
     assert (new.asked, new.answered, new.info.state) == (2 * dev, 23, "cancelled")
     assert not new.complete and not base.complete  # base answered 12 of the dev split
     assert (ten.asked, ten.answered, ten.arms[0].prompt) == (10, 0, "plain prompt")
+
+
+def test_a_finished_run_is_read_once_and_a_live_or_resumed_one_again(demo_path: Path, tmp_path: Path) -> None:
+    store = fill_store(tmp_path / "w.sqlite", demo_path)
+    dataset, read = Dataset(demo_path), ReadRuns()
+    base = store.run("base").id
+    store.set_state(base, "completed")
+    assert run_list(store, dataset, read)[1].arms[0].answered == 12  # "new" is running (this process): not kept
+    assert [key[1] for key in read] == [base]
+    a = store.run_variants(base)[0][0]
+    store.save_score(base, _row(a, 20, True, 0.0, 1.0))  # (a finished run's rows do not change; here they do)
+    assert run_list(store, dataset, read)[1].arms[0].answered == 12  # from what was read
+    assert run_list(store, dataset)[1].arms[0].answered == 13  # read again without the dict
+    new = store.run("new").id
+    store.save_score(new, _row(store.run_variants(new)[0][0], 30, True, 0.0, 1.0))
+    assert run_list(store, dataset, read)[0].arms[0].answered == 13  # a live run is read every time
+    store.set_state(base, "running")  # resumed: another state, read again
+    assert run_list(store, dataset, read)[1].arms[0].answered == 13
 
 
 def _complete_run(store: Store, name: str, root: Path, verdicts: dict[int, bool], state: str = "completed") -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from workbench.core.reports.charts import PALETTE
 from workbench.core.reports.history import HistoryPoint, prompt_history
+from workbench.core.reports.run_list import ReadRuns
 from workbench.ui.session import AppSession
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
@@ -44,6 +45,7 @@ class PlotsPane(QWidget):
         self.history_note.setStyleSheet("color: #555555")
         self.bars: list[tuple[str, float, float, float]] = []  # what the variant plot shows: name, value, lo, hi
         self.history: list[HistoryPoint] = []
+        self.read_runs: ReadRuns = {}  # finished runs' figures, read once
         history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
         history_layout.setContentsMargins(0, 0, 0, 0)
@@ -88,7 +90,7 @@ class PlotsPane(QWidget):
         session = self.session
         if session.dataset is None or session.state in ("starting", "running", "paused"):
             return  # redrawn when the run ends
-        self.history = prompt_history(session.store, session.dataset, session.split)
+        self.history = prompt_history(session.store, session.dataset, session.split, self.read_runs)
         plot = self.history_plot
         plot.clear()
         if plot.plotItem.legend is not None:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, compare, run_arm
-from workbench.core.reports.run_list import ArmRow, RunRow, run_list
+from workbench.core.reports.run_list import ArmRow, ReadRuns, RunRow, run_list
 from workbench.ui.runs_model import ArmKey, RunsModel
 from workbench.ui.session import AppSession
 
@@ -54,6 +54,7 @@ class RunsPane(QWidget):
         self.session = session
         self.baseline: Arm | None = None
         self.comparisons: list[ArmComparison] = []
+        self.read_runs: ReadRuns = {}  # finished runs' figures, read once
         self.model = RunsModel()
         self.tree = QTreeView()
         self.tree.setModel(self.model)
@@ -115,7 +116,7 @@ class RunsPane(QWidget):
         """Read the runs on the open dataset again; the current row and expansions follow the same runs."""
         dataset = self.session.dataset
         current = self._key(self.tree.currentIndex())
-        self.model.set_runs(run_list(self.session.store, dataset) if dataset is not None else [])
+        self.model.set_runs(run_list(self.session.store, dataset, self.read_runs) if dataset is not None else [])
         self.tree.expandAll()
         if current is not None:
             index = self.model.arm_index(*current)

@@ -4,6 +4,10 @@ A run's *asked* count is the items of its split it set out to answer (the split'
 item limit); an arm's *answered* count is its items with an answer (scored or unscorable; a failed
 item was not answered). A run is complete when it is in state ``completed`` and every arm answered
 every asked item; a cancelled run, or one with failures, is not, and plots mark it (history.py).
+
+Reading a run's figures reads all its rows; a caller that lists again and again (the GUI, at every
+run's start and end) passes a ``ReadRuns`` dict, and a run that no process is working on is read
+once: its rows are final until it is resumed, which changes its state and time.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.reports.experiments import ArmSpec, arm_specs
 from workbench.core.reports.results import RunResults
-from workbench.core.store import RunInfo, Store
+from workbench.core.store import LIVE_STATES, RunInfo, Store
 
 
 @dataclass(frozen=True)
@@ -103,15 +107,24 @@ def arm_rows(store: Store, info: RunInfo, asked: int | None) -> list[ArmRow]:
     return out
 
 
-def run_list(store: Store, dataset: Dataset) -> list[RunRow]:
-    """Every stored run on ``dataset`` (any split), newest first."""
+ReadRuns = dict[tuple[str, int, str, str], list[ArmRow]]  # (store, run id, state, updated) -> the run's arms
+
+
+def run_list(store: Store, dataset: Dataset, read: ReadRuns | None = None) -> list[RunRow]:
+    """Every stored run on ``dataset`` (any split), newest first; runs already in ``read`` are not read again."""
     sizes: dict[tuple[str, int | None], int | None] = {}
     rows = []
     for info in reversed(store.runs()):
         if (info.dataset_root, info.questions) != dataset.identity:
             continue
-        key = (info.split, info.item_limit)
-        if key not in sizes:
-            sizes[key] = asked_items(dataset, info.split, info.item_limit)
-        rows.append(RunRow(info, arm_rows(store, info, sizes[key])))
+        key = (str(store.path), info.id, info.state, info.updated_at)
+        arms = read.get(key) if read is not None else None
+        if arms is None:
+            limits = (info.split, info.item_limit)
+            if limits not in sizes:
+                sizes[limits] = asked_items(dataset, info.split, info.item_limit)
+            arms = arm_rows(store, info, sizes[limits])
+            if read is not None and info.state not in LIVE_STATES:
+                read[key] = arms
+        rows.append(RunRow(info, arms))
     return rows

@@ -118,6 +118,21 @@ def test_runs_pane_pins_a_baseline_that_filters_and_plots_follow(
         (f"{second.name}:wrong", "10", "80.0", "0.0", "0", "8"),
     ]
 
+    # shown together: another run's variant joins the Accuracy table (the shown run's own are there already)
+    selection.clear()
+    for run_id, variant in ((first.id, "wrong"), (second.id, "right")):
+        selection.select(window.runs.model.arm_index(run_id, variant), flags)
+    qtbot.mouseClick(window.runs.together_button, Qt.MouseButton.LeftButton)
+    beside = table_row(window, f"beside {first.name}:wrong")
+    assert (beside["n"], beside["EX %"], beside["prompt"], beside["fixed"], beside["broken"]) == (
+        "10", "0.0", "few_shot v1", "0", "8"
+    )  # fmt: skip
+    rows = [window.accuracy.model.index(r, 0).data() for r in range(window.accuracy.model.rowCount())]
+    assert rows == ["right", "wrong", f"baseline {first.name}:right", f"beside {first.name}:wrong"]
+    selection.clear()
+    qtbot.mouseClick(window.runs.together_button, Qt.MouseButton.LeftButton)  # nothing selected: none beside
+    assert window.accuracy.model.rowCount() == 3
+
     # a third run, cancelled part-way: hollow in the plot; the common items stay the complete runs' ten
     openai_server.config.latency_s = 0.2
     new_prompt_version(window, "Answer with SQL.")

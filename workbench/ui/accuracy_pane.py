@@ -83,6 +83,7 @@ class AccuracyModel(QAbstractTableModel):
         self.session = session
         self.summaries: list[VariantSummary] = []
         self.baseline: Arm | None = None
+        self.beside: list[Arm] = []  # other runs' arms shown beside this run's (the Runs pane's "Show together")
         self.comparisons: dict[str, ArmComparison] = {}
         self.prompts: dict[str, str] = {}  # row's variant -> its template and per-template version
         self.current = CurrentArms(session)
@@ -100,6 +101,13 @@ class AccuracyModel(QAbstractTableModel):
                 summary.add(row)
             fresh.append(summary)
             self.prompts[summary.variant] = _prompt(base)
+        for arm in self.beside:  # other runs' arms, each against the baseline like this run's
+            summary = VariantSummary(f"beside {arm.name}", arm.spec.model)
+            for row in arm.rows.values():
+                summary.add(row)
+            fresh.append(summary)
+            self.prompts[summary.variant] = _prompt(arm)
+            self.comparisons.update(baseline_comparisons(base, {summary.variant: arm}))
         if [s.variant for s in fresh] != [s.variant for s in self.summaries]:
             self.beginResetModel()
             self.summaries = fresh
@@ -230,6 +238,11 @@ class AccuracyPane(QWidget):
             self.settings.setValue(BASELINE_SETTING, f"{info.id}:{variant}")
         self.settings.sync()
         self._load_baseline()
+
+    def show_beside(self, arms: list[Arm]) -> None:
+        """Show these arms of other runs as rows below this run's, each against the baseline (empty: none)."""
+        self.model.beside = list(arms)
+        self.model.refresh()
 
     def pin_selected(self) -> None:
         index = self.table.currentIndex()

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.questions.set_baseline(self.accuracy.model.baseline)
         self.runs.open_requested.connect(self.show_run)
         self.runs.pin_requested.connect(lambda run, variant: self.accuracy.pin(variant, run))
+        self.runs.beside_requested.connect(self.accuracy.show_beside)
         self.run_bar = RunBar(session)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()

@@ -4,8 +4,9 @@ Every stored run on the open dataset is listed newest first (``core.reports.run_
 variants as child rows. Enter (or Open) shows the run's results as File ▸ Show a stored run does;
 Ctrl+B (or Pin as baseline) pins the chosen variant as the baseline the Accuracy pane compares with;
 Compare lists the selected variants, from any runs, against the pinned baseline
-(``experiments.compare``, on the items both answered). The pane asks; the main window carries out
-opening and pinning, so the one pinning code (``AccuracyPane.pin``) is used.
+(``experiments.compare``, on the items both answered); Show together puts them in the Accuracy
+pane beside the shown run's. The pane asks; the main window carries out opening, pinning and
+showing, so the one pinning code (``AccuracyPane.pin``) is used.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def comparison_cells(c: ArmComparison) -> list[str]:
 class RunsPane(QWidget):
     open_requested = Signal(object)  # the RunInfo to show
     pin_requested = Signal(object, str)  # the RunInfo and the variant to pin as the baseline
+    beside_requested = Signal(list)  # Arms of other runs to show beside the shown run's ([]: none)
 
     def __init__(self, session: AppSession) -> None:
         super().__init__()
@@ -71,6 +73,9 @@ class RunsPane(QWidget):
         self.pin_button.setToolTip("Compare every run with this variant (Ctrl+B)")
         self.compare_button = QPushButton("Compare with baseline")
         self.compare_button.setToolTip("The selected variants, from any runs, against the pinned baseline")
+        self.together_button = QPushButton("Show together")
+        self.together_button.setToolTip("Show the selected variants in the Accuracy pane beside this run's "
+                                        "(nothing selected: stop showing them)")  # fmt: skip
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.table = QTableWidget(0, len(COMPARISON_COLUMNS))
@@ -79,7 +84,7 @@ class RunsPane(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         buttons = QHBoxLayout()
-        for button in (self.open_button, self.pin_button, self.compare_button):
+        for button in (self.open_button, self.pin_button, self.compare_button, self.together_button):
             buttons.addWidget(button)
         buttons.addWidget(self.note, 1)
         lower = QWidget()
@@ -98,6 +103,7 @@ class RunsPane(QWidget):
         self.open_button.clicked.connect(self.open_current)
         self.pin_button.clicked.connect(self.pin_current)
         self.compare_button.clicked.connect(self.compare_selected)
+        self.together_button.clicked.connect(self.show_selected_together)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.doubleClicked.connect(lambda _: self.open_current())
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -108,7 +114,7 @@ class RunsPane(QWidget):
         pin.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         pin.activated.connect(self.pin_current)
         session.run_state_changed.connect(self._state_changed)
-        session.dataset_changed.connect(self.refresh)
+        session.dataset_changed.connect(self._dataset_changed)
         self.refresh()
 
     # --- the list -----------------------------------------------------------------------
@@ -123,6 +129,10 @@ class RunsPane(QWidget):
             if index.isValid():
                 self.tree.setCurrentIndex(index)
         self._say()
+
+    def _dataset_changed(self) -> None:
+        self.refresh()
+        self.beside_requested.emit([])  # arms shown beside were on the dataset before
 
     def _state_changed(self, state: str) -> None:
         if state != "paused":  # a run started (it is listed as running) or ended (its figures are final)
@@ -203,6 +213,21 @@ class RunsPane(QWidget):
         self.note.setText(f"{len(self.comparisons)} compared with the baseline {self.baseline.name}, each on the "
                           f"items both answered{other}")  # fmt: skip
 
+    def show_selected_together(self) -> None:
+        """The selected variants of other runs (not the shown run's, not the baseline) beside the shown run's."""
+        shown = self.session.run_info
+        arms = []
+        for run, arm in self.selected_arms():
+            if (shown is not None and run.info.id == shown.id) or self.model.baseline == (run.info.id, arm.variant):
+                continue
+            try:
+                arms.append(run_arm(self.session.store, run.info, arm.variant))
+            except ArmError:
+                continue
+        self.beside_requested.emit(arms)
+        self.note.setText(f"beside this run in the Accuracy pane: {', '.join(a.name for a in arms)}" if arms
+                          else "nothing from other runs shown beside this run")  # fmt: skip
+
     def _context_menu(self, pos: QPoint) -> None:
         if not self.model.run_at(self.tree.indexAt(pos)):
             return
@@ -210,4 +235,5 @@ class RunsPane(QWidget):
         menu.addAction("Open", self.open_current)
         menu.addAction("Pin as baseline", self.pin_current)
         menu.addAction("Compare selected with baseline", self.compare_selected)
+        menu.addAction("Show selected together", self.show_selected_together)
         menu.popup(self.tree.viewport().mapToGlobal(pos))

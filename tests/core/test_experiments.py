@@ -141,7 +141,7 @@ def test_runs_through_the_runner_compare_on_their_common_items(
 
 def test_history_and_reports_name_versions_by_their_template_label(demo_path: Path, tmp_path: Path) -> None:
     store = fill_store(tmp_path / "w.sqlite", demo_path)
-    points = prompt_history(store, str(demo_path.resolve()), "dev")
+    points = prompt_history(store, Dataset(demo_path), "dev")
     assert [p.label for p in points] == ["zero_shot v1 · a · base", "zero_shot v2 · b · new", "few_shot v1 · c · new"]
     text = render_html(gather(store, "new"))
     assert ", prompt zero_shot v2</li>" in text and ">few_shot v1 <span class=muted>" in text

@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, ArmSpec, arm_specs, compare, load_arm
+from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, load_arm
 from workbench.core.reports.overrides import Overrides
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.reports.summaries import VariantSummary
 from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.core.store import RunInfo
+from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
 from workbench.ui.session import AppSession
 
 COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EX (overrides)", "EM %", *HARDNESS_LEVELS, "failed",
@@ -92,29 +94,17 @@ class AccuracyModel(QAbstractTableModel):
         self.session = session
         self.summaries: list[VariantSummary] = []
         self.baseline: Arm | None = None
+        self.beside: list[Arm] = []  # other runs' arms shown beside this run's (the Runs pane's "Show together")
         self.comparisons: dict[str, ArmComparison] = {}
         self.prompts: dict[str, str] = {}  # row's variant -> its template and per-template version
-        self._specs: tuple[int, dict[str, ArmSpec]] | None = None  # the current run's, read once per run
+        self.current = CurrentArms(session)
         session.results_changed.connect(self.refresh)
         self.refresh()
 
-    def _arms(self) -> dict[str, Arm]:
-        """The current run's variants as arms, on their live rows."""
-        info = self.session.run_info
-        if info is None:
-            return {}
-        if self._specs is None or self._specs[0] != info.id:
-            self._specs = (info.id, arm_specs(self.session.store, info.id))
-        specs, rows = self._specs[1], self.session.results.rows
-        return {name: Arm(info, name, spec, rows[name]) for name, spec in specs.items() if name in rows}
-
     def refresh(self) -> None:
         fresh = list(self.session.results.summaries())
-        arms, base = self._arms(), self.baseline
-        same_split = base is not None and all(
-            (a.run.dataset_root, a.run.split) == (base.run.dataset_root, base.run.split) for a in arms.values()
-        )
-        self.comparisons = {n: compare(base, a) for n, a in arms.items()} if base and same_split else {}
+        arms, base = self.current.arms(), self.baseline
+        self.comparisons = baseline_comparisons(base, arms)
         self.prompts = {n: _prompt(a) for n, a in arms.items()}
         if base is not None:
             summary = VariantSummary(f"baseline {base.name}", base.spec.model)
@@ -123,6 +113,13 @@ class AccuracyModel(QAbstractTableModel):
                 summary.add(row, overrides)
             fresh.append(summary)
             self.prompts[summary.variant] = _prompt(base)
+        for arm in self.beside:  # other runs' arms, each against the baseline like this run's
+            summary = VariantSummary(f"beside {arm.name}", arm.spec.model)
+            for row in arm.rows.values():
+                summary.add(row)
+            fresh.append(summary)
+            self.prompts[summary.variant] = _prompt(arm)
+            self.comparisons.update(baseline_comparisons(base, {summary.variant: arm}))
         if [s.variant for s in fresh] != [s.variant for s in self.summaries]:
             self.beginResetModel()
             self.summaries = fresh
@@ -180,9 +177,7 @@ class AccuracyModel(QAbstractTableModel):
             return QuestionFilter("all")
         comparison = self.comparisons.get(variant)
         if COLUMNS[column] in ("fixed", "broken") and comparison is not None:
-            kind = COLUMNS[column]
-            return QuestionFilter("listed", variant, items=frozenset(comparison.indices(kind)),
-                                  label=f"{kind} in {variant} vs baseline {comparison.baseline.name}")  # fmt: skip
+            return comparison_filter(variant, comparison, COLUMNS[column])
         if column in HARDNESS_COLUMNS:
             return QuestionFilter("all", variant, HARDNESS_COLUMNS[column])
         if COLUMNS[column] == "failed":
@@ -249,15 +244,20 @@ class AccuracyPane(QWidget):
         self.model.refresh()
         self.baseline_changed.emit(self.model.baseline)
 
-    def pin(self, variant: str | None) -> None:
-        """Pin the current run's ``variant`` as the baseline (None: unpin); kept across restarts."""
-        info = self.session.run_info
+    def pin(self, variant: str | None, run: RunInfo | None = None) -> None:
+        """Pin ``variant`` of ``run`` (default: the current run) as the baseline (None: unpin); kept across restarts."""
+        info = run or self.session.run_info
         if variant is None or info is None:
             self.settings.remove(BASELINE_SETTING)
         else:
             self.settings.setValue(BASELINE_SETTING, f"{info.id}:{variant}")
         self.settings.sync()
         self._load_baseline()
+
+    def show_beside(self, arms: list[Arm]) -> None:
+        """Show these arms of other runs as rows below this run's, each against the baseline (empty: none)."""
+        self.model.beside = list(arms)
+        self.model.refresh()
 
     def pin_selected(self) -> None:
         index = self.table.currentIndex()

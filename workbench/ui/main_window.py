@@ -1,4 +1,4 @@
-"""The main window: four dockable panes and the question list around one shared session."""
+"""The main window: dockable panes (questions, outputs, accuracy, prompt, context, plots, runs) around one session."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from workbench.ui.prompt_pane import PromptPane
 from workbench.ui.questions_pane import QuestionsPane
 from workbench.ui.recent_datasets import RecentDataset, RecentDatasets
 from workbench.ui.run_bar import RunBar
+from workbench.ui.runs_pane import RunsPane
 from workbench.ui.session import AppSession
 from workbench.ui.settings_dialog import SettingsDialog
 from workbench.ui.variants_dialog import VariantsDialog
@@ -75,6 +76,14 @@ class MainWindow(QMainWindow):
         self.accuracy.baseline_changed.connect(self.outputs.set_baseline)
         self.outputs.set_baseline(self.accuracy.model.baseline)
         self.plots = PlotsPane(session)
+        self.runs = RunsPane(session)
+        self.accuracy.baseline_changed.connect(self.runs.set_baseline)
+        self.accuracy.baseline_changed.connect(self.questions.set_baseline)
+        self.runs.set_baseline(self.accuracy.model.baseline)
+        self.questions.set_baseline(self.accuracy.model.baseline)
+        self.runs.open_requested.connect(self.show_run)
+        self.runs.pin_requested.connect(lambda run, variant: self.accuracy.pin(variant, run))
+        self.runs.beside_requested.connect(self.accuracy.show_beside)
         self.run_bar = RunBar(session)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
@@ -105,6 +114,7 @@ class MainWindow(QMainWindow):
             ("prompt", "Prompt", self.prompt),
             ("context", "Context", self.context),
             ("plots", "Plots", self.plots),
+            ("runs", "Runs", self.runs),
         ]
         for key, title, widget in panes:
             dock = QDockWidget(title, self)
@@ -117,6 +127,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["outputs"], self.docks["context"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["context"], self.docks["prompt"])
         self.tabifyDockWidget(self.docks["prompt"], self.docks["plots"])
+        self.tabifyDockWidget(self.docks["plots"], self.docks["runs"])
         self.docks["context"].raise_()
         self.resizeDocks([self.docks["questions"], self.docks["outputs"]], [560, 940], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["questions"], self.docks["accuracy"]], [520, 300], Qt.Orientation.Vertical)
@@ -169,6 +180,10 @@ class MainWindow(QMainWindow):
             menu = self._menus.get("&View") or self.menuBar().addMenu("&View")
             self._menus["&View"] = menu
             menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+        runs_toggle = self.docks["runs"].toggleViewAction()
+        runs_toggle.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        runs_toggle.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.actions_by_name["Runs pane"] = runs_toggle
         self._action("&View", "Reset layout", lambda: self.restoreState(self.default_state, LAYOUT_VERSION))
         self._action("&Help", "Keyboard shortcuts", self.show_shortcuts, "F1")
         # undo/redo follow the editor's availability
@@ -294,8 +309,12 @@ class MainWindow(QMainWindow):
         labels = [f"#{r.id} {r.name} ({r.state}, {r.split})" for r in reversed(runs)]
         label, ok = QInputDialog.getItem(self, "Show a stored run", "Run", labels, 0, False)
         if ok:
-            self.session.load_run(list(reversed(runs))[labels.index(label)])
-            self.run_bar.offer_resume()
+            self.show_run(list(reversed(runs))[labels.index(label)])
+
+    def show_run(self, run: RunInfo) -> None:
+        """Show a stored run's results (File ▸ Show a stored run, the Runs pane's Open); offer to resume it."""
+        self.session.load_run(run)
+        self.run_bar.offer_resume()
 
     def export_report(self, kind: str, path: Path | None = None) -> asyncio.Task[None] | None:
         """Write the shown run's report (in a thread: it runs the disagreements' queries)."""

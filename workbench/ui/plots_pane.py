@@ -1,6 +1,9 @@
 """The Plots pane: accuracy per variant with error bars, and accuracy across prompt versions over time.
 
-The history plot gives each template version ("zero_shot v2") its own colour and legend entry.
+The history plot gives each template version ("zero_shot v2") its own colour and legend entry (below the
+plot, never over its points). It compares arms on their common items only (core/reports/history.py) and
+says how many in its title; an incomplete run (cancelled, or with unanswered items) is a hollow marker
+whose tooltip says why.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from workbench.core.reports.charts import PALETTE
 from workbench.core.reports.history import HistoryPoint, prompt_history
+from workbench.core.reports.run_list import ReadRuns
 from workbench.ui.session import AppSession
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+HISTORY_TITLE = "Accuracy across prompt versions, run by run"
 
 
 def _plot(title: str) -> pg.PlotWidget:
@@ -31,13 +36,16 @@ class PlotsPane(QWidget):
         super().__init__()
         self.session = session
         self.variants_plot = _plot("Accuracy per variant (95% CI)")
-        self.history_plot = _plot("Accuracy across prompt versions, run by run")
-        self.history_plot.addLegend(offset=(10, 10))
+        self.history_plot = _plot(HISTORY_TITLE)
+        legend = pg.LegendItem(colCount=2)  # in the plot's layout, below the axis: it covers no point
+        self.history_plot.plotItem.layout.addItem(legend, 4, 1)
+        self.history_plot.plotItem.legend = legend
         self.history_note = QLabel()
         self.history_note.setWordWrap(True)
         self.history_note.setStyleSheet("color: #555555")
         self.bars: list[tuple[str, float, float, float]] = []  # what the variant plot shows: name, value, lo, hi
         self.history: list[HistoryPoint] = []
+        self.read_runs: ReadRuns = {}  # finished runs' figures, read once
         history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
         history_layout.setContentsMargins(0, 0, 0, 0)
@@ -82,14 +90,17 @@ class PlotsPane(QWidget):
         session = self.session
         if session.dataset is None or session.state in ("starting", "running", "paused"):
             return  # redrawn when the run ends
-        self.history = prompt_history(session.store, str(session.dataset.root.resolve()), session.split)
+        self.history = prompt_history(session.store, session.dataset, session.split, self.read_runs)
         plot = self.history_plot
         plot.clear()
         if plot.plotItem.legend is not None:
             plot.plotItem.legend.clear()
         if not self.history:
+            plot.setTitle(HISTORY_TITLE)
             self.history_note.setText("No runs on this split yet.")
             return
+        common = self.history[0].n_common
+        plot.setTitle(f"Accuracy across versions, on {common} common items")
         runs = list(dict.fromkeys(p.run_name for p in self.history))
         series: dict[str, list[HistoryPoint]] = {}
         for point in self.history:
@@ -101,11 +112,30 @@ class PlotsPane(QWidget):
             plot.addItem(pg.ErrorBarItem(x=x, y=y, top=100 * np.array([p.high for p in points]) - y,
                                          bottom=y - 100 * np.array([p.low for p in points]), beam=0.15,
                                          pen=pg.mkPen(colour)))  # fmt: skip
-            plot.plot(x, y, pen=None, symbol="o", symbolBrush=colour, symbolPen=colour, name=version)
+            named = False
+            for complete in (True, False):
+                chosen = [(xi, yi, p) for xi, yi, p in zip(x, y, points, strict=True) if p.complete == complete]
+                if not chosen:
+                    continue
+                plot.addItem(pg.ScatterPlotItem(
+                    x=[c[0] for c in chosen], y=[c[1] for c in chosen], data=[_tip(c[2]) for c in chosen],
+                    symbol="o", size=9, pen=pg.mkPen(colour, width=2),
+                    brush=pg.mkBrush(colour) if complete else pg.mkBrush(255, 255, 255, 0),
+                    hoverable=True, tip=lambda x, y, data: data, name=None if named else version,
+                ))  # fmt: skip
+                named = True
         plot.getAxis("bottom").setTicks([[(k, f"#{k + 1}") for k in range(len(runs))]])
         plot.setXRange(-0.5, len(runs) - 0.5, padding=0)
         latest = self.history[-1]
+        incomplete = list(dict.fromkeys(p.run_name for p in self.history if not p.complete))
         self.history_note.setText(
-            f"{len(self.history)} points from {len(runs)} runs (x: runs in order; colour: template version). "
-            f"Latest: {latest.label}, {100 * latest.accuracy:.1f}% of {latest.n}."
+            f"{len(self.history)} points from {len(runs)} runs, each on the {common} items every complete run scored "
+            f"(x: runs in order; colour: template version). Latest: {latest.label}, "
+            f"{100 * latest.accuracy:.1f}% of {latest.n}."
+            + (f" Hollow: incomplete ({', '.join(incomplete)}), on the common items it answered." if incomplete else "")
         )
+
+
+def _tip(point: HistoryPoint) -> str:
+    text = f"{point.label}\n{100 * point.accuracy:.1f}% of {point.n} common items"
+    return text + (f"\nincomplete: {point.incomplete_reason}" if not point.complete else "")

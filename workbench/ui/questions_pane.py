@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -18,8 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.scoring.exact import HARDNESS_LEVELS
+from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
 from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import verdict_text
@@ -103,6 +106,8 @@ class QuestionsPane(QWidget):
     def __init__(self, session: AppSession) -> None:
         super().__init__()
         self.session = session
+        self.baseline: Arm | None = None  # the pinned baseline: its fixed/broken filters join the menu
+        self.current = CurrentArms(session)
         self.kind = QComboBox()
         self.hardness = QComboBox()
         self.hardness.addItems(["any hardness", *HARDNESS_LEVELS])
@@ -146,31 +151,38 @@ class QuestionsPane(QWidget):
         session.question_selected.connect(self._select)
         self.reload()
 
+    def set_baseline(self, baseline: Arm | None) -> None:
+        self.baseline = baseline
+        self.reload()
+
     def _filters(self) -> list[QuestionFilter]:
         out = [QuestionFilter("all"), QuestionFilter("disagree")]
         for name in self.session.results.variants:
             out += [QuestionFilter("wrong", name), QuestionFilter("right", name), QuestionFilter("failed", name)]
+        for name, comparison in baseline_comparisons(self.baseline, self.current.arms()).items():
+            out += [comparison_filter(name, comparison, kind) for kind in ("fixed", "broken")]
         return out
 
-    def _fill_kinds(self) -> None:
-        wanted = [f.describe() for f in self._filters()]
+    def _fill_kinds(self) -> list[QuestionFilter]:
+        filters = self._filters()
+        wanted = [f.describe() for f in filters]
         if wanted != [self.kind.itemText(i) for i in range(self.kind.count())]:
             self.kind.blockSignals(True)
             self.kind.clear()
             self.kind.addItems(wanted)
             self.kind.blockSignals(False)
-        current = QuestionFilter(self.session.question_filter.kind, self.session.question_filter.variant)
+        shown = self.session.question_filter
+        current = QuestionFilter(shown.kind, shown.variant, label=shown.label)
         if current.kind in ("all", "disagree"):
             current = QuestionFilter(current.kind)
         self.kind.setCurrentText(current.describe())
         self.hardness.setCurrentText(self.session.question_filter.hardness or "any hardness")
+        return filters
 
     def _filter_chosen(self) -> None:
         base = self._filters()[max(0, self.kind.currentIndex())]
         hardness = self.hardness.currentText()
-        self.session.set_filter(
-            QuestionFilter(base.kind, base.variant, None if hardness == "any hardness" else hardness)
-        )
+        self.session.set_filter(replace(base, hardness=None if hardness == "any hardness" else hardness))
 
     def _filter_from_session(self) -> None:
         self.reload()
@@ -185,7 +197,12 @@ class QuestionsPane(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        self._fill_kinds()
+        filters = self._fill_kinds()
+        shown = self.session.question_filter
+        for f in filters:  # a fixed/broken list follows the run's answers as they come in
+            if f.kind == shown.kind == "listed" and f.label == shown.label and f.items != shown.items:
+                self.session.set_filter(replace(f, hardness=shown.hardness))  # reloads again
+                return
         self.model.reload()
         total = len(self.session.items)
         hidden_all = total > 0 and not self.model.rows

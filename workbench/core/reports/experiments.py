@@ -38,6 +38,7 @@ class ArmSpec:
     retrieval: str
     k: int | None  # None when the run kept no variant spec (runs started from the CLI)
     mode: str | None
+    version_id: int | None = None  # the store's prompt version id; None for the plain prompt
 
     def describe(self) -> str:
         prompt = f"{self.template} {self.version}" if self.template else "plain prompt"
@@ -60,6 +61,7 @@ def arm_specs(store: Store, run_id: int) -> dict[str, ArmSpec]:
             d["retrieval"],
             spec.get("k"),
             spec.get("mode"),
+            version,
         )
     return out
 

@@ -7,6 +7,7 @@ with the paired 95% interval, and its fixed and broken counts (``experiments.com
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSettings, Qt, Signal
@@ -32,7 +33,7 @@ COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "EM %", *HARDNESS_LEVELS, 
            "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
 BASELINE_COLUMNS = COLUMNS[-3:]
 BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
-HARDNESS_COLUMNS = {COLUMNS.index(h): h for h in HARDNESS_LEVELS}
+SOFT_F1 = "Soft-F1 %"  # in place of "EM %" for a BIRD dataset
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -52,8 +53,14 @@ def comparison_text(c: ArmComparison | None, column: str) -> str:
     return f"{100 * c.paired.difference:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
 
 
+def columns_for(levels: Sequence[str], bird: bool) -> tuple[str, ...]:
+    """The table's columns for a dataset: its hardness levels, and BIRD's Soft-F1 where exact match does not apply."""
+    first, rest = COLUMNS[: COLUMNS.index("EM %")], COLUMNS[COLUMNS.index("failed") :]
+    return (*first, SOFT_F1 if bird else "EM %", *levels, *rest)
+
+
 def cell_text(s: VariantSummary, column: str) -> str:
-    if column in HARDNESS_LEVELS:
+    if column in s.by_hardness:
         right, n = s.by_hardness[column]
         return f"{_pct(right / n)} ({n})" if n else "–"
     lo, hi = s.interval
@@ -65,12 +72,13 @@ def cell_text(s: VariantSummary, column: str) -> str:
         "EX %": _pct(s.execution_accuracy) if s.completed else "–",
         "95% CI": f"{_pct(lo)}–{_pct(hi)}" if s.completed else "–",
         "EM %": _pct(s.exact_accuracy) if s.completed else "–",
+        SOFT_F1: "–" if s.soft_f1 is None else _pct(s.soft_f1),
         "failed": str(s.failed),
         "tokens": f"{s.prompt_tokens + s.completion_tokens:,}",
         "cost $": f"{s.cost:.4f}",
         "p50 ms": "–" if p50 is None else f"{p50:.0f}",
     }
-    return values[column]
+    return values.get(column, "–")
 
 
 class AccuracyModel(QAbstractTableModel):
@@ -80,6 +88,7 @@ class AccuracyModel(QAbstractTableModel):
         super().__init__()
         self.session = session
         self.summaries: list[VariantSummary] = []
+        self.columns = COLUMNS  # the open dataset's (columns_for)
         self.baseline: Arm | None = None
         self.comparisons: dict[str, ArmComparison] = {}
         self.prompts: dict[str, str] = {}  # row's variant -> its template and per-template version
@@ -105,36 +114,40 @@ class AccuracyModel(QAbstractTableModel):
         )
         self.comparisons = {n: compare(base, a) for n, a in arms.items()} if base and same_split else {}
         self.prompts = {n: _prompt(a) for n, a in arms.items()}
+        levels = self.session.results.hardness_levels
         if base is not None:
-            summary = VariantSummary(f"baseline {base.name}", base.spec.model)
+            summary = VariantSummary(f"baseline {base.name}", base.spec.model, by_hardness={h: [0, 0] for h in levels})
             for row in base.rows.values():
                 summary.add(row)
             fresh.append(summary)
             self.prompts[summary.variant] = _prompt(base)
-        if [s.variant for s in fresh] != [s.variant for s in self.summaries]:
+        dataset = self.session.dataset
+        columns = columns_for(levels, dataset is not None and dataset.bird_metrics)
+        if [s.variant for s in fresh] != [s.variant for s in self.summaries] or columns != self.columns:
             self.beginResetModel()
-            self.summaries = fresh
+            self.summaries, self.columns = fresh, columns
             self.endResetModel()
             return
         self.summaries = fresh
         if fresh:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(fresh) - 1, len(COLUMNS) - 1))
+            self.dataChanged.emit(self.index(0, 0), self.index(len(fresh) - 1, len(self.columns) - 1))
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.summaries)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return self.columns[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            column = COLUMNS[section]
-            if column in HARDNESS_LEVELS:
+            column = self.columns[section]
+            if column in self.session.results.hardness_levels:
                 return f"execution accuracy on {column} questions (count); click to list them"
             return {"EX %": "execution accuracy; click to list the wrong answers",
                     "EM %": "exact-set match (Spider)",
+                    SOFT_F1: "BIRD's Soft-F1 (cells matched per row); exact-set match does not apply to BIRD",
                     "95% CI": "Wilson interval of execution accuracy",
                     "prompt": "the template and its version (numbered within the template)",
                     "Δ EX vs baseline": "EX minus the pinned baseline's on the items both answered (paired 95% CI)",
@@ -145,7 +158,7 @@ class AccuracyModel(QAbstractTableModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        summary, column = self.summaries[index.row()], COLUMNS[index.column()]
+        summary, column = self.summaries[index.row()], self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "prompt":
                 return self.prompts.get(summary.variant, "")
@@ -164,13 +177,14 @@ class AccuracyModel(QAbstractTableModel):
         if variant not in self.session.results.rows:  # the baseline's row: its questions are another run's
             return QuestionFilter("all")
         comparison = self.comparisons.get(variant)
-        if COLUMNS[column] in ("fixed", "broken") and comparison is not None:
-            kind = COLUMNS[column]
+        name = self.columns[column]
+        if name in ("fixed", "broken") and comparison is not None:
+            kind = name
             return QuestionFilter("listed", variant, items=frozenset(comparison.indices(kind)),
                                   label=f"{kind} in {variant} vs baseline {comparison.baseline.name}")  # fmt: skip
-        if column in HARDNESS_COLUMNS:
-            return QuestionFilter("all", variant, HARDNESS_COLUMNS[column])
-        if COLUMNS[column] == "failed":
+        if name in self.session.results.hardness_levels:
+            return QuestionFilter("all", variant, name)
+        if name == "failed":
             return QuestionFilter("failed", variant)
         return QuestionFilter("wrong", variant)
 

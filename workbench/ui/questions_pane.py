@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.reports.results import QuestionFilter
-from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.outputs_pane import verdict_text
 from workbench.ui.session import AppSession
 
@@ -101,7 +100,6 @@ class QuestionsPane(QWidget):
         self.session = session
         self.kind = QComboBox()
         self.hardness = QComboBox()
-        self.hardness.addItems(["any hardness", *HARDNESS_LEVELS])
         self.search = QLineEdit()
         self.search.setPlaceholderText("search questions (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -148,6 +146,12 @@ class QuestionsPane(QWidget):
         return out
 
     def _fill_kinds(self) -> None:
+        levels = ["any hardness", *self.session.results.hardness_levels]  # the dataset's (BIRD's three, ...)
+        if levels != [self.hardness.itemText(i) for i in range(self.hardness.count())]:
+            self.hardness.blockSignals(True)
+            self.hardness.clear()
+            self.hardness.addItems(levels)
+            self.hardness.blockSignals(False)
         wanted = [f.describe() for f in self._filters()]
         if wanted != [self.kind.itemText(i) for i in range(self.kind.count())]:
             self.kind.blockSignals(True)

@@ -24,7 +24,10 @@ class VariantSummary:
     unscorable: int = 0
     correct: int = 0  # execution match
     exact: int = 0
+    # the dataset's levels (Spider's four, BIRD's three; ``RunResults`` passes them) -> [correct, n]
     by_hardness: dict[str, list[int]] = field(default_factory=lambda: {h: [0, 0] for h in HARDNESS_LEVELS})
+    soft_f1_total: float = 0.0  # BIRD's Soft-F1, summed over the scored rows that have one
+    soft_f1_n: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -41,6 +44,9 @@ class VariantSummary:
         self.completed += 1
         self.correct += bool(row.exec_match)
         self.exact += bool(row.exact_match)
+        if row.soft_f1 is not None:
+            self.soft_f1_total += row.soft_f1
+            self.soft_f1_n += 1
         if row.hardness in self.by_hardness:
             cell = self.by_hardness[row.hardness]
             cell[0] += bool(row.exec_match)
@@ -61,6 +67,11 @@ class VariantSummary:
         return self.exact / self.completed if self.completed else 0.0
 
     @property
+    def soft_f1(self) -> float | None:
+        """Mean Soft-F1 (BIRD's) of the scored rows; None where none has one (datasets other than BIRD)."""
+        return self.soft_f1_total / self.soft_f1_n if self.soft_f1_n else None
+
+    @property
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.correct, self.completed)
 
@@ -68,7 +79,9 @@ class VariantSummary:
         return percentile(self.latencies_ms, q)
 
     def to_json(self) -> dict[str, Any]:
+        """The summary's figures; ``soft_f1`` only where computed (a BIRD dataset)."""
         lo, hi = self.interval
+        soft = {} if self.soft_f1 is None else {"soft_f1": round(self.soft_f1, 4)}
         return {
             "variant": self.variant,
             "model": self.model,
@@ -87,7 +100,7 @@ class VariantSummary:
             "cached": self.cached,
             "latency_ms_p50": self.latency_ms(50),
             "latency_ms_p95": self.latency_ms(95),
-        }
+        } | soft
 
 
 @dataclass(frozen=True)

@@ -352,6 +352,7 @@ class Runner:
             hardness=verdict.hardness,
             exec_match=verdict.exec_match,
             exact_match=verdict.exact_match,
+            soft_f1=verdict.soft_f1,
             predicted_sql=extraction.sql,
             request_hash=key,
             cost=cost,

@@ -128,6 +128,11 @@ def _m8_run_questions(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN questions TEXT")
 
 
+def _m9_score_soft_f1(db: sqlite3.Connection) -> None:
+    """BIRD's Soft-F1 of each scored answer (NULL where it is not computed: datasets other than BIRD)."""
+    db.execute("ALTER TABLE scores ADD COLUMN soft_f1 REAL")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -137,7 +142,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m6_run_owner,
     _m7_request_sends,
     _m8_run_questions,
+    _m9_score_soft_f1,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process
 QUESTIONS_MIGRATION = 8  # from this schema on, runs record their question file
+SOFT_F1_MIGRATION = MIGRATIONS.index(_m9_score_soft_f1) + 1  # from this schema on, scores record Soft-F1

@@ -21,6 +21,7 @@ class ScoreRow:
     hardness: str | None = None
     exec_match: bool | None = None
     exact_match: bool | None = None
+    soft_f1: float | None = None  # BIRD's Soft-F1 (``Verdict.soft_f1``); None where not computed
     predicted_sql: str | None = None
     request_hash: str | None = None
     cost: float = 0.0
@@ -36,7 +37,8 @@ class ScoresMixin(StoreConnection):
             db.execute(
                 "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
                 "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
-                "prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"prompt_tokens, completion_tokens{', soft_f1' if self._has_soft_f1 else ''}) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' if self._has_soft_f1 else ''})",
                 (
                     run_id,
                     row.variant_id,
@@ -55,6 +57,7 @@ class ScoresMixin(StoreConnection):
                     row.latency_ms,
                     row.prompt_tokens,
                     row.completion_tokens,
+                    *((row.soft_f1,) if self._has_soft_f1 else ()),
                 ),
             )
 
@@ -68,7 +71,8 @@ class ScoresMixin(StoreConnection):
     def scores(self, run_id: int) -> Iterator[ScoreRow]:
         cur = self.db.execute(
             "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
-            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens FROM scores WHERE run_id = ? "
+            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens, "
+            f"{'soft_f1' if self._has_soft_f1 else 'NULL'} FROM scores WHERE run_id = ? "
             "ORDER BY variant_id, item_index",
             (run_id,),
         )
@@ -89,6 +93,7 @@ class ScoresMixin(StoreConnection):
                 latency_ms=r[12],
                 prompt_tokens=int(r[13]),
                 completion_tokens=int(r[14]),
+                soft_f1=r[15],
             )
 
 

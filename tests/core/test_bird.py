@@ -234,3 +234,14 @@ def test_a_store_before_soft_f1_migrates_and_reads_none(tmp_path: Path) -> None:
     (row,) = list(store.scores(run))
     assert row.soft_f1 is None and row.exec_match is None
     store.close()
+
+
+def test_a_question_file_with_a_bird_folder_is_refused(bird: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.csv"
+    questions.write_text("question,sql\nHow many?,SELECT 1\n")
+    with pytest.raises(DatasetError) as caught:
+        Dataset(bird, questions)
+    assert str(caught.value) == (
+        f"{bird}: a BIRD folder (dev_tables.json); --questions goes with a database file or a folder holding one "
+        "database"
+    )

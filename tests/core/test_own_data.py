@@ -170,7 +170,7 @@ def test_a_version_7_store_gains_the_question_file_of_its_runs(tmp_path: Path) -
     assert old.run(run).questions is None
     old.close()
     store = Store(path)
-    assert store.version == 8 and store.run("r").split == "dev" and store.run("r").questions is None
+    assert store.version == len(MIGRATIONS) >= 8 and store.run("r").split == "dev" and store.run("r").questions is None
     second = store.create_run("own", store.dataset_id("/x/shop.sqlite", "shop"), "q", None, [], "/x/q.csv")
     assert store.run(second).questions == "/x/q.csv" and store.run(second).dataset_root == "/x/shop.sqlite"
     store.close()

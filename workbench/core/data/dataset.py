@@ -269,7 +269,7 @@ def _databases_in(folder: Path) -> list[Path]:
 
 
 def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
-    """The layout at ``root``: a Spider folder, a SQLite file, or a folder with one SQLite file."""
+    """The layout at ``root``: a Spider folder, a BIRD folder, a SQLite file, or a folder with one SQLite file."""
     if questions is not None and questions.suffix.lower() not in QUESTION_SUFFIXES:
         raise DatasetError(f"{questions}: expected a question file ending .csv or .jsonl")
     if root.is_file():
@@ -279,15 +279,14 @@ def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
         return OwnDataSource(root, root, questions)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
-    if (root / "tables.json").exists():
+    spider = (root / "tables.json").exists()
+    if spider or is_bird_folder(root):
         if questions is not None:
+            kind = "a Spider folder (tables.json)" if spider else "a BIRD folder (dev_tables.json)"
             raise DatasetError(
-                f"{root}: a Spider folder (tables.json); --questions goes with a database file or a folder "
-                "holding one database"
+                f"{root}: {kind}; --questions goes with a database file or a folder holding one database"
             )
-        return SpiderSource(root)
-    if is_bird_folder(root) and questions is None:
-        return BirdSource(root)
+        return SpiderSource(root) if spider else BirdSource(root)
     databases = _databases_in(root)
     if len(databases) == 1:
         return OwnDataSource(root, databases[0], questions)

@@ -13,6 +13,7 @@ from workbench.core.data.dataset import Dataset, DatasetError, open_source
 from workbench.core.prompts.context import ContextBuilder, load_template
 from workbench.core.prompts.templates import PromptTemplate
 from workbench.core.reports.results import RunResults
+from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring import Scorer
 from workbench.core.scoring.bird_metrics import mean_without_outliers, r_ves, reward_for, set_match, soft_f1
 from workbench.core.scoring.predictions import PredictionsError, parse_bird_predictions
@@ -245,3 +246,13 @@ def test_a_question_file_with_a_bird_folder_is_refused(bird: Path, tmp_path: Pat
         f"{bird}: a BIRD folder (dev_tables.json); --questions goes with a database file or a folder holding one "
         "database"
     )
+
+
+def test_a_runaway_bird_prediction_is_stopped_and_scores_nothing(bird: Path) -> None:
+    dataset = Dataset(bird)
+    items = dataset.load_split("dev").items[:1]
+    forever = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    with Scorer(dataset, workers=1, limits=ExecLimits(time_limit_s=0.5)) as scorer:
+        (verdict,) = scorer.score(items, [forever])
+    assert (verdict.exec_match, verdict.soft_f1, verdict.exact_match) == (False, 0.0, None)
+    assert "prediction fails: timeout: exceeded 0.5 s" in verdict.reason

@@ -88,14 +88,20 @@ class ServerStats:
 
 
 def load_answers(dataset: Path) -> dict[str, str]:
-    """Question text -> gold SQL for every question file in a Spider-format folder."""
+    """Question text -> gold SQL for every question file in a Spider-format (or BIRD) folder."""
     answers: dict[str, str] = {}
     for path in sorted(dataset.glob("*.json")):
         if path.name == "tables.json":
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, list):
-            answers.update({d["question"]: d["query"] for d in data if isinstance(d, dict) and "question" in d})
+            answers.update(
+                {
+                    d["question"]: d.get("query", d.get("SQL", ""))
+                    for d in data
+                    if isinstance(d, dict) and "question" in d
+                }
+            )  # Spider's "query", BIRD's "SQL"
     return answers
 
 

@@ -78,7 +78,7 @@ def add_dataset_args(parser: argparse.ArgumentParser, split_default: str, split_
         "--dataset",
         type=Path,
         default=DEMO_DATASET,
-        help="Spider folder, SQLite database file, or folder holding one database (default: the bundled demo)",
+        help="Spider or BIRD folder, SQLite database file, or folder holding one database (default: the bundled demo)",
     )
     parser.add_argument(
         "--questions",

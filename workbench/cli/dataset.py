@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     check = verbs.add_parser(
         "check", help="what a dataset holds and which gold queries fail, return nothing or are not deterministic"
     )
-    check.add_argument("dir", type=Path, help="Spider folder, SQLite database file, or folder holding one database")
+    check.add_argument(
+        "dir", type=Path, help="Spider or BIRD folder, SQLite database file, or folder holding one database"
+    )
     check.add_argument("--questions", type=Path, help="question file (.csv or .jsonl) for a database file")
     check.set_defaults(func=cmd_check)

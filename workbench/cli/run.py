@@ -40,7 +40,7 @@ from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import SpecError, VariantSpec
 from workbench.core.runs.variant_builder import build_variants
 from workbench.core.runs.variant_file import VariantFileError, read_limits, read_variant_file, specs_for
-from workbench.core.store import Store, StoreError, default_store_path
+from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
 
 
@@ -167,11 +167,19 @@ def _unreadable(store_path: Path, exc: sqlite3.DatabaseError) -> CliError:
     return CliError(f"{store_path}: the run store cannot be read ({exc})")
 
 
+def _levels_of(info: RunInfo) -> tuple[str, ...] | None:
+    """The hardness levels of the run's dataset (BIRD's three for a BIRD folder); None (Spider's) if it is gone."""
+    try:
+        return Dataset(info.dataset_root, info.questions).hardness_levels
+    except DatasetError:
+        return None
+
+
 def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     store = Store(store_path)
     try:
         info = store.run(run)
-        results = RunResults.from_store(store, info.id)
+        results = RunResults.from_store(store, info.id, _levels_of(info))
         summaries, pairs = results.summaries(), results.comparisons()
         disputes = store.disputes(info.dataset_root, info.split)
     except StoreError as exc:

@@ -66,26 +66,35 @@ def _pct(value: float) -> str:
 
 
 def format_summaries(summaries: list[VariantSummary]) -> str:
-    """One row per variant; a TS% column (test-suite accuracy) beside EX% when any item was scored on a suite."""
+    """The accuracy table; its hardness columns are the dataset's levels; TS% (test-suite accuracy) beside EX%
+    when any item was scored on a suite; EX%ovr is EX with the gold disputes' overrides; a BIRD run (whose rows
+    carry Soft-F1) shows Soft-F1 where others show exact match, which does not apply to BIRD."""
+    levels = list(summaries[0].by_hardness) if summaries else list(HARDNESS_LEVELS)
     suite = any(s.has_test_suite for s in summaries)
+    bird = any(s.soft_f1 is not None for s in summaries)
+    width = max(6, *(len(h) for h in levels))
+    second = "SoftF1%" if bird else "EM%"
     head = (
         f"{'variant':<16}{'n':>5} {'EX%':>6} {'95% CI':>13} "
         + (f"{'TS%':>6} " if suite else "")
-        + f"{'EX%ovr':>7} {'EM%':>6} "
-        + " ".join(f"{h:>6}" for h in HARDNESS_LEVELS)
+        + f"{'EX%ovr':>7} {second:>{7 if bird else 6}} "
+        + " ".join(f"{h:>{width}}" for h in levels)
         + f" {'failed':>6} {'tokens':>9} {'cost $':>9} {'p50 ms':>8} {'p95 ms':>8}"
     )
     lines = [head]
     for s in summaries:
         lo, hi = s.interval
-        hard = " ".join(f"{_pct(c / n) if n else '   -':>6}" for c, n in s.by_hardness.values())
+        hard = " ".join(f"{_pct(c / n) if n else '   -':>{width}}" for c, n in s.by_hardness.values())
         p50, p95 = s.latency_ms(50), s.latency_ms(95)
         ts = f"{_pct(s.test_suite_accuracy) if s.ts_n else '   -':>6} " if suite else ""
+        figure = f"{_pct(s.soft_f1 or 0.0):>7}" if bird else f"{_pct(s.exact_accuracy):>6}"
         lines.append(
             f"{s.variant[:15]:<16}{s.completed:>5} {_pct(s.execution_accuracy):>6} "
             f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {ts}{_pct(s.override_accuracy):>7} "
-            f"{_pct(s.exact_accuracy):>6} {hard} {s.failed:>6} "
+            f"{figure} {hard} {s.failed:>6} "
             f"{s.prompt_tokens + s.completion_tokens:>9} {s.cost:>9.4f} "
             f"{(f'{p50:.0f}' if p50 is not None else '-'):>8} {(f'{p95:.0f}' if p95 is not None else '-'):>8}"
         )
+    if bird:
+        lines.append("EX% is BIRD's (sets of result rows); exact match does not apply to BIRD")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Headless commands over the same core the desktop app uses.
 
-workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
+workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT] [--r-ves [N]]
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TextIO
 
 from workbench.cli.common import CliError, add_dataset_args, add_limit_args, exec_limits, open_dataset, positive_int
-from workbench.core.data.dataset import DatasetError, Split, read_text
+from workbench.core.data.dataset import Dataset, DatasetError, Split, read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
+from workbench.core.scoring.bird_metrics import DEFAULT_REPEATS, TimingJob, r_ves, timed_rewards
+from workbench.core.scoring.predictions import PredictionsError, looks_like_bird_json, parse_bird_predictions
 
 
 def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -44,6 +46,8 @@ def read_predictions(path: Path, split: Split) -> list[str]:
         text = read_text(path)
     except DatasetError as exc:
         raise CliError(f"predictions: {exc}") from None
+    if looks_like_bird_json(text):
+        return _bird_predictions(path, text, split)
     preds = parse_predictions(text)
     if len(preds) != len(split.items):
         raise CliError(
@@ -60,25 +64,72 @@ def read_predictions(path: Path, split: Split) -> list[str]:
     return preds
 
 
-def format_table(verdicts: Sequence[Verdict]) -> str:
-    """Counts and accuracies per hardness: EX, then TS when a test suite scored any item, then EM."""
-    table = summarize(verdicts)
+def _bird_predictions(path: Path, text: str, split: Split) -> list[str]:
+    """BIRD's JSON predictions, checked against the split's questions and their databases."""
+    try:
+        entries = parse_bird_predictions(text, str(path), len(split.items))
+    except PredictionsError as exc:
+        raise CliError(str(exc)) from None
+    for k, ((_, db_id), item) in enumerate(zip(entries, split.items, strict=True)):
+        if db_id and db_id != item.db_id:
+            raise CliError(
+                f"{path}: key '{k}' names db_id {db_id!r} but question {item.index} is on {item.db_id!r}; "
+                "are the predictions in question order?"
+            )
+    return [sql for sql, _ in entries]
+
+
+def format_table(
+    verdicts: Sequence[Verdict],
+    levels: Sequence[str] = HARDNESS_LEVELS,
+    bird: bool = False,
+    rewards: dict[int, float] | None = None,
+) -> str:
+    """Per hardness level: execution EX (BIRD's set EX for a BIRD dataset), test suite TS when a suite scored
+    any item, then exact match EM, or Soft-F1 for BIRD; R-VES when ``rewards`` (item -> BIRD reward) are given."""
+    table = summarize(verdicts, levels)
     suite = "ts_n" in table["all"]
+    second = "soft-F1" if bird else "exact match EM"
+    wl, wx = max(9, *(len(level) + 1 for level in levels)), 20 if bird else 18  # BIRD's names are longer
     ts_head = f"{'test suite TS':>18}" if suite else ""
-    lines = [f"{'hardness':<9}{'count':>7}{'execution EX':>18}{ts_head}{'exact match EM':>18}"]
-    for level in (*HARDNESS_LEVELS, "all"):
+    execution = "execution (BIRD EX)" if bird else "execution EX"
+    head = f"{'hardness':<{wl}}{'count':>7}{execution:>{wx}}{ts_head}{second:>18}"
+    lines = [head + (f"{'R-VES':>9}" if rewards is not None else "")]
+    for level in (*levels, "all"):
         row = table[level]
         n = row["n"]
 
         def cell(k: int, n: int = n) -> str:
             return f"{k:>6} {100.0 * k / n:6.1f}%" if n else f"{'-':>6} {'-':>7}"
 
+        f1s = [v.soft_f1 or 0.0 for v in verdicts if v.status == "scored" and level in ("all", v.hardness)]
+        f1 = f"{100.0 * sum(f1s) / n:6.1f}%" if n else f"{'-':>7}"
         ts = f"{cell(row['ts'], row['ts_n']):>18}" if suite else ""
-        lines.append(f"{level:<9}{n:>7}{cell(row['exec']):>18}{ts}{cell(row['exact']):>18}")
+        line = f"{level:<{wl}}{n:>7}{cell(row['exec']):>{wx}}{ts}{f1 if bird else cell(row['exact']):>18}"
+        if rewards is not None:
+            mine = [
+                rewards.get(v.index, 0.0) for v in verdicts if v.status == "scored" and level in ("all", v.hardness)
+            ]
+            line += f"{r_ves(mine):>9.2f}" if mine else f"{'-':>9}"
+        lines.append(line)
+    if bird:
+        lines.append("exact match: not applicable to BIRD (its EX compares the sets of result rows)")
     unscored = table["all"]["unscored"]
     if unscored:
         lines.append(f"unscorable: {unscored} item(s), not counted above (see reasons in --jsonl)")
     return "\n".join(lines)
+
+
+def _rewards(
+    args: argparse.Namespace, dataset: Dataset, split: Split, preds: list[str], verdicts: list[Verdict]
+) -> dict[int, float]:
+    """BIRD's R-VES reward per item: each EX-correct pair timed ``--r-ves`` times in the sandbox, else 0."""
+    jobs = [
+        TimingJob(item.index, str(dataset.db_path(item.db_id)), item.query, pred, args.r_ves)
+        for item, pred, v in zip(split.items, preds, verdicts, strict=True)
+        if v.exec_match
+    ]
+    return {v.index: 0.0 for v in verdicts} | timed_rewards(jobs, exec_limits(args), args.workers)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -94,25 +145,40 @@ def cmd_score(args: argparse.Namespace) -> int:
     with Scorer(dataset, workers=args.workers, limits=exec_limits(args)) as scorer:
         verdicts = scorer.score(split.items, preds, progress=update)
     finish()
+    rewards = _rewards(args, dataset, split, preds, verdicts) if args.r_ves else None
     if args.jsonl:
         try:
             with open(args.jsonl, "w", encoding="utf-8") as out:
                 for v in verdicts:
-                    out.write(json.dumps(v.to_json()) + "\n")
+                    extra = {} if rewards is None else {"r_ves_reward": rewards[v.index]}
+                    out.write(json.dumps(v.to_json() | extra) + "\n")
         except OSError as exc:
             raise CliError(f"cannot write {args.jsonl}: {exc.strerror or exc}") from None
     print(f"dataset {dataset.root}  split {split.name}  {len(split.items)} questions")
-    print(format_table(verdicts))
+    print(format_table(verdicts, dataset.hardness_levels, dataset.bird_metrics, rewards))
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     score = sub.add_parser("score", help="score a predictions file against a dataset")
     add_dataset_args(score, "dev", "split name (dev, train) or a question/gold file")
-    score.add_argument("--predictions", type=Path, required=True, help="one SQL per line, in question order")
+    score.add_argument(
+        "--predictions",
+        type=Path,
+        required=True,
+        help='one SQL per line, in question order, or BIRD\'s JSON ({"0": "SQL\\t----- bird -----\\tdb_id", ...})',
+    )
     score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")
     score.add_argument(
         "--workers", type=positive_int, default=None, help="processes for execution (default: CPU count)"
+    )
+    score.add_argument(
+        "--r-ves",
+        type=positive_int,
+        nargs="?",
+        const=DEFAULT_REPEATS,
+        metavar="N",
+        help=f"BIRD's R-VES: time each correct pair N times (default {DEFAULT_REPEATS}) and report the reward",
     )
     add_limit_args(score)
     score.set_defaults(func=cmd_score)

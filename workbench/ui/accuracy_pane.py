@@ -8,6 +8,7 @@ with the paired 95% interval, and its fixed and broken counts (``experiments.com
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSettings, Qt, Signal
@@ -36,7 +37,7 @@ COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EX (overrides)", 
            "tokens", "cost $", "p50 ms", "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
 BASELINE_COLUMNS = COLUMNS[-3:]
 BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
-HARDNESS_COLUMNS = {COLUMNS.index(h): h for h in HARDNESS_LEVELS}
+SOFT_F1 = "Soft-F1 %"  # in place of "EM %" for a BIRD dataset
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -56,8 +57,14 @@ def comparison_text(c: ArmComparison | None, column: str) -> str:
     return f"{100 * c.paired.difference:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
 
 
+def columns_for(levels: Sequence[str], bird: bool) -> tuple[str, ...]:
+    """The table's columns for a dataset: its hardness levels, and BIRD's Soft-F1 where exact match does not apply."""
+    first, rest = COLUMNS[: COLUMNS.index("EM %")], COLUMNS[COLUMNS.index("failed") :]
+    return (*first, SOFT_F1 if bird else "EM %", *levels, *rest)
+
+
 def cell_text(s: VariantSummary, column: str) -> str:
-    if column in HARDNESS_LEVELS:
+    if column in s.by_hardness:
         right, n = s.by_hardness[column]
         return f"{_pct(right / n)} ({n})" if n else "–"
     lo, hi = s.interval
@@ -70,12 +77,13 @@ def cell_text(s: VariantSummary, column: str) -> str:
         "TS %": _pct(s.test_suite_accuracy) if s.ts_n else "–",
         "EX (overrides)": f"{_pct(s.override_accuracy)} ({s.override_n})" if s.override_n else "–",
         "EM %": _pct(s.exact_accuracy) if s.completed else "–",
+        SOFT_F1: "–" if s.soft_f1 is None else _pct(s.soft_f1),
         "failed": str(s.failed),
         "tokens": f"{s.prompt_tokens + s.completion_tokens:,}",
         "cost $": f"{s.cost:.4f}",
         "p50 ms": latency_text(s),
     }
-    return values[column]
+    return values.get(column, "–")
 
 
 def latency_text(s: VariantSummary) -> str:
@@ -93,6 +101,7 @@ class AccuracyModel(QAbstractTableModel):
         super().__init__()
         self.session = session
         self.summaries: list[VariantSummary] = []
+        self.columns = COLUMNS  # the open dataset's (columns_for)
         self.baseline: Arm | None = None
         self.beside: list[Arm] = []  # other runs' arms shown beside this run's (the Runs pane's "Show together")
         self.comparisons: dict[str, ArmComparison] = {}
@@ -106,44 +115,49 @@ class AccuracyModel(QAbstractTableModel):
         arms, base = self.current.arms(), self.baseline
         self.comparisons = baseline_comparisons(base, arms)
         self.prompts = {n: _prompt(a) for n, a in arms.items()}
+        levels = self.session.results.hardness_levels
         if base is not None:
-            summary = VariantSummary(f"baseline {base.name}", base.spec.model)
+            summary = VariantSummary(f"baseline {base.name}", base.spec.model, by_hardness={h: [0, 0] for h in levels})
             overrides = Overrides.of(self.session.store.disputes(base.run.dataset_root, base.run.split))
             for row in base.rows.values():
                 summary.add(row, overrides)
             fresh.append(summary)
             self.prompts[summary.variant] = _prompt(base)
         for arm in self.beside:  # other runs' arms, each against the baseline like this run's
-            summary = VariantSummary(f"beside {arm.name}", arm.spec.model)
+            summary = VariantSummary(f"beside {arm.name}", arm.spec.model,
+                                     by_hardness={h: [0, 0] for h in levels})  # fmt: skip
             for row in arm.rows.values():
                 summary.add(row)
             fresh.append(summary)
             self.prompts[summary.variant] = _prompt(arm)
             self.comparisons.update(baseline_comparisons(base, {summary.variant: arm}))
-        if [s.variant for s in fresh] != [s.variant for s in self.summaries]:
+        dataset = self.session.dataset
+        columns = columns_for(levels, dataset is not None and dataset.bird_metrics)
+        if [s.variant for s in fresh] != [s.variant for s in self.summaries] or columns != self.columns:
             self.beginResetModel()
-            self.summaries = fresh
+            self.summaries, self.columns = fresh, columns
             self.endResetModel()
             return
         self.summaries = fresh
         if fresh:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(fresh) - 1, len(COLUMNS) - 1))
+            self.dataChanged.emit(self.index(0, 0), self.index(len(fresh) - 1, len(self.columns) - 1))
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.summaries)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return self.columns[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            column = COLUMNS[section]
-            if column in HARDNESS_LEVELS:
+            column = self.columns[section]
+            if column in self.session.results.hardness_levels:
                 return f"execution accuracy on {column} questions (count); click to list them"
             return {"EX %": "execution accuracy; click to list the wrong answers",
                     "EM %": "exact-set match (Spider)",
+                    SOFT_F1: "BIRD's Soft-F1 (cells matched per row); exact-set match does not apply to BIRD",
                     "95% CI": "Wilson interval of execution accuracy",
                     "TS %": "test-suite accuracy: right on every database of the suite (shown when there is one)",
                     "EX (overrides)": "EX with the split's gold disputes applied (items with wrong or ambiguous "
@@ -157,7 +171,7 @@ class AccuracyModel(QAbstractTableModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        summary, column = self.summaries[index.row()], COLUMNS[index.column()]
+        summary, column = self.summaries[index.row()], self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "prompt":
                 return self.prompts.get(summary.variant, "")
@@ -176,11 +190,12 @@ class AccuracyModel(QAbstractTableModel):
         if variant not in self.session.results.rows:  # the baseline's row: its questions are another run's
             return QuestionFilter("all")
         comparison = self.comparisons.get(variant)
-        if COLUMNS[column] in ("fixed", "broken") and comparison is not None:
-            return comparison_filter(variant, comparison, COLUMNS[column])
-        if column in HARDNESS_COLUMNS:
-            return QuestionFilter("all", variant, HARDNESS_COLUMNS[column])
-        if COLUMNS[column] == "failed":
+        name = self.columns[column]
+        if name in ("fixed", "broken") and comparison is not None:
+            return comparison_filter(variant, comparison, name)
+        if name in self.session.results.hardness_levels:
+            return QuestionFilter("all", variant, name)
+        if name == "failed":
             return QuestionFilter("failed", variant)
         return QuestionFilter("wrong", variant)
 

@@ -109,6 +109,7 @@ class ContextPane(QWidget):
         if spec.schema_tables:
             tables = ", ".join(f"{html.escape(t)} ({s:.2f})" for t, s in context.schema_tables)
             parts.append(f"<h4>Schema linking (top {spec.schema_tables})</h4><p>{tables}</p>")
+        parts += self._evidence_and_descriptions()
         parts.append("<h4>Messages sent</h4>")
         for message in context.messages:
             parts.append(
@@ -116,3 +117,21 @@ class ContextPane(QWidget):
                 f"<pre style='background:#f4f4f4; margin-top:2px'>{html.escape(message['content'])}</pre>"
             )
         self.view.setHtml("".join(parts))
+
+    def _evidence_and_descriptions(self) -> list[str]:
+        """The selected question's evidence and its database's column descriptions (BIRD), when it has them."""
+        session, parts = self.session, []
+        item = next((i for i in session.items if i.index == session.current_index), None)
+        if item is None or session.dataset is None:
+            return []
+        if item.evidence:
+            parts.append(f"<h4>Evidence</h4><p>{html.escape(item.evidence)}</p>")
+        described = [(t.name, c) for t in session.dataset.schema(item.db_id).tables for c in t.columns if c.description]
+        if described:
+            rows = "".join(
+                f"<tr><td><code>{html.escape(table)}.{html.escape(c.name)}</code></td>"
+                f"<td>{html.escape(c.description)}</td></tr>"
+                for table, c in described
+            )
+            parts.append(f"<h4>Column descriptions</h4><table cellspacing='4'>{rows}</table>")
+        return parts

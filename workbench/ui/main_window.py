@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.data.bird import is_bird_folder
 from workbench.core.data.dataset import DatasetError
 from workbench.core.reports.export import write_report
 from workbench.core.runs.runspec import VariantSpec
@@ -44,7 +45,7 @@ from workbench.ui.settings_dialog import SettingsDialog
 from workbench.ui.variants_dialog import VariantsDialog
 
 LAYOUT_VERSION = 1
-DATASET_FILTER = "Datasets (tables.json *.sqlite *.sqlite3 *.db);;All files (*)"
+DATASET_FILTER = "Datasets (tables.json *_tables.json *.sqlite *.sqlite3 *.db);;All files (*)"
 QUESTIONS_FILTER = "Question files (*.csv *.jsonl);;All files (*)"
 
 
@@ -53,6 +54,11 @@ def preferences_keys() -> list[QKeySequence]:
     keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
     fallback = QKeySequence("Ctrl+,")
     return keys if fallback in keys else [fallback, *keys]
+
+
+def stands_for_folder(chosen: Path) -> bool:
+    """A file that opens its folder: Spider's ``tables.json``, or a JSON file of a BIRD folder (``dev_tables.json``)."""
+    return chosen.name == "tables.json" or (chosen.suffix == ".json" and is_bird_folder(chosen.parent))
 
 
 class MainWindow(QMainWindow):
@@ -266,13 +272,14 @@ class MainWindow(QMainWindow):
         return True
 
     def choose_dataset(self) -> None:
-        """A Spider folder's tables.json, or a database file and then its question file."""
-        chosen, _ = QFileDialog.getOpenFileName(self, "Open a dataset: a Spider folder's tables.json or a database",
-                                                "", DATASET_FILTER)  # fmt: skip
+        """A Spider folder's tables.json, a BIRD folder's dev_tables.json (or any of its JSON files), or a
+        database file and then its question file."""
+        title = "Open a dataset: a Spider folder's tables.json, a BIRD folder's dev_tables.json, or a database"
+        chosen, _ = QFileDialog.getOpenFileName(self, title, "", DATASET_FILTER)
         if not chosen:
             return
         questions: Path | None = None
-        if Path(chosen).name != "tables.json":
+        if not stands_for_folder(Path(chosen)):
             picked, _ = QFileDialog.getOpenFileName(self, f"Questions for {Path(chosen).name}",
                                                     str(Path(chosen).parent), QUESTIONS_FILTER)  # fmt: skip
             if not picked:
@@ -281,8 +288,9 @@ class MainWindow(QMainWindow):
         self.open_chosen_dataset(Path(chosen), questions)
 
     def open_chosen_dataset(self, chosen: Path, questions: Path | None) -> bool:
-        """Open what the dialogs chose: a ``tables.json`` opens its Spider folder; a database, with ``questions``."""
-        if chosen.name == "tables.json":
+        """Open what the dialogs chose: a ``tables.json`` opens its Spider folder, a BIRD folder's JSON file
+        that folder; a database, with ``questions``."""
+        if stands_for_folder(chosen):
             return self.open_dataset(chosen.parent)
         return self.open_dataset(chosen, None, questions)
 

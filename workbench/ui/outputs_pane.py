@@ -245,9 +245,13 @@ class OutputsPane(QWidget):
         generation = self._generation
 
         async def fill() -> None:
+            if self.session.closed:  # the app is closing: its workers are going
+                return
             pool = await self.session.workers.pool()  # a bounded worker: a hostile query is stopped, not waited for
             try:
                 grid = await asyncio.wrap_future(pool.submit(result_grid, db_path, sql))
+            except RuntimeError:  # the pool shut down while this waited: the app is closing
+                return
             except WorkerKilled as killed:
                 grid = ResultGrid([], [], 0, f"{killed.bound}: {killed.detail}")
             if generation == self._generation:

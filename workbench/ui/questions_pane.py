@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
-from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
 from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.gold_overlay import GoldOverlay
@@ -110,7 +109,6 @@ class QuestionsPane(QWidget):
         self.current = CurrentArms(session)
         self.kind = QComboBox()
         self.hardness = QComboBox()
-        self.hardness.addItems(["any hardness", *HARDNESS_LEVELS])
         self.search = QLineEdit()
         self.search.setPlaceholderText("search questions (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -164,6 +162,12 @@ class QuestionsPane(QWidget):
         return out
 
     def _fill_kinds(self) -> list[QuestionFilter]:
+        levels = ["any hardness", *self.session.results.hardness_levels]  # the dataset's (BIRD's three, ...)
+        if levels != [self.hardness.itemText(i) for i in range(self.hardness.count())]:
+            self.hardness.blockSignals(True)
+            self.hardness.clear()
+            self.hardness.addItems(levels)
+            self.hardness.blockSignals(False)
         filters = self._filters()
         wanted = [f.describe() for f in filters]
         if wanted != [self.kind.itemText(i) for i in range(self.kind.count())]:

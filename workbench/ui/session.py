@@ -144,7 +144,7 @@ class AppSession(QObject):
         chosen = split if split in splits else ("dev" if "dev" in splits else splits[0])
         loaded = dataset.load_split(chosen)
         self.dataset, self.split, self.items = dataset, chosen, loaded.items
-        self.results = RunResults([s.name for s in self.specs])
+        self.results = RunResults([s.name for s in self.specs], hardness_levels=dataset.hardness_levels)
         self.run_info = None
         self.current_index = None
         self.previews.clear()
@@ -312,9 +312,9 @@ class AppSession(QObject):
             self.run_info = self.store.run(event.run_id)
             # resumed: what was done before comes from the store
             fresh = not event.already_done
-            self.results = (
-                RunResults(event.variants, event.models) if fresh else RunResults.from_store(self.store, event.run_id)
-            )
+            levels = self.dataset.hardness_levels if self.dataset is not None else None
+            started = RunResults(event.variants, event.models, levels)
+            self.results = started if fresh else RunResults.from_store(self.store, event.run_id, levels)
             self.results.apply(event)
             self.meter.restart()
             self._set_state("running")
@@ -346,7 +346,8 @@ class AppSession(QObject):
         if stored is not None:
             self.set_specs([VariantSpec.from_json(s) for s in stored])
         self.run_info = run
-        self.results = RunResults.from_store(self.store, run.id)
+        levels = self.dataset.hardness_levels if self.dataset else None
+        self.results = RunResults.from_store(self.store, run.id, levels)
         self.results.expect(len(self.items[: run.item_limit or None]) * len(self.results.variants))
         self.meter.restart()
         self._set_state(run.state if run.state != "running" else "interrupted")

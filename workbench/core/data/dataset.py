@@ -1,11 +1,13 @@
 """Datasets: schemas, question splits, gold SQL and database files, in one shape whatever the layout.
 
-Two layouts are read (see :func:`open_source`):
+Three layouts are read (see :func:`open_source`):
 
 - Spider: a folder with ``tables.json``, question files (``dev.json``, ``train.json`` or
   Spider's ``train_spider.json`` + ``train_others.json``) and
   ``database/<db_id>/<db_id>.sqlite``. A split may also be a gold file in the official
   ``SQL<TAB>db_id`` format.
+- BIRD (``bird.py``): ``dev.json``/``train.json``, ``dev_tables.json``/``train_tables.json`` and
+  ``dev_databases/<db_id>/<db_id>.sqlite`` with column descriptions; BIRD's difficulty and metrics.
 - Your own data: one SQLite file (``.sqlite``, ``.sqlite3``, ``.db``) plus a question
   file (``questions=``), or a folder holding one such file and its question files. The
   schema is introspected from the file; each question file is a split named by its stem.
@@ -23,7 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from workbench.core.data import inputs
+from workbench.core.data.bird import BirdSource, is_bird_folder
 from workbench.core.data.introspect import introspect
+from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
 from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
 from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
 from workbench.core.sandbox.sqlexec import open_readonly
@@ -35,26 +39,6 @@ SPLIT_FILES: dict[str, tuple[str, ...]] = {
 }
 SPIDER_TRAIN_FILES = ("train_spider.json", "train_others.json")
 DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
-
-
-class DatasetError(inputs.InputError):
-    """The dataset is unusable as given; the message names the file and item."""
-
-
-@dataclass(frozen=True)
-class Item:
-    index: int  # 0-based position in its split
-    db_id: str
-    question: str
-    query: str
-    source: str  # file the item came from
-    evidence: str = ""
-    hardness: str | None = None  # given by the question file; None: Spider's, computed from the gold SQL
-    position: str = ""  # where in ``source`` ("item 3", "line 7"); empty: ``item {index}``
-
-    @property
-    def where(self) -> str:
-        return f"{self.source}: {self.position or f'item {self.index}'}"
 
 
 @dataclass
@@ -141,6 +125,8 @@ class DatasetSource(Protocol):
     tables_path: Path | None  # Spider's tables.json; None when schemas are read from the database files
     questions: Path | None  # the question file given with the dataset, if one was
     has_test_suites: bool  # whether other *.sqlite files beside a database are test-suite copies of it
+    hardness_levels: tuple[str, ...]  # the hardness axis of its items, in order (Spider's four, BIRD's three)
+    bird_metrics: bool  # BIRD's metrics: EX as set equality of rows, Soft-F1, no exact-set match
 
     def load_schemas(self) -> dict[str, Schema]: ...
 
@@ -160,6 +146,8 @@ class SpiderSource:
 
     has_test_suites = True
     questions = None
+    hardness_levels = HARDNESS_LEVELS
+    bird_metrics = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -225,6 +213,8 @@ class OwnDataSource:
 
     has_test_suites = False
     tables_path = None
+    hardness_levels = HARDNESS_LEVELS
+    bird_metrics = False
 
     def __init__(self, root: Path, database: Path, questions: Path | None) -> None:
         self.root = root
@@ -279,7 +269,7 @@ def _databases_in(folder: Path) -> list[Path]:
 
 
 def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
-    """The layout at ``root``: a Spider folder, a SQLite file, or a folder with one SQLite file."""
+    """The layout at ``root``: a Spider folder, a BIRD folder, a SQLite file, or a folder with one SQLite file."""
     if questions is not None and questions.suffix.lower() not in QUESTION_SUFFIXES:
         raise DatasetError(f"{questions}: expected a question file ending .csv or .jsonl")
     if root.is_file():
@@ -289,13 +279,14 @@ def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
         return OwnDataSource(root, root, questions)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
-    if (root / "tables.json").exists():
+    spider = (root / "tables.json").exists()
+    if spider or is_bird_folder(root):
         if questions is not None:
+            kind = "a Spider folder (tables.json)" if spider else "a BIRD folder (dev_tables.json)"
             raise DatasetError(
-                f"{root}: a Spider folder (tables.json); --questions goes with a database file or a folder "
-                "holding one database"
+                f"{root}: {kind}; --questions goes with a database file or a folder holding one database"
             )
-        return SpiderSource(root)
+        return SpiderSource(root) if spider else BirdSource(root)
     databases = _databases_in(root)
     if len(databases) == 1:
         return OwnDataSource(root, databases[0], questions)
@@ -327,6 +318,14 @@ class Dataset:
     @property
     def has_test_suites(self) -> bool:
         return self.source.has_test_suites
+
+    @property
+    def hardness_levels(self) -> tuple[str, ...]:
+        return self.source.hardness_levels
+
+    @property
+    def bird_metrics(self) -> bool:
+        return self.source.bird_metrics
 
     @property
     def db_ids(self) -> list[str]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workbench.core.data.inputs import type_name
@@ -34,6 +34,7 @@ class Column:
     type: str
     primary_key: bool = False
     samples: tuple[str, ...] = field(default=(), compare=False)  # a few distinct values (introspected schemas)
+    description: str = field(default="", compare=False)  # what the column means (BIRD's database_description)
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,28 @@ class Schema:
     def foreign_key_pairs(self) -> list[tuple[int, int]]:
         return [tuple(pair) for pair in self.raw.get("foreign_keys", [])]  # type: ignore[misc]
 
+    def with_descriptions(self, described: Mapping[tuple[str, str], str]) -> Schema:
+        """This schema with column descriptions, keyed by (table, column) in lower case; others keep theirs."""
+        tables = tuple(
+            replace(t, columns=tuple(
+                replace(c, description=described.get((t.name.lower(), c.name.lower()), c.description))
+                for c in t.columns
+            ))
+            for t in self.tables
+        )  # fmt: skip
+        return replace(self, tables=tables)
+
+    @property
+    def has_descriptions(self) -> bool:
+        return any(c.description for c in self.columns)
+
     # --- renderings for prompts ---------------------------------------------
-    def create_table_sql(self, with_foreign_keys: bool = True) -> str:
-        """The schema as CREATE TABLE statements."""
+    def create_table_sql(self, with_foreign_keys: bool = True, descriptions: bool = False) -> str:
+        """The schema as CREATE TABLE statements; ``descriptions`` adds each column's as a ``--`` comment."""
         blocks = []
         for t in self.tables:
             lines = [f"  {_ident(c.name)} {c.type}" for c in t.columns]
+            notes = [_comment(c.description) if descriptions else "" for c in t.columns]
             if t.primary_key:
                 lines.append(f"  PRIMARY KEY ({', '.join(_ident(n) for n in t.primary_key)})")
             if with_foreign_keys:
@@ -89,16 +106,32 @@ class Schema:
                     for fk in self.foreign_keys
                     if fk.table == t.name
                 )
-            blocks.append(f"CREATE TABLE {_ident(t.name)} (\n" + ",\n".join(lines) + "\n);")
+            notes += [""] * (len(lines) - len(notes))
+            last = len(lines) - 1
+            body = "\n".join(line + ("," if k < last else "") + notes[k] for k, line in enumerate(lines))
+            blocks.append(f"CREATE TABLE {_ident(t.name)} (\n" + body + "\n);")
         return "\n".join(blocks)
 
-    def compact(self, with_foreign_keys: bool = True) -> str:
-        """The schema as ``table(col, col, ...)`` lines, then foreign keys."""
-        lines = [f"{t.name}({', '.join(c.name for c in t.columns)})" for t in self.tables]
+    def compact(self, with_foreign_keys: bool = True, descriptions: bool = False) -> str:
+        """The schema as ``table(col, col, ...)`` lines (``descriptions``: then one line per described column),
+        then foreign keys."""
+        lines = []
+        for t in self.tables:
+            lines.append(f"{t.name}({', '.join(c.name for c in t.columns)})")
+            if descriptions:
+                lines.extend(f"  {t.name}.{c.name}: {_one_line(c.description)}" for c in t.columns if c.description)
         if with_foreign_keys and self.foreign_keys:
             lines.append("Foreign keys:")
             lines.extend(f"{fk.table}.{fk.column} = {fk.ref_table}.{fk.ref_column}" for fk in self.foreign_keys)
         return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _comment(description: str) -> str:
+    return f" -- {_one_line(description)}" if description.strip() else ""
 
 
 def _ident(name: str) -> str:

@@ -217,11 +217,27 @@ class SchemaView:
     def table_names(self) -> list[str]:
         return [t.name for t in self._subset().tables]
 
-    def render(self, style: str = "create_table", foreign_keys: bool = True, sample_rows: int = 0) -> str:
+    @property
+    def descriptions(self) -> str:
+        """One ``table.column: description`` line per described column (BIRD's database_description); may be ''."""
+        return "\n".join(
+            f"{t.name}.{c.name}: {' '.join(c.description.split())}"
+            for t in self._subset().tables
+            for c in t.columns
+            if c.description
+        )
+
+    def render(
+        self, style: str = "create_table", foreign_keys: bool = True, sample_rows: int = 0, descriptions: bool = False
+    ) -> str:
+        """The schema as CREATE TABLE or compact text; ``descriptions`` adds each described column's meaning."""
         if sample_rows > MAX_SAMPLE_ROWS:
             raise BoundExceeded(f"sample_rows is at most {MAX_SAMPLE_ROWS}, not {sample_rows}", "sample_rows")
         schema = self._subset()
-        text = schema.compact(foreign_keys) if style == "compact" else schema.create_table_sql(foreign_keys)
+        if style == "compact":
+            text = schema.compact(foreign_keys, descriptions)
+        else:
+            text = schema.create_table_sql(foreign_keys, descriptions)
         if sample_rows > 0 and self._db_path is not None:
             text += "\n" + self._samples(schema, sample_rows)
         return text

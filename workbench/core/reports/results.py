@@ -8,12 +8,14 @@ history and the benches all read it; none of them computes anything of its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workbench.core.reports.overrides import NO_OVERRIDES, Overrides
 from workbench.core.reports.summaries import PairedComparison, VariantSummary, compare_verdicts
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RunStarted
 from workbench.core.runs.progress import RunProgress
+from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.store import Dispute, ScoreRow, Store
 
 
@@ -34,9 +36,12 @@ class QuestionFilter:
 
 
 class RunResults:
-    def __init__(self, variants: list[str], models: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, variants: list[str], models: dict[str, str] | None = None, hardness_levels: Sequence[str] | None = None
+    ) -> None:
         self.variants = list(variants)
         self.models = dict(models or {})
+        self.hardness_levels = tuple(hardness_levels or HARDNESS_LEVELS)  # the dataset's (None: Spider's)
         self.rows: dict[str, dict[int, ScoreRow]] = {v: {} for v in self.variants}
         self.run_id: int | None = None
         self.total = 0
@@ -48,9 +53,10 @@ class RunResults:
         self.known_hardness: dict[int, str | None] = {}  # from the gold SQL at load (scoring/gold_hardness.py)
 
     @classmethod
-    def from_store(cls, store: Store, run_id: int) -> RunResults:
+    def from_store(cls, store: Store, run_id: int, hardness_levels: Sequence[str] | None = None) -> RunResults:
         ordered = store.run_variants(run_id)
-        results = cls([name for _, name, _ in ordered], {name: model for _, name, model in ordered})
+        names_models = {name: model for _, name, model in ordered}
+        results = cls([name for _, name, _ in ordered], names_models, hardness_levels)
         results.run_id = run_id
         info = store.run(run_id)
         results.set_disputes(store.disputes(info.dataset_root, info.split))
@@ -99,7 +105,8 @@ class RunResults:
         if self._summaries is None:
             out = []
             for name in self.variants:
-                summary = VariantSummary(name, self.models.get(name, ""))
+                levels = {h: [0, 0] for h in self.hardness_levels}
+                summary = VariantSummary(name, self.models.get(name, ""), by_hardness=levels)
                 for row in self.rows[name].values():
                     summary.add(row, self.overrides)
                 out.append(summary)

@@ -27,7 +27,10 @@ class VariantSummary:
     exact: int = 0
     ts_correct: int = 0  # test-suite match, of the ``ts_n`` items that have a suite verdict
     ts_n: int = 0
+    # the dataset's levels (Spider's four, BIRD's three; ``RunResults`` passes them) -> [correct, n]
     by_hardness: dict[str, list[int]] = field(default_factory=lambda: {h: [0, 0] for h in HARDNESS_LEVELS})
+    soft_f1_total: float = 0.0  # BIRD's Soft-F1, summed over the scored rows that have one
+    soft_f1_n: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -53,6 +56,9 @@ class VariantSummary:
         self.exact += bool(row.exact_match)
         self.ts_n += row.ts_match is not None
         self.ts_correct += bool(row.ts_match)
+        if row.soft_f1 is not None:
+            self.soft_f1_total += row.soft_f1
+            self.soft_f1_n += 1
         if row.hardness in self.by_hardness:
             cell = self.by_hardness[row.hardness]
             cell[0] += bool(row.exec_match)
@@ -82,6 +88,11 @@ class VariantSummary:
         return self.ts_correct / self.ts_n if self.ts_n else 0.0
 
     @property
+    def soft_f1(self) -> float | None:
+        """Mean Soft-F1 (BIRD's) of the scored rows; None where none has one (datasets other than BIRD)."""
+        return self.soft_f1_total / self.soft_f1_n if self.soft_f1_n else None
+
+    @property
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.correct, self.completed)
 
@@ -99,7 +110,9 @@ class VariantSummary:
         return percentile(self.cached_latencies_ms, q)
 
     def to_json(self) -> dict[str, Any]:
+        """The summary's figures; ``soft_f1`` only where computed (a BIRD dataset)."""
         lo, hi = self.interval
+        soft = {} if self.soft_f1 is None else {"soft_f1": round(self.soft_f1, 4)}
         return {
             "variant": self.variant,
             "model": self.model,
@@ -127,7 +140,7 @@ class VariantSummary:
             "latency_ms_p50": self.latency_ms(50),
             "latency_ms_p95": self.latency_ms(95),
             "cached_latency_ms_p50": self.cached_latency_ms(50),
-        }
+        } | soft
 
 
 @dataclass(frozen=True)

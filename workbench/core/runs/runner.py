@@ -353,6 +353,7 @@ class Runner:
             exec_match=verdict.exec_match,
             exact_match=verdict.exact_match,
             ts_match=verdict.ts_match,
+            soft_f1=verdict.soft_f1,
             predicted_sql=extraction.sql,
             request_hash=key,
             cost=cost,

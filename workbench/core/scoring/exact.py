@@ -15,10 +15,10 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from workbench.core.data.items import HARDNESS_LEVELS  # noqa: F401  (Spider's levels, which hardness() gives)
 from workbench.core.scoring.spider_sql import AGG_OPS, TABLE_UNIT, WHERE_OPS, SpiderSchema, SqlDict
 
 Hardness = str  # "easy" | "medium" | "hard" | "extra"
-HARDNESS_LEVELS: tuple[str, ...] = ("easy", "medium", "hard", "extra")
 
 
 # --- foreign-key map -----------------------------------------------------------

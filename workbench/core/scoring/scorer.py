@@ -19,6 +19,7 @@ from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.sandbox.sqlexec import SandboxedDatabase, table_columns
 from workbench.core.sandbox.watchdog import ExecLimits
+from workbench.core.scoring.bird_metrics import bird_outcome
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
 from workbench.core.scoring.suite import database_files, execution_verdicts
@@ -37,6 +38,7 @@ class Verdict:
     exact_match: bool | None
     reason: str
     ts_match: bool | None = None  # test-suite match: on every database of the suite; None without one
+    soft_f1: float | None = None  # BIRD's Soft-F1 (a BIRD dataset); None where not computed
 
     @property
     def status(self) -> str:
@@ -47,7 +49,8 @@ class Verdict:
         return "scored" if self.exec_match is not None else "unscorable"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The verdict's fields; ``soft_f1`` only where it was computed (a BIRD dataset)."""
+        return {k: v for k, v in asdict(self).items() if k != "soft_f1" or v is not None}
 
 
 def parse_predictions(text: str) -> list[str]:
@@ -70,6 +73,7 @@ class _DbInfo:
     table_names: tuple[str, ...]
     column_names: tuple[tuple[int, str], ...]
     problem: str = ""  # set when the database is missing or unusable: its items are unscorable
+    bird_metrics: bool = False  # BIRD's EX (set of rows) and Soft-F1 in place of Spider's EX and exact match
 
     def spider_schema(self) -> SpiderSchema:
         return SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in self.tables.items()})
@@ -112,6 +116,7 @@ def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
         tuple(raw["table_names_original"]),
         tuple(tuple(c) for c in raw["column_names_original"]),
         problem,
+        dataset.bird_metrics,
     )
 
 
@@ -146,10 +151,13 @@ def _stopped(
     info: _DbInfo, schema: SpiderSchema, index: int, gold: str, phase: str, bound: str, detail: str
 ) -> Verdict:
     """The verdict for an item whose work hit a bound (the gold query's: unscorable; else the prediction fails)."""
-    level = _gold_hardness(schema, gold)
+    level = None if info.bird_metrics else _gold_hardness(schema, gold)
     if phase == "gold query":
         return Verdict(index, info.db_id, level, None, None, f"gold query fails: {bound}: {detail}")
     ts = False if len(info.files()) > 1 else None
+    if info.bird_metrics:
+        why = f"execution (BIRD): prediction fails: {bound}: {detail}; exact: not applicable (BIRD)"
+        return Verdict(index, info.db_id, level, False, None, why, soft_f1=0.0)
     return Verdict(index, info.db_id, level, False, False, f"execution: prediction fails: {bound}: {detail}; "
                    "exact: not compared", ts)  # fmt: skip
 
@@ -172,13 +180,29 @@ def _score_db(job: _DbJob) -> list[Verdict]:
         for index, gold, pred in job.items:
             watchdog.mark_item(index)
             try:
-                verdicts.append(_score_item(dbs, schema, fk_map, info.db_id, index, gold, pred))
+                verdicts.append(_score_any(info, dbs, schema, fk_map, index, gold, pred))
             except MemoryError:
                 verdicts.append(_stopped(info, schema, index, gold, "prediction", "memory limit", "out of memory"))
         return verdicts
     finally:
         for db in dbs:
             db.close()
+
+
+def _score_any(
+    info: _DbInfo,
+    dbs: list[SandboxedDatabase],
+    schema: SpiderSchema,
+    fk_map: dict[str, str],
+    index: int,
+    gold: str,
+    pred: str,
+) -> Verdict:
+    """Spider's verdict, or BIRD's for a BIRD dataset (bird_metrics.py: both queries run as written)."""
+    if not info.bird_metrics:
+        return _score_item(dbs, schema, fk_map, info.db_id, index, gold, pred)
+    ex, f1, why = bird_outcome(_gold_rows(dbs[0], gold), dbs[0], pred, MAX_PREDICTION_CHARS)
+    return Verdict(index, info.db_id, None, ex, None, why, soft_f1=f1)
 
 
 def _score_item(
@@ -298,12 +322,13 @@ def _split(job: _DbJob, size: int) -> list[_DbJob]:
     return [_DbJob(job.info, part) for part in parts]
 
 
-def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
-    """Counts per hardness level and overall: n, exec, exact, unscored; with a test suite (any verdict has
-    ``ts_match``) also ts_n and ts: the items with a test-suite verdict, and those right on the whole suite."""
+def summarize(verdicts: Sequence[Verdict], levels: Sequence[str] = HARDNESS_LEVELS) -> dict[str, dict[str, int]]:
+    """Counts per hardness level (``levels``: the dataset's) and overall: n, exec, exact, unscored; with a test
+    suite (any verdict has ``ts_match``) also ts_n and ts: the items with a test-suite verdict, and those right on
+    the whole suite."""
     suite = {"ts_n": 0, "ts": 0} if any(v.ts_match is not None for v in verdicts) else {}
     table: dict[str, dict[str, int]] = {
-        level: {"n": 0, "exec": 0, "exact": 0, "unscored": 0, **suite} for level in (*HARDNESS_LEVELS, "all")
+        level: {"n": 0, "exec": 0, "exact": 0, "unscored": 0, **suite} for level in (*levels, "all")
     }
     for v in verdicts:
         rows = [table["all"]] + ([table[v.hardness]] if v.hardness in table else [])
@@ -339,4 +364,4 @@ def score_one(dataset_root: str, db_id: str, index: int, gold: str, pred: str) -
     info, schema, fk_map, dbs = _context(dataset_root, db_id)
     if info.problem:
         return _unscorable(info, schema, index, gold)
-    return _score_item(dbs, schema, fk_map, db_id, index, gold, pred)
+    return _score_any(info, dbs, schema, fk_map, index, gold, pred)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data.inputs import sqlite_problem
-from workbench.core.store.migrations import MIGRATIONS, OWNER_MIGRATION, QUESTIONS_MIGRATION
+from workbench.core.store.migrations import MIGRATIONS, OWNER_MIGRATION, QUESTIONS_MIGRATION, SOFT_F1_MIGRATION
 
 
 def _now() -> str:
@@ -41,6 +41,7 @@ class StoreConnection:
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
         self._has_owner = self.version >= OWNER_MIGRATION
         self._has_questions = self.version >= QUESTIONS_MIGRATION
+        self._has_soft_f1 = self.version >= SOFT_F1_MIGRATION
 
     def close(self) -> None:
         self.db.close()

@@ -151,6 +151,11 @@ def _m10_gold_disputes(db: sqlite3.Connection) -> None:
     )
 
 
+def _m11_score_soft_f1(db: sqlite3.Connection) -> None:
+    """BIRD's Soft-F1 of each scored answer (NULL where it is not computed: datasets other than BIRD)."""
+    db.execute("ALTER TABLE scores ADD COLUMN soft_f1 REAL")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -162,7 +167,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m8_run_questions,
     _m9_score_test_suite_match,
     _m10_gold_disputes,
+    _m11_score_soft_f1,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process
 QUESTIONS_MIGRATION = 8  # from this schema on, runs record their question file
+SOFT_F1_MIGRATION = MIGRATIONS.index(_m11_score_soft_f1) + 1  # from this schema on, scores record Soft-F1

@@ -22,6 +22,7 @@ class ScoreRow:
     exec_match: bool | None = None
     exact_match: bool | None = None
     ts_match: bool | None = None  # ``Verdict.ts_match``: right on every database of the test suite; None without one
+    soft_f1: float | None = None  # BIRD's Soft-F1 (``Verdict.soft_f1``); None where not computed
     predicted_sql: str | None = None
     request_hash: str | None = None
     cost: float = 0.0
@@ -37,8 +38,8 @@ class ScoresMixin(StoreConnection):
             db.execute(
                 "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
                 "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
-                "prompt_tokens, completion_tokens, ts_match) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"prompt_tokens, completion_tokens, ts_match{', soft_f1' if self._has_soft_f1 else ''}) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' if self._has_soft_f1 else ''})",
                 (
                     run_id,
                     row.variant_id,
@@ -58,6 +59,7 @@ class ScoresMixin(StoreConnection):
                     row.prompt_tokens,
                     row.completion_tokens,
                     _opt_int(row.ts_match),
+                    *((row.soft_f1,) if self._has_soft_f1 else ()),
                 ),
             )
 
@@ -71,8 +73,9 @@ class ScoresMixin(StoreConnection):
     def scores(self, run_id: int) -> Iterator[ScoreRow]:
         cur = self.db.execute(
             "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
-            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens, ts_match FROM scores "
-            "WHERE run_id = ? ORDER BY variant_id, item_index",
+            "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens, ts_match, "
+            f"{'soft_f1' if self._has_soft_f1 else 'NULL'} FROM scores WHERE run_id = ? "
+            "ORDER BY variant_id, item_index",
             (run_id,),
         )
         for r in cur:
@@ -93,6 +96,7 @@ class ScoresMixin(StoreConnection):
                 prompt_tokens=int(r[13]),
                 completion_tokens=int(r[14]),
                 ts_match=_opt_bool(r[15]),
+                soft_f1=r[16],
             )
 
 

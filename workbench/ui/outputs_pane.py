@@ -250,7 +250,9 @@ class OutputsPane(QWidget):
             pool = await self.session.workers.pool()  # a bounded worker: a hostile query is stopped, not waited for
             try:
                 grid = await asyncio.wrap_future(pool.submit(result_grid, db_path, sql))
-            except RuntimeError:  # the pool shut down while this waited: the app is closing
+            except RuntimeError as exc:  # the pool shut down while this waited: the app is closing
+                if "shut down" not in str(exc):
+                    raise
                 return
             except WorkerKilled as killed:
                 grid = ResultGrid([], [], 0, f"{killed.bound}: {killed.detail}")

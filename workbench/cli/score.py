@@ -102,8 +102,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    score = sub.add_parser("score", help="score a predictions file against a dataset")
+def add_arguments(score: argparse.ArgumentParser) -> None:
     add_dataset_args(score, "dev", "split name (dev, train) or a question/gold file")
     score.add_argument("--predictions", type=Path, required=True, help="one SQL per line, in question order")
     score.add_argument("--jsonl", type=Path, help="write one JSON verdict per item to this file")

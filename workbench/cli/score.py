@@ -1,6 +1,6 @@
 """Headless commands over the same core the desktop app uses.
 
-workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT]
+workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT] [--no-gold-cache]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     for line in split.database_warnings():
         print(f"warning: {line}", file=sys.stderr)
     update, finish = _progress(sys.stderr)
-    with Scorer(dataset, workers=args.workers, limits=exec_limits(args)) as scorer:
+    with Scorer(dataset, workers=args.workers, limits=exec_limits(args), gold_cache=not args.no_gold_cache) as scorer:
         verdicts = scorer.score(split.items, preds, progress=update)
     finish()
     if args.jsonl:
@@ -110,4 +110,10 @@ def add_arguments(score: argparse.ArgumentParser) -> None:
         "--workers", type=positive_int, default=None, help="processes for execution (default: CPU count)"
     )
     add_limit_args(score)
+    score.add_argument(
+        "--no-gold-cache",
+        action="store_true",
+        help="execute every gold query again (default: reuse gold results kept in your cache folder, "
+        "checked against each database's content)",
+    )
     score.set_defaults(func=cmd_score)

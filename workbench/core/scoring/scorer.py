@@ -1,8 +1,9 @@
 """Score predictions against a Spider-format dataset, item by item.
 
 Work is grouped by database and spread over a process pool (SQLite execution and
-parsing are CPU-bound; threads would share one core). Gold results are cached per
-(database file, prepared gold SQL) inside each worker and reused across calls.
+parsing are CPU-bound; threads would share one core). Gold results come from the
+gold cache (``gold_cache``: on disk, keyed by the database's content, the gold SQL and the
+limits), so a second score of a split executes only the predictions.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workbench.core.sandbox.sqlexec import QueryError, SandboxedDatabase, open_r
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
+from workbench.core.scoring.gold_cache import GoldCache, cache_file, default_path, for_process
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
 
 SCORING_TIMEOUT_S = ExecLimits.time_limit_s
@@ -117,9 +119,7 @@ def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
 class _DbJob:
     info: _DbInfo
     items: tuple[tuple[int, str, str], ...]  # (index, gold, prediction)
-
-
-_GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
+    gold_cache: Path | None = None  # the gold cache's file (None: this process's memory only)
 
 
 def _db_files(db_dir: str, db_id: str) -> list[str]:
@@ -142,18 +142,11 @@ def _opens(path: str) -> bool:
     return True
 
 
-def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:
-    key = (str(db.path), db.path.stat().st_mtime_ns, sql)
-    if key not in _GOLD_CACHE:
-        _GOLD_CACHE[key] = db.execute(sql, watchdog.GOLD)
-    return _GOLD_CACHE[key]
-
-
-def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str) -> tuple[bool | None, str]:
+def _exec_verdict(dbs: list[SandboxedDatabase], gold: str, pred: str, golds: GoldCache) -> tuple[bool | None, str]:
     g_sql, p_sql = prepare_for_execution(gold), prepare_for_execution(pred)
     ordered = order_matters(g_sql)
     for db in dbs:
-        g_out = _gold_rows(db, g_sql)
+        g_out = golds.result(db, g_sql)
         if isinstance(g_out, QueryError):
             return None, f"gold query fails on {db.path.name}: {g_out}"
         p_out = db.execute(p_sql, watchdog.PREDICTION)
@@ -200,12 +193,13 @@ def _score_db(job: _DbJob) -> list[Verdict]:
         return [_unscorable(info, schema, index, gold) for index, gold, _ in job.items]
     fk_map = info.fk_map()
     dbs = info.open_databases()
+    golds = for_process(job.gold_cache)
     verdicts = []
     try:
         for index, gold, pred in job.items:
             watchdog.mark_item(index)
             try:
-                verdicts.append(_score_item(dbs, schema, fk_map, info.db_id, index, gold, pred))
+                verdicts.append(_score_item(dbs, schema, fk_map, info.db_id, index, gold, pred, golds))
             except MemoryError:
                 verdicts.append(_stopped(info, schema, index, gold, "prediction", "memory limit", "out of memory"))
         return verdicts
@@ -222,6 +216,7 @@ def _score_item(
     index: int,
     gold: str,
     pred: str,
+    golds: GoldCache,
 ) -> Verdict:
     pred = pred.replace("value", "1")  # the official evaluator does this to every prediction
     try:
@@ -232,7 +227,7 @@ def _score_item(
     if len(pred) > MAX_PREDICTION_CHARS:
         why = f"prediction too long: {len(pred)} characters (limit {MAX_PREDICTION_CHARS})"
         return Verdict(index, db_id, level, False, False, f"execution: {why}; exact: not compared")
-    ex, ex_reason = _exec_verdict(dbs, gold, pred)
+    ex, ex_reason = _exec_verdict(dbs, gold, pred, golds)
     try:
         with watchdog.bounded(watchdog.limits().time_limit_s, watchdog.PARSING):
             pred_tree = parse_sql(schema, pred)
@@ -248,15 +243,30 @@ def _score_item(
 
 
 class Scorer:
-    """Scores predictions for the items of one dataset."""
+    """Scores predictions for the items of one dataset.
 
-    def __init__(self, dataset: Dataset, workers: int | None = None, limits: ExecLimits | None = None) -> None:
+    ``gold_cache``: True keeps gold results in the user's cache folder (``gold_cache.default_path``),
+    a path keeps them there, False keeps them only in each worker's memory for this scorer's life.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        workers: int | None = None,
+        limits: ExecLimits | None = None,
+        gold_cache: bool | Path = True,
+    ) -> None:
         self.dataset = dataset
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self.limits = limits or ExecLimits()
+        self.gold_cache = cache_file(gold_cache)
         self._pool: BoundedPool | None = None
 
     def close(self) -> None:
+        if self.gold_cache is not None and self._pool is not None:  # keep the file within its bound
+            cache = GoldCache(self.gold_cache)
+            cache.evict()
+            cache.close()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -271,7 +281,9 @@ class Scorer:
         by_db: dict[str, list[tuple[int, str, str]]] = {}
         for item, pred in zip(items, predictions, strict=True):
             by_db.setdefault(item.db_id, []).append((item.index, item.query, pred))
-        jobs = [_DbJob(_db_info(self.dataset, db_id), tuple(entries)) for db_id, entries in by_db.items()]
+        jobs = [
+            _DbJob(_db_info(self.dataset, db_id), tuple(entries), self.gold_cache) for db_id, entries in by_db.items()
+        ]
         return jobs
 
     def score(
@@ -312,7 +324,7 @@ class Scorer:
                                     killed.detail)]  # fmt: skip
                     rest = tuple(it for it in chunk.items if it is not stopped)  # done ones died with the worker
                     if rest:
-                        again = _DbJob(chunk.info, rest)
+                        again = replace(chunk, items=rest)
                         pending[pool.submit(_score_db, again)] = again
 
 
@@ -325,7 +337,7 @@ def _split(job: _DbJob, size: int) -> list[_DbJob]:
     if len(job.items) <= size:
         return [job]
     parts = [job.items[k : k + size] for k in range(0, len(job.items), size)]
-    return [_DbJob(job.info, part) for part in parts]
+    return [replace(job, items=part) for part in parts]
 
 
 def summarize(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
@@ -364,4 +376,5 @@ def score_one(dataset_root: str, db_id: str, index: int, gold: str, pred: str) -
     info, schema, fk_map, dbs = _context(dataset_root, db_id)
     if info.problem:
         return _unscorable(info, schema, index, gold)
-    return _score_item(dbs, schema, fk_map, db_id, index, gold, pred)
+    golds = for_process(default_path())
+    return _score_item(dbs, schema, fk_map, db_id, index, gold, pred, golds)

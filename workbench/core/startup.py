@@ -27,10 +27,10 @@ def process_age_ms() -> float | None:
         return None
 
 
-def describe(event: str) -> str:
-    """``EVENT N ms after process start`` (or after an unknown start)."""
+def since_start() -> str:
+    """``N ms after process start`` (or that the start is unknown)."""
     age = process_age_ms()
-    return f"{event} {age:.0f} ms after process start" if age is not None else f"{event} (process start unknown)"
+    return f"{age:.0f} ms after process start" if age is not None else "(process start unknown)"
 
 
 def mark(event: str) -> None:
@@ -38,4 +38,4 @@ def mark(event: str) -> None:
     if event in _marked or not os.environ.get(TRACE_VARIABLE):
         return
     _marked.add(event)
-    print(f"startup: {describe(event)}", file=sys.stderr, flush=True)
+    print(f"startup: {event} {since_start()}", file=sys.stderr, flush=True)

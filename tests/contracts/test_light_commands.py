@@ -78,3 +78,30 @@ def test_every_command_in_the_table_gets_its_arguments_and_a_function() -> None:
     (score_only,) = [a for a in build_parser({"score"})._actions if a.dest == "command"]
     assert score_only.choices["score"].get_default("func") is not None
     assert score_only.choices["run"].get_default("func") is None  # listed, not built
+
+
+WINDOW_PROBE = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from workbench.ui.app import build
+session, window = build()
+window.show()
+app.processEvents()
+shown = sorted(sys.modules)
+window.docks["plots"].raise_()
+app.processEvents()
+print(json.dumps({"shown": shown, "plots": window.plots.history_plot is not None, "later": sorted(sys.modules)}))
+"""
+
+
+def test_the_window_opens_without_the_plotting_sql_or_keyring_libraries() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WINDOW_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    later = {"pyqtgraph", "sqlglot", "keyring", "openai"}
+    assert sorted(later & set(report["shown"])) == []
+    assert report["plots"] and "pyqtgraph" in report["later"]  # the Plots tab, once chosen, has its plots

@@ -1,22 +1,36 @@
 """The Plots pane: accuracy per variant with error bars, and accuracy across prompt versions over time.
 
 The history plot gives each template version ("zero_shot v2") its own colour and legend entry.
+The plots are made when the pane's tab is first chosen (or they are read): pyqtgraph takes ~0.4 s to import,
+and the pane starts as a hidden tab, so the window opens without it.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from workbench.core.reports.charts import PALETTE
 from workbench.core.reports.history import HistoryPoint, prompt_history
 from workbench.ui.session import AppSession
 
-pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+if TYPE_CHECKING:
+    import pyqtgraph
 
 
-def _plot(title: str) -> pg.PlotWidget:
+@cache
+def _pyqtgraph() -> Any:
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+    return pg
+
+
+def _plot(title: str) -> pyqtgraph.PlotWidget:
+    pg = _pyqtgraph()
     widget = pg.PlotWidget(title=title)
     widget.setYRange(0, 108, padding=0)
     widget.setLabel("left", "execution accuracy", units="%")
@@ -30,29 +44,55 @@ class PlotsPane(QWidget):
     def __init__(self, session: AppSession) -> None:
         super().__init__()
         self.session = session
-        self.variants_plot = _plot("Accuracy per variant (95% CI)")
-        self.history_plot = _plot("Accuracy across prompt versions, run by run")
-        self.history_plot.addLegend(offset=(10, 10))
-        self.history_note = QLabel()
-        self.history_note.setWordWrap(True)
-        self.history_note.setStyleSheet("color: #555555")
         self.bars: list[tuple[str, float, float, float]] = []  # what the variant plot shows: name, value, lo, hi
         self.history: list[HistoryPoint] = []
-        history_box = QWidget()
-        history_layout = QVBoxLayout(history_box)
-        history_layout.setContentsMargins(0, 0, 0, 0)
-        history_layout.addWidget(self.history_plot, 1)
-        history_layout.addWidget(self.history_note)
-        splitter = QSplitter()
-        splitter.addWidget(self.variants_plot)
-        splitter.addWidget(history_box)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        self._plots: tuple[Any, Any, QLabel] | None = None  # variants plot, history plot, history note
         session.results_changed.connect(self.refresh_variants)
         session.run_state_changed.connect(lambda _: self.refresh_history())
         session.dataset_changed.connect(self.refresh_history)
         self.refresh_variants()
         self.refresh_history()
+
+    @property
+    def variants_plot(self) -> pyqtgraph.PlotWidget:
+        return self._built()[0]
+
+    @property
+    def history_plot(self) -> pyqtgraph.PlotWidget:
+        return self._built()[1]
+
+    @property
+    def history_note(self) -> QLabel:
+        return self._built()[2]
+
+    def visibility_changed(self, visible: bool) -> None:
+        """Its dock's ``visibilityChanged``: true when its tab is chosen (a hidden tab is "visible" to Qt)."""
+        if visible:
+            self._built()
+
+    def _built(self) -> tuple[Any, Any, QLabel]:
+        if self._plots is not None:
+            return self._plots
+        variants_plot = _plot("Accuracy per variant (95% CI)")
+        history_plot = _plot("Accuracy across prompt versions, run by run")
+        history_plot.addLegend(offset=(10, 10))
+        history_note = QLabel()
+        history_note.setWordWrap(True)
+        history_note.setStyleSheet("color: #555555")
+        history_box = QWidget()
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(history_plot, 1)
+        history_layout.addWidget(history_note)
+        splitter = QSplitter()
+        splitter.addWidget(variants_plot)
+        splitter.addWidget(history_box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._plots = (variants_plot, history_plot, history_note)
+        self._draw_variants()
+        self._draw_history()
+        return self._plots
 
     def refresh_variants(self) -> None:
         summaries = [s for s in self.session.results.summaries() if s.completed]
@@ -60,10 +100,16 @@ class PlotsPane(QWidget):
         if bars == self.bars:
             return
         self.bars = bars
+        if self._plots is not None:  # else drawn when the plots are made
+            self._draw_variants()
+
+    def _draw_variants(self) -> None:
+        bars = self.bars
         plot = self.variants_plot
         plot.clear()
         if not bars:
             return
+        pg = _pyqtgraph()
         x = np.arange(len(bars), dtype=float)
         values = np.array([b[1] for b in bars])
         brushes = [pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in range(len(bars))]
@@ -83,6 +129,10 @@ class PlotsPane(QWidget):
         if session.dataset is None or session.state in ("starting", "running", "paused"):
             return  # redrawn when the run ends
         self.history = prompt_history(session.store, str(session.dataset.root.resolve()), session.split)
+        if self._plots is not None:  # else drawn when the plots are made
+            self._draw_history()
+
+    def _draw_history(self) -> None:
         plot = self.history_plot
         plot.clear()
         if plot.plotItem.legend is not None:
@@ -90,6 +140,7 @@ class PlotsPane(QWidget):
         if not self.history:
             self.history_note.setText("No runs on this split yet.")
             return
+        pg = _pyqtgraph()
         runs = list(dict.fromkeys(p.run_name for p in self.history))
         series: dict[str, list[HistoryPoint]] = {}
         for point in self.history:

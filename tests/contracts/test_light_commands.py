@@ -95,13 +95,13 @@ print(json.dumps({"shown": shown, "plots": window.plots.history_plot is not None
 """
 
 
-def test_the_window_opens_without_the_plotting_sql_or_keyring_libraries() -> None:
+def test_the_window_opens_without_the_plotting_numeric_sql_or_keyring_libraries() -> None:
     done = subprocess.run(
         [sys.executable, "-c", WINDOW_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    later = {"pyqtgraph", "sqlglot", "keyring", "openai"}
+    later = {"pyqtgraph", "numpy", "sqlglot", "keyring", "openai"}
     assert sorted(later & set(report["shown"])) == []
     assert report["plots"] and "pyqtgraph" in report["later"]  # the Plots tab, once chosen, has its plots

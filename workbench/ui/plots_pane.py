@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from workbench.core.reports.charts import PALETTE
@@ -27,6 +26,12 @@ def _pyqtgraph() -> Any:
 
     pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
     return pg
+
+
+def _numpy() -> Any:
+    import numpy
+
+    return numpy
 
 
 def _plot(title: str) -> pyqtgraph.PlotWidget:
@@ -109,7 +114,7 @@ class PlotsPane(QWidget):
         plot.clear()
         if not bars:
             return
-        pg = _pyqtgraph()
+        pg, np = _pyqtgraph(), _numpy()
         x = np.arange(len(bars), dtype=float)
         values = np.array([b[1] for b in bars])
         brushes = [pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in range(len(bars))]
@@ -140,7 +145,7 @@ class PlotsPane(QWidget):
         if not self.history:
             self.history_note.setText("No runs on this split yet.")
             return
-        pg = _pyqtgraph()
+        pg, np = _pyqtgraph(), _numpy()
         runs = list(dict.fromkeys(p.run_name for p in self.history))
         series: dict[str, list[HistoryPoint]] = {}
         for point in self.history:

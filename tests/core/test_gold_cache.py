@@ -181,3 +181,14 @@ def test_rows_keep_their_value_types() -> None:
     for odd in ([{1}], [(1, [2])], "rows", [(compile("1", "x", "eval"),)]):
         assert decode(zlib.compress(marshal.dumps((["a"], odd)))) is None
     assert decode(b"\x00garbage") is None
+
+
+def test_a_cache_folder_that_cannot_be_written_leaves_scoring_in_memory(tmp_path: Path) -> None:
+    db_file, _, _ = pets(tmp_path)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    cache = GoldCache(blocked / "workbench" / gold_cache.FILE_NAME)
+    with SandboxedDatabase(db_file) as db:
+        assert cache.result(db, "SELECT count(*) FROM pet").rows == [(2,)]
+        assert cache.result(db, "SELECT count(*) FROM pet").rows == [(2,)]
+    assert cache.path is None and blocked.is_file()

@@ -18,6 +18,7 @@ that fails, the cache runs in memory only).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -222,7 +223,8 @@ class GoldCache:
             except (sqlite3.DatabaseError, OSError):
                 if attempt == 0:  # not a database (or a damaged one): start a new file
                     for suffix in ("", "-wal", "-shm"):
-                        Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                        with contextlib.suppress(OSError):
+                            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self.path = None  # memory only from now on
         return None
 

@@ -148,14 +148,17 @@ def test_a_cache_file_that_is_not_a_database_is_replaced(tmp_path: Path) -> None
     assert sqlite3.connect(path).execute("SELECT count(*) FROM results").fetchone() == (1,)
 
 
-def test_errors_are_never_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_errors_are_never_kept_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db_file, _, _ = pets(tmp_path)
     log = tmp_path / "executed.log"
     monkeypatch.setenv(EXECUTION_LOG, str(log))
     with SandboxedDatabase(db_file) as db:
         for runs in (1, 2):
-            assert isinstance(GoldCache(tmp_path / "gold.sqlite").result(db, "SELECT nope FROM pet"), QueryError)
+            cache = GoldCache(tmp_path / "gold.sqlite")
+            assert isinstance(cache.result(db, "SELECT nope FROM pet"), QueryError)
+            assert isinstance(cache.result(db, "SELECT nope FROM pet"), QueryError)  # once per process
             assert gold_runs(log) == runs
+    assert sqlite3.connect(tmp_path / "gold.sqlite").execute("SELECT count(*) FROM results").fetchone() == (0,)
 
 
 def test_the_file_stays_within_its_bound_dropping_the_oldest(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ and zlib-compressed, with a digest of its own. The file digest is remembered per
 identity (path, device, inode, size, mtime and ctime), so an unchanged database is hashed
 once; any write to the file, even one that puts its mtime back, changes its ctime and so
 makes it hashed again, and new bytes give new keys. Only successful results of gold
-queries are stored, never a prediction's and never an error.
+queries are stored on disk, never a prediction's and never an error (an error is remembered in
+memory, for the process, so a gold query that times out is not run again for each item).
 
 One SQLite file in WAL mode serves several worker processes and several ``score``
 processes at once; each process opens its own connection after it starts. The file is
@@ -96,7 +97,7 @@ class GoldCache:
     def __init__(self, path: Path | None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        self._memory: OrderedDict[str, QueryResult] = OrderedDict()
+        self._memory: OrderedDict[str, Outcome] = OrderedDict()
         self._digests: dict[tuple[Any, ...], str] = {}
         self._db: sqlite3.Connection | None = None
         self._pid = 0
@@ -111,10 +112,11 @@ class GoldCache:
         found = self._memory.get(key) or self._read(key)
         if found is None:
             outcome = db.execute(sql, watchdog.GOLD)
-            if not isinstance(outcome, QueryResult):
-                return outcome
-            found = QueryResult(outcome.rows, outcome.columns, 0.0)
-            self._write(key, found)
+            if isinstance(outcome, QueryResult):
+                found = QueryResult(outcome.rows, outcome.columns, 0.0)
+                self._write(key, found)
+            else:
+                found = outcome  # an error is remembered in this process only (a timeout is not paid twice)
         self._memory[key] = found
         self._memory.move_to_end(key)
         while len(self._memory) > MEMORY_ENTRIES:

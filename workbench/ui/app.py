@@ -66,25 +66,22 @@ def warm_up() -> asyncio.Future[None]:
 
 
 class _FirstExpose(QObject):
-    """Prints, at the window's first expose (its first frame can be drawn), how long after the process started."""
-
-    def __init__(self, window: QWidget, started: float) -> None:
-        super().__init__(window)
-        self.started = started
+    """Marks the window's first expose (its first frame can be drawn) for ``WORKBENCH_TRACE_STARTUP``."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
             watched.removeEventFilter(self)
-            in_main = 1000 * (time.perf_counter() - self.started)
-            print(f"workbench: window shown {startup.since_start()} ({in_main:.0f} ms in main)", file=sys.stderr)
-            startup.mark("window shown")
+            startup.mark("window exposed")
         return False
 
 
-def report_first_expose(window: QWidget, started: float) -> None:
+def report_shown(window: QWidget, started: float) -> None:
+    """Say how long after the process started the window was shown (mapped), and trace its first expose."""
+    in_main = 1000 * (time.perf_counter() - started)
+    print(f"workbench: window shown {startup.since_start()} ({in_main:.0f} ms in main)", file=sys.stderr)
     handle = window.windowHandle()
-    if handle is not None:
-        handle.installEventFilter(_FirstExpose(window, started))
+    if handle is not None and os.environ.get(startup.TRACE_VARIABLE):
+        handle.installEventFilter(_FirstExpose(window))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(closed.set)
     session, window = build()
     window.show()
-    report_first_expose(window, started)
+    report_shown(window, started)
     QTimer.singleShot(0, warm_up)
     exit_after = os.environ.get("WORKBENCH_EXIT_AFTER_MS")  # smoke tests: open, show, quit
     if exit_after:

@@ -39,10 +39,10 @@ LABELS = {"timeout": "timeout", "too_many_rows": "too many rows", "too_large": "
           "memory": "memory limit"}  # fmt: skip
 
 DEFAULT_TIMEOUT_S = 10.0
-EXECUTION_LOG = "WORKBENCH_EXECUTION_LOG"  # a file: every statement executed is logged to it
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_MAX_BYTES = 256_000_000
 MAX_VALUE_BYTES = 10_000_000
+EXECUTION_LOG = "WORKBENCH_EXECUTION_LOG"  # names a file: every statement executed is logged to it
 _PROGRESS_STEPS = 2_000
 
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}

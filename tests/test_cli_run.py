@@ -187,7 +187,7 @@ def test_api_keys_never_reach_files_or_output(server: ServerProcess, tmp_path: P
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert secret not in out + err
-    for path in tmp_path.iterdir():
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):  # the store, and the caches under xdg/
         assert secret.encode() not in path.read_bytes(), path
 
 

@@ -1,6 +1,7 @@
 """Headless commands over the same core the desktop app uses.
 
-workbench score --dataset DIR|DB [--questions FILE] --split dev --predictions FILE [--jsonl OUT]
+workbench score --dataset DIR|DB [--questions FILE] --split dev --predictions FILE [--jsonl OUT] [--r-ves [N]]
+                [--no-gold-cache]
 workbench run --dataset DIR --split dev --variant NAME ... [--limit N] [--resume]
 workbench runs
 workbench report RUN [--json] [--html OUT] [--csv OUT]
@@ -10,46 +11,81 @@ workbench finetune export|validate|start|status|cancel
 workbench dataset check DIR [--questions FILE]
 workbench testsuite generate --dataset DIR [--per-db N] [--split S] [--seed K] [--out DIR | --in-place]
 workbench disputes list|export [OUT] --dataset DIR [--split S] [--json]
+
+Start-up stays short because a command imports only its own module: ``COMMANDS`` names,
+for each command, the line ``workbench --help`` shows and the ``module:function`` that adds
+its arguments; only the command on the command line has its module imported.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from workbench.cli import compare, dataset, disputes, finetune, local, run, score, testsuite
-from workbench.cli.common import EXIT_BAD_INPUT, CliError
-from workbench.core.data.inputs import InputError, one_line
-from workbench.core.secrets import mask
-from workbench.core.store import StoreError
+# command: (its line in `workbench --help`, "module:function" adding its arguments and `func`). One line per command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "score": ("score a predictions file against a dataset", "workbench.cli.score:add_arguments"),
+    "run": ("ask endpoints to answer a split, score as answers arrive", "workbench.cli.run:add_run_arguments"),
+    "runs": ("list the runs in the store", "workbench.cli.run:add_runs_arguments"),
+    "report": ("print a run's accuracy table", "workbench.cli.run:add_report_arguments"),
+    "compare": (
+        "compare two runs' variants item by item (fixed, broken, Δ EX with CI)",
+        "workbench.cli.compare:add_arguments",
+    ),
+    "local": ("the embedded local model server (no API key needed)", "workbench.cli.local:add_arguments"),
+    "finetune": ("training data, validation and fine-tuning jobs", "workbench.cli.finetune:add_arguments"),
+    "dataset": ("look into a dataset", "workbench.cli.dataset:add_arguments"),
+    "testsuite": (
+        "build a distilled test suite (several databases per schema)",
+        "workbench.cli.testsuite:add_arguments",
+    ),
+    "disputes": ("the gold disputes kept for a dataset (made in the app)", "workbench.cli.disputes:add_arguments"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(filled: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. Every command is listed; only those in ``filled`` (all when None) get their
+    arguments, which imports their modules."""
     parser = argparse.ArgumentParser(prog="workbench", description="Prompt workbench for text-to-SQL.")
     sub = parser.add_subparsers(dest="command")
-    score.add_parser(sub)
-    run.add_parsers(sub)
-    compare.add_parser(sub)
-    local.add_parser(sub)
-    finetune.add_parser(sub)
-    dataset.add_parser(sub)
-    testsuite.add_parser(sub)
-    disputes.add_parser(sub)
+    for name, (help_line, target) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_line)
+        if filled is None or name in filled:
+            module, function = target.split(":")
+            getattr(importlib.import_module(module), function)(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    named = next((a for a in args_list if not a.startswith("-")), None)  # the top level has no options but -h
+    parser = build_parser({named} & COMMANDS.keys() if named else ())
+    args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
         return int(args.func(args))
-    except (CliError, InputError, StoreError) as exc:  # bad input, wherever it was found: one line
-        print(f"error: {one_line(mask(str(exc)))}", file=sys.stderr)
+    except Exception as exc:
+        if not isinstance(exc, _bad_input_errors()):
+            raise
+        from workbench.cli.common import EXIT_BAD_INPUT
+        from workbench.core.data.inputs import one_line
+        from workbench.core.secrets import mask
+
+        print(f"error: {one_line(mask(str(exc)))}", file=sys.stderr)  # bad input, wherever it was found: one line
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _bad_input_errors() -> tuple[type[Exception], ...]:
+    """What counts as bad input, imported only when something went wrong (the store is not light)."""
+    from workbench.cli.common import CliError
+    from workbench.core.data.inputs import InputError
+    from workbench.core.store import StoreError
+
+    return CliError, InputError, StoreError

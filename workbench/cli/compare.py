@@ -111,8 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("compare", help="compare two runs' variants item by item (fixed, broken, Δ EX with CI)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("baseline", help="RUN or RUN:VARIANT (a run name or id)")
     parser.add_argument("contender", help="RUN or RUN:VARIANT")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

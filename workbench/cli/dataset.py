@@ -30,8 +30,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    dataset = sub.add_parser("dataset", help="look into a dataset")
+def add_arguments(dataset: argparse.ArgumentParser) -> None:
     verbs = dataset.add_subparsers(dest="verb", required=True)
     check = verbs.add_parser(
         "check", help="what a dataset holds and which gold queries fail, return nothing or are not deterministic"

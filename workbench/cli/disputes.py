@@ -96,8 +96,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    disputes = sub.add_parser("disputes", help="the gold disputes kept for a dataset (made in the app)")
+def add_arguments(disputes: argparse.ArgumentParser) -> None:
     verbs = disputes.add_subparsers(dest="verb", required=True)
     listing = verbs.add_parser("list", help="print the dataset's disputes")
     export = verbs.add_parser("export", help="write the dataset's disputes to a .json or .csv file")
@@ -113,4 +112,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-__all__ = ["CSV_COLUMNS", "add_parser"]
+__all__ = ["CSV_COLUMNS", "add_arguments"]

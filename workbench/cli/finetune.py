@@ -185,8 +185,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         store.close()
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    ft = sub.add_parser("finetune", help="training data, validation and fine-tuning jobs")
+def add_arguments(ft: argparse.ArgumentParser) -> None:
     verbs = ft.add_subparsers(dest="verb", required=True)
 
     export = verbs.add_parser("export", help="render a split through a template into chat JSONL")

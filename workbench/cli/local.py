@@ -64,8 +64,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    local = sub.add_parser("local", help="the embedded local model server (no API key needed)")
+def add_arguments(local: argparse.ArgumentParser) -> None:
     local.add_argument("action", choices=("start", "stop", "status"))
     local.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
     local.add_argument("--threads", type=int, help="CPU threads (default: cores - 1, at least 1)")

@@ -271,8 +271,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _print_report(args.store, args.run, args.json)
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    run = sub.add_parser("run", help="ask endpoints to answer a split, score as answers arrive")
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
     add_dataset_args(run, "dev")
     run.add_argument(
         "--variant", action="append", help="a variant from --variants, or an endpoint profile name (repeat to compare)"
@@ -328,11 +327,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     _store_arg(run)
     run.set_defaults(func=cmd_run)
 
-    runs = sub.add_parser("runs", help="list the runs in the store")
+
+def add_runs_arguments(runs: argparse.ArgumentParser) -> None:
     _store_arg(runs)
     runs.set_defaults(func=cmd_runs)
 
-    report = sub.add_parser("report", help="print a run's accuracy table")
+
+def add_report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("run", help="run name or id")
     report.add_argument("--json", action="store_true", help="machine-readable output")
     report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")

@@ -1,6 +1,6 @@
 """Headless commands over the same core the desktop app uses.
 
-workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT] [--r-ves [N]]
+workbench score --dataset DIR --split dev --predictions FILE [--jsonl OUT] [--r-ves [N]] [--no-gold-cache]
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     for line in split.database_warnings():
         print(f"warning: {line}", file=sys.stderr)
     update, finish = _progress(sys.stderr)
-    with Scorer(dataset, workers=args.workers, limits=exec_limits(args)) as scorer:
+    with Scorer(dataset, workers=args.workers, limits=exec_limits(args), gold_cache=not args.no_gold_cache) as scorer:
         verdicts = scorer.score(split.items, preds, progress=update)
     finish()
     rewards = _rewards(args, dataset, split, preds, verdicts) if args.r_ves else None
@@ -159,8 +159,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    score = sub.add_parser("score", help="score a predictions file against a dataset")
+def add_arguments(score: argparse.ArgumentParser) -> None:
     add_dataset_args(score, "dev", "split name (dev, train) or a question/gold file")
     score.add_argument(
         "--predictions",
@@ -181,4 +180,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help=f"BIRD's R-VES: time each correct pair N times (default {DEFAULT_REPEATS}) and report the reward",
     )
     add_limit_args(score)
+    score.add_argument(
+        "--no-gold-cache",
+        action="store_true",
+        help="execute every gold query again (default: reuse gold results kept in your cache folder, "
+        "checked against each database's content)",
+    )
     score.set_defaults(func=cmd_score)

@@ -47,8 +47,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    suite = sub.add_parser("testsuite", help="build a distilled test suite (several databases per schema)")
+def add_arguments(suite: argparse.ArgumentParser) -> None:
     verbs = suite.add_subparsers(dest="verb", required=True)
     gen = verbs.add_parser(
         "generate",

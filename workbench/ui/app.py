@@ -12,10 +12,11 @@ import threading
 import time
 
 import qasync
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon, QWindow
+from PySide6.QtWidgets import QApplication, QWidget
 
+from workbench.core import startup
 from workbench.paths import DEMO_DATASET, ICON
 from workbench.ui import qt_platform
 from workbench.ui.main_window import MainWindow
@@ -64,6 +65,25 @@ def warm_up() -> asyncio.Future[None]:
     return done
 
 
+class _FirstExpose(QObject):
+    """Marks the window's first expose (its first frame can be drawn) for ``WORKBENCH_TRACE_STARTUP``."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
+            watched.removeEventFilter(self)
+            startup.mark("window exposed")
+        return False
+
+
+def report_shown(window: QWidget, started: float) -> None:
+    """Say how long after the process started the window was shown (mapped), and trace its first expose."""
+    in_main = 1000 * (time.perf_counter() - started)
+    print(f"workbench: window shown {startup.since_start()} ({in_main:.0f} ms in main)", file=sys.stderr)
+    handle = window.windowHandle()
+    if handle is not None and os.environ.get(startup.TRACE_VARIABLE):
+        handle.installEventFilter(_FirstExpose(window))
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if no_display():
@@ -88,12 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(closed.set)
     session, window = build()
     window.show()
-
-    def shown() -> None:
-        elapsed = 1000 * (time.perf_counter() - started)
-        print(f"workbench: window shown {elapsed:.0f} ms after start", file=sys.stderr)
-
-    QTimer.singleShot(0, shown)
+    report_shown(window, started)
     QTimer.singleShot(0, warm_up)
     exit_after = os.environ.get("WORKBENCH_EXIT_AFTER_MS")  # smoke tests: open, show, quit
     if exit_after:

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["context"], self.docks["prompt"])
         self.tabifyDockWidget(self.docks["prompt"], self.docks["plots"])
         self.tabifyDockWidget(self.docks["plots"], self.docks["runs"])
+        self.docks["plots"].visibilityChanged.connect(self.plots.visibility_changed)  # its plots load when shown
         self.docks["context"].raise_()
         self.resizeDocks([self.docks["questions"], self.docks["outputs"]], [560, 940], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["questions"], self.docks["accuracy"]], [520, 300], Qt.Orientation.Vertical)

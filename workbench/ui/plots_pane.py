@@ -3,13 +3,15 @@
 The history plot gives each template version ("zero_shot v2") its own colour and legend entry (below the
 plot, never over its points). It compares arms on their common items only (core/reports/history.py) and
 says how many in its title; an incomplete run (cancelled, or with unanswered items) is a hollow marker
-whose tooltip says why.
+whose tooltip says why. The plots are made when the pane's tab is first chosen (or they are read):
+pyqtgraph takes ~0.4 s to import, and the pane starts as a hidden tab, so the window opens without it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pyqtgraph as pg
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from workbench.core.reports.charts import PALETTE
@@ -17,11 +19,28 @@ from workbench.core.reports.history import HistoryPoint, prompt_history
 from workbench.core.reports.run_list import ReadRuns
 from workbench.ui.session import AppSession
 
-pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+if TYPE_CHECKING:
+    import pyqtgraph
+
 HISTORY_TITLE = "Accuracy across prompt versions, run by run"
 
 
-def _plot(title: str) -> pg.PlotWidget:
+@cache
+def _pyqtgraph() -> Any:
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+    return pg
+
+
+def _numpy() -> Any:
+    import numpy
+
+    return numpy
+
+
+def _plot(title: str) -> pyqtgraph.PlotWidget:
+    pg = _pyqtgraph()
     widget = pg.PlotWidget(title=title)
     widget.setYRange(0, 108, padding=0)
     widget.setLabel("left", "execution accuracy", units="%")
@@ -35,32 +54,59 @@ class PlotsPane(QWidget):
     def __init__(self, session: AppSession) -> None:
         super().__init__()
         self.session = session
-        self.variants_plot = _plot("Accuracy per variant (95% CI)")
-        self.history_plot = _plot(HISTORY_TITLE)
-        legend = pg.LegendItem(colCount=2)  # in the plot's layout, below the axis: it covers no point
-        self.history_plot.plotItem.layout.addItem(legend, 4, 1)
-        self.history_plot.plotItem.legend = legend
-        self.history_note = QLabel()
-        self.history_note.setWordWrap(True)
-        self.history_note.setStyleSheet("color: #555555")
         self.bars: list[tuple[str, float, float, float]] = []  # what the variant plot shows: name, value, lo, hi
         self.history: list[HistoryPoint] = []
         self.read_runs: ReadRuns = {}  # finished runs' figures, read once
-        history_box = QWidget()
-        history_layout = QVBoxLayout(history_box)
-        history_layout.setContentsMargins(0, 0, 0, 0)
-        history_layout.addWidget(self.history_plot, 1)
-        history_layout.addWidget(self.history_note)
-        splitter = QSplitter()
-        splitter.addWidget(self.variants_plot)
-        splitter.addWidget(history_box)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        self._plots: tuple[Any, Any, QLabel] | None = None  # variants plot, history plot, history note
         session.results_changed.connect(self.refresh_variants)
         session.run_state_changed.connect(lambda _: self.refresh_history())
         session.dataset_changed.connect(self.refresh_history)
         self.refresh_variants()
         self.refresh_history()
+
+    @property
+    def variants_plot(self) -> pyqtgraph.PlotWidget:
+        return self._built()[0]
+
+    @property
+    def history_plot(self) -> pyqtgraph.PlotWidget:
+        return self._built()[1]
+
+    @property
+    def history_note(self) -> QLabel:
+        return self._built()[2]
+
+    def visibility_changed(self, visible: bool) -> None:
+        """Its dock's ``visibilityChanged``: true when its tab is chosen (a hidden tab is "visible" to Qt)."""
+        if visible:
+            self._built()
+
+    def _built(self) -> tuple[Any, Any, QLabel]:
+        if self._plots is not None:
+            return self._plots
+        pg = _pyqtgraph()
+        variants_plot = _plot("Accuracy per variant (95% CI)")
+        history_plot = _plot(HISTORY_TITLE)
+        legend = pg.LegendItem(colCount=2)  # in the plot's layout, below the axis: it covers no point
+        history_plot.plotItem.layout.addItem(legend, 4, 1)
+        history_plot.plotItem.legend = legend
+        history_note = QLabel()
+        history_note.setWordWrap(True)
+        history_note.setStyleSheet("color: #555555")
+        history_box = QWidget()
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(history_plot, 1)
+        history_layout.addWidget(history_note)
+        splitter = QSplitter()
+        splitter.addWidget(variants_plot)
+        splitter.addWidget(history_box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._plots = (variants_plot, history_plot, history_note)
+        self._draw_variants()
+        self._draw_history()
+        return self._plots
 
     def refresh_variants(self) -> None:
         summaries = [s for s in self.session.results.summaries() if s.completed]
@@ -68,10 +114,16 @@ class PlotsPane(QWidget):
         if bars == self.bars:
             return
         self.bars = bars
+        if self._plots is not None:  # else drawn when the plots are made
+            self._draw_variants()
+
+    def _draw_variants(self) -> None:
+        bars = self.bars
         plot = self.variants_plot
         plot.clear()
         if not bars:
             return
+        pg, np = _pyqtgraph(), _numpy()
         x = np.arange(len(bars), dtype=float)
         values = np.array([b[1] for b in bars])
         brushes = [pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in range(len(bars))]
@@ -91,6 +143,10 @@ class PlotsPane(QWidget):
         if session.dataset is None or session.state in ("starting", "running", "paused"):
             return  # redrawn when the run ends
         self.history = prompt_history(session.store, session.dataset, session.split, self.read_runs)
+        if self._plots is not None:  # else drawn when the plots are made
+            self._draw_history()
+
+    def _draw_history(self) -> None:
         plot = self.history_plot
         plot.clear()
         if plot.plotItem.legend is not None:
@@ -99,6 +155,7 @@ class PlotsPane(QWidget):
             plot.setTitle(HISTORY_TITLE)
             self.history_note.setText("No runs on this split yet.")
             return
+        pg, np = _pyqtgraph(), _numpy()
         common = self.history[0].n_common
         plot.setTitle(f"Accuracy across versions, on {common} common items")
         runs = list(dict.fromkeys(p.run_name for p in self.history))

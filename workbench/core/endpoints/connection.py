@@ -27,9 +27,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import keyring
-import keyring.errors
-
 from workbench.core import secrets
 from workbench.core.endpoints.pacing import backoff_delay
 from workbench.core.endpoints.profiles import KEYRING_SERVICE, NO_KEY, EndpointProfile, ProfileError
@@ -75,6 +72,9 @@ def _lookup_api_key(profile: EndpointProfile) -> str:
         if not profile.api_key_keyring:
             raise ProfileError(f"profile {profile.name!r}: environment variable {profile.api_key_env} is not set")
     if profile.api_key_keyring:
+        import keyring  # ~0.2 s to import: only for a profile whose key is in the keyring
+        import keyring.errors
+
         try:
             value = keyring.get_password(KEYRING_SERVICE, profile.api_key_from or profile.name)
         except keyring.errors.KeyringError as exc:

@@ -17,13 +17,16 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from platformdirs import user_cache_dir
 
 from workbench.core import secrets
 from workbench.core.endpoints.connection import AttemptsExhausted, call_with_retries, open_sdk
 from workbench.core.endpoints.profiles import EndpointProfile
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BATCH = 64
 
@@ -49,6 +52,8 @@ class EmbeddingCache:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def get(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np  # ~0.1 s: not imported at start-up
+
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for text in dict.fromkeys(texts):
@@ -60,6 +65,8 @@ class EmbeddingCache:
         return found
 
     def put(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        import numpy as np  # ~0.1 s: not imported at start-up
+
         with self._lock:
             self.db.execute("BEGIN")
             self.db.executemany(
@@ -83,6 +90,8 @@ class Embedder:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np  # ~0.1 s: not imported at start-up
+
         known = self.cache.get(self.profile.model, texts)
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
@@ -95,6 +104,7 @@ class Embedder:
 
     async def _fetch(self, texts: list[str]) -> dict[str, np.ndarray]:
         import httpx
+        import numpy as np  # ~0.1 s: not imported at start-up
 
         sdk = open_sdk(self.profile)
         rng = random.Random()

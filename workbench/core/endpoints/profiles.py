@@ -21,8 +21,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.errors
 from platformdirs import user_config_dir
 
 from workbench.core.data.inputs import InputError, expect, expect_range, read_json, type_name
@@ -156,6 +154,9 @@ def _check_field(key: str, value: Any, where: str) -> None:
 
 def store_api_key(profile_name: str, key: str) -> None:
     """Put a key in the OS keyring; raises ProfileError (without the key) if there is none."""
+    import keyring  # ~0.2 s to import: only when a key is stored
+    import keyring.errors
+
     try:
         keyring.set_password(KEYRING_SERVICE, profile_name, key)
     except keyring.errors.KeyringError as exc:

@@ -7,12 +7,13 @@ such as ``embeddings.Embedder`` over an endpoint's ``/v1/embeddings``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.data.dataset import Item
 from workbench.core.retrieval.base import ExampleRetriever, Scored, same_question
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class TextEmbedder(Protocol):
@@ -27,6 +28,8 @@ class DenseQuestion(ExampleRetriever):
     def __init__(self, embedder: TextEmbedder) -> None:
         super().__init__()
         self.embedder = embedder
+        import numpy as np  # imported when a dense recipe is made, not with the registry
+
         self.matrix = np.zeros((0, 1), dtype=np.float32)
 
     def fit(self, items: Sequence[Item]) -> DenseQuestion:
@@ -38,6 +41,8 @@ class DenseQuestion(ExampleRetriever):
         if not self.items:
             return []
         sims = self.matrix @ self.embedder([item.question])[0]
+        import numpy as np
+
         order = np.argsort(-sims, kind="stable")
         out: list[Scored] = []
         for i in order:

@@ -6,53 +6,64 @@ The draft is written by the model first; the question's own gold SQL is never us
 
 from __future__ import annotations
 
-from sqlglot.tokens import Tokenizer, TokenType
+from functools import cache
+from typing import Any
 
 from workbench.core.data.dataset import Item
 from workbench.core.retrieval.base import ExampleRetriever, Scored, same_question
 from workbench.core.retrieval.text_index import CosineTfIdf, words
 
-_KEEP = {
-    TokenType.SELECT,
-    TokenType.FROM,
-    TokenType.WHERE,
-    TokenType.GROUP_BY,
-    TokenType.ORDER_BY,
-    TokenType.HAVING,
-    TokenType.LIMIT,
-    TokenType.JOIN,
-    TokenType.ON,
-    TokenType.AND,
-    TokenType.OR,
-    TokenType.NOT,
-    TokenType.IN,
-    TokenType.LIKE,
-    TokenType.BETWEEN,
-    TokenType.UNION,
-    TokenType.INTERSECT,
-    TokenType.EXCEPT,
-    TokenType.DISTINCT,
-    TokenType.DESC,
-    TokenType.ASC,
-    TokenType.EQ,
-    TokenType.NEQ,
-    TokenType.GT,
-    TokenType.GTE,
-    TokenType.LT,
-    TokenType.LTE,
-    TokenType.STAR,
-    TokenType.L_PAREN,
-    TokenType.R_PAREN,
-    TokenType.EXISTS,
-    TokenType.IS,
-    TokenType.NULL,
-    TokenType.CASE,
-}
+# sqlglot takes ~0.3 s to import: it is loaded when a skeleton is first needed, not with the recipe registry
+_KEEP_NAMES = (
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP_BY",
+    "ORDER_BY",
+    "HAVING",
+    "LIMIT",
+    "JOIN",
+    "ON",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "BETWEEN",
+    "UNION",
+    "INTERSECT",
+    "EXCEPT",
+    "DISTINCT",
+    "DESC",
+    "ASC",
+    "EQ",
+    "NEQ",
+    "GT",
+    "GTE",
+    "LT",
+    "LTE",
+    "STAR",
+    "L_PAREN",
+    "R_PAREN",
+    "EXISTS",
+    "IS",
+    "NULL",
+    "CASE",
+)
 _AGGREGATES = {"count", "sum", "avg", "min", "max"}
+
+
+@cache
+def _sqlglot() -> tuple[Any, Any, frozenset[Any]]:
+    """sqlglot's tokenizer, its token types and the types a skeleton keeps."""
+    from sqlglot.tokens import Tokenizer, TokenType
+
+    return Tokenizer, TokenType, frozenset(TokenType[name] for name in _KEEP_NAMES)
 
 
 def sql_skeleton(sql: str) -> list[str]:
     """Keywords, operators and aggregates of a query; names become '_' and values '?'."""
+    Tokenizer, TokenType, keep = _sqlglot()
     try:
         tokens = Tokenizer().tokenize(sql)
     except Exception:  # unreadable drafts still have a (poor) skeleton
@@ -60,7 +71,7 @@ def sql_skeleton(sql: str) -> list[str]:
     out: list[str] = []
     for tok in tokens:
         text = tok.text.lower()
-        if tok.token_type in _KEEP:
+        if tok.token_type in keep:
             out.append(tok.token_type.name.lower())
         elif text in _AGGREGATES:
             out.append(text)

@@ -10,8 +10,10 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP_WORDS = (
@@ -66,6 +68,8 @@ class CosineTfIdf:
         df = Counter(t for d in docs for t in set(d))
         self.idf = {t: math.log((1 + n) / (1 + c)) + 1 for t, c in df.items()}
         postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        import numpy as np  # ~0.1 s: imported when an index is first built, not at start-up
+
         norms = np.ones(max(n, 1), dtype=np.float64)
         for i, doc in enumerate(docs):
             weights = {t: tf * self.idf[t] for t, tf in Counter(doc).items()}
@@ -82,6 +86,8 @@ class CosineTfIdf:
         q = {t: tf * self.idf[t] for t, tf in Counter(query).items() if t in self.idf}
         if not q or self.size == 0:
             return None
+        import numpy as np  # ~0.1 s: imported when an index is first built, not at start-up
+
         acc = np.zeros(self.size, dtype=np.float64)
         for t, wq in q.items():
             ix, w = self.postings[t]
@@ -93,6 +99,8 @@ class CosineTfIdf:
         acc = self._similarities(query)
         if acc is None:
             return {}
+        import numpy as np
+
         hits = np.nonzero(acc)[0]
         return dict(zip(hits.tolist(), acc[hits].tolist(), strict=True))
 
@@ -101,5 +109,7 @@ class CosineTfIdf:
         if acc is None:
             return []
         n = min(n, self.size)
+        import numpy as np
+
         best = np.argpartition(-acc, n - 1)[:n]
         return sorted(((int(i), float(acc[i])) for i in best if acc[i] > 0), key=lambda p: (-p[1], p[0]))

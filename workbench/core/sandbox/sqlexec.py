@@ -20,6 +20,7 @@ check that a statement starts with SELECT/WITH/VALUES is linear in its length.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import sqlite3
 import time
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from workbench.core import startup
 from workbench.core.sandbox import watchdog
 
 ErrorKind = Literal["denied", "timeout", "too_many_rows", "too_large", "memory", "syntax", "runtime", "open"]
@@ -40,6 +42,7 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_ROWS = 100_000
 DEFAULT_MAX_BYTES = 256_000_000
 MAX_VALUE_BYTES = 10_000_000
+EXECUTION_LOG = "WORKBENCH_EXECUTION_LOG"  # names a file: every statement executed is logged to it
 _PROGRESS_STEPS = 2_000
 
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
@@ -118,6 +121,7 @@ def _connect_immutable(path: str | Path) -> sqlite3.Connection:
     if not p.is_file():
         raise sqlite3.OperationalError(f"no such database file: {p}")
     uri = f"file:{quote(str(p.resolve()))}?mode=ro&immutable=1"
+    startup.mark("first database opened")
     return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
 
 
@@ -176,6 +180,13 @@ def open_readonly(path: str | Path, reverse_unordered: bool = False) -> sqlite3.
     return conn
 
 
+def _log_execution(log: str, phase: int, path: Path) -> None:
+    """One line per statement run (``PHASE<TAB>database file``), appended from any process: for checks that
+    count what a command executed (``WORKBENCH_EXECUTION_LOG=FILE``)."""
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(f"{watchdog.PHASES[phase]}\t{path}\n")
+
+
 def _classify(exc: sqlite3.Error, timed_out: bool) -> ErrorKind:
     text = str(exc).lower()
     if timed_out and "interrupt" in text:
@@ -222,7 +233,10 @@ class SandboxedDatabase:
     def execute(self, sql: str, phase: int | None = None) -> Outcome:
         if not starts_with_read(sql):
             return QueryError("denied", "only SELECT, WITH or VALUES queries may run")
-        with watchdog.bounded(self.timeout_s, self.phase if phase is None else phase):
+        phase = self.phase if phase is None else phase
+        if EXECUTION_LOG in os.environ:
+            _log_execution(os.environ[EXECUTION_LOG], phase, self.path)
+        with watchdog.bounded(self.timeout_s, phase):
             return self._execute(sql)
 
     def _execute(self, sql: str) -> Outcome:

@@ -5,7 +5,8 @@
   spider_sql  the evaluator's clause structure and grammar
   exact       exact-set match and hardness on that structure
   execution   comparing result rows
-  scorer      running it over a dataset, in parallel, with gold results cached
+  scorer      running it over a dataset, in parallel
+  gold_cache  gold results on disk, keyed by database content, gold SQL and limits
 """
 
 from workbench.core.scoring.exact import HARDNESS_LEVELS

@@ -1,8 +1,9 @@
 """Score predictions against a Spider-format dataset, item by item.
 
 Work is grouped by database and spread over a process pool (SQLite execution and
-parsing are CPU-bound; threads would share one core). Gold results are cached per
-(database file, prepared gold SQL) inside each worker and reused across calls.
+parsing are CPU-bound; threads would share one core). Gold results come from the
+gold cache (``gold_cache``: on disk, keyed by the database's content, the gold SQL and the
+limits), so a second score of a split executes only the predictions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from workbench.core.data.dataset import Dataset, Item
@@ -21,6 +23,7 @@ from workbench.core.sandbox.sqlexec import SandboxedDatabase, table_columns
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.bird_metrics import bird_outcome
 from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
+from workbench.core.scoring.gold_cache import GoldCache, cache_file, default_path, for_process
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
 from workbench.core.scoring.suite import database_files, execution_verdicts
 
@@ -124,16 +127,7 @@ def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
 class _DbJob:
     info: _DbInfo
     items: tuple[tuple[int, str, str], ...]  # (index, gold, prediction)
-
-
-_GOLD_CACHE: dict[tuple[str, int, str], Any] = {}
-
-
-def _gold_rows(db: SandboxedDatabase, sql: str) -> Any:
-    key = (str(db.path), db.path.stat().st_mtime_ns, sql)
-    if key not in _GOLD_CACHE:
-        _GOLD_CACHE[key] = db.execute(sql, watchdog.GOLD)
-    return _GOLD_CACHE[key]
+    gold_cache: Path | None = None  # the gold cache's file (None: this process's memory only)
 
 
 def _gold_hardness(schema: SpiderSchema, gold: str) -> str | None:
@@ -175,12 +169,13 @@ def _score_db(job: _DbJob) -> list[Verdict]:
         return [_unscorable(info, schema, index, gold) for index, gold, _ in job.items]
     fk_map = info.fk_map()
     dbs = info.open_databases()
+    golds = for_process(job.gold_cache)
     verdicts = []
     try:
         for index, gold, pred in job.items:
             watchdog.mark_item(index)
             try:
-                verdicts.append(_score_any(info, dbs, schema, fk_map, index, gold, pred))
+                verdicts.append(_score_any(info, dbs, schema, fk_map, index, gold, pred, golds))
             except MemoryError:
                 verdicts.append(_stopped(info, schema, index, gold, "prediction", "memory limit", "out of memory"))
         return verdicts
@@ -197,11 +192,12 @@ def _score_any(
     index: int,
     gold: str,
     pred: str,
+    golds: GoldCache,
 ) -> Verdict:
     """Spider's verdict, or BIRD's for a BIRD dataset (bird_metrics.py: both queries run as written)."""
     if not info.bird_metrics:
-        return _score_item(dbs, schema, fk_map, info.db_id, index, gold, pred)
-    ex, f1, why = bird_outcome(_gold_rows(dbs[0], gold), dbs[0], pred, MAX_PREDICTION_CHARS)
+        return _score_item(dbs, schema, fk_map, info.db_id, index, gold, pred, golds)
+    ex, f1, why = bird_outcome(golds.result(dbs[0], gold), dbs[0], pred, MAX_PREDICTION_CHARS)
     return Verdict(index, info.db_id, None, ex, None, why, soft_f1=f1)
 
 
@@ -213,6 +209,7 @@ def _score_item(
     index: int,
     gold: str,
     pred: str,
+    golds: GoldCache,
 ) -> Verdict:
     pred = pred.replace("value", "1")  # the official evaluator does this to every prediction
     try:
@@ -224,7 +221,7 @@ def _score_item(
         why = f"prediction too long: {len(pred)} characters (limit {MAX_PREDICTION_CHARS})"
         return Verdict(index, db_id, level, False, False, f"execution: {why}; exact: not compared",
                        False if len(dbs) > 1 else None)  # fmt: skip
-    ex = execution_verdicts(dbs, gold, pred, _gold_rows)
+    ex = execution_verdicts(dbs, gold, pred, golds.result)
     try:
         with watchdog.bounded(watchdog.limits().time_limit_s, watchdog.PARSING):
             pred_tree = parse_sql(schema, pred)
@@ -242,15 +239,30 @@ def _score_item(
 
 
 class Scorer:
-    """Scores predictions for the items of one dataset."""
+    """Scores predictions for the items of one dataset.
 
-    def __init__(self, dataset: Dataset, workers: int | None = None, limits: ExecLimits | None = None) -> None:
+    ``gold_cache``: True keeps gold results in the user's cache folder (``gold_cache.default_path``),
+    a path keeps them there, False keeps them only in each worker's memory for this scorer's life.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        workers: int | None = None,
+        limits: ExecLimits | None = None,
+        gold_cache: bool | Path = True,
+    ) -> None:
         self.dataset = dataset
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self.limits = limits or ExecLimits()
+        self.gold_cache = cache_file(gold_cache)
         self._pool: BoundedPool | None = None
 
     def close(self) -> None:
+        if self.gold_cache is not None and self._pool is not None:  # keep the file within its bound
+            cache = GoldCache(self.gold_cache)
+            cache.evict()
+            cache.close()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -265,7 +277,9 @@ class Scorer:
         by_db: dict[str, list[tuple[int, str, str]]] = {}
         for item, pred in zip(items, predictions, strict=True):
             by_db.setdefault(item.db_id, []).append((item.index, item.query, pred))
-        jobs = [_DbJob(_db_info(self.dataset, db_id), tuple(entries)) for db_id, entries in by_db.items()]
+        jobs = [
+            _DbJob(_db_info(self.dataset, db_id), tuple(entries), self.gold_cache) for db_id, entries in by_db.items()
+        ]
         return jobs
 
     def score(
@@ -306,7 +320,7 @@ class Scorer:
                                     killed.detail)]  # fmt: skip
                     rest = tuple(it for it in chunk.items if it is not stopped)  # done ones died with the worker
                     if rest:
-                        again = _DbJob(chunk.info, rest)
+                        again = replace(chunk, items=rest)
                         pending[pool.submit(_score_db, again)] = again
 
 
@@ -319,7 +333,7 @@ def _split(job: _DbJob, size: int) -> list[_DbJob]:
     if len(job.items) <= size:
         return [job]
     parts = [job.items[k : k + size] for k in range(0, len(job.items), size)]
-    return [_DbJob(job.info, part) for part in parts]
+    return [replace(job, items=part) for part in parts]
 
 
 def summarize(verdicts: Sequence[Verdict], levels: Sequence[str] = HARDNESS_LEVELS) -> dict[str, dict[str, int]]:
@@ -364,4 +378,5 @@ def score_one(dataset_root: str, db_id: str, index: int, gold: str, pred: str) -
     info, schema, fk_map, dbs = _context(dataset_root, db_id)
     if info.problem:
         return _unscorable(info, schema, index, gold)
-    return _score_any(info, dbs, schema, fk_map, index, gold, pred)
+    golds = for_process(default_path())
+    return _score_any(info, dbs, schema, fk_map, index, gold, pred, golds)

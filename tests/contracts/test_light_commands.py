@@ -1,0 +1,107 @@
+"""A command imports only what it uses: `workbench --help` and `workbench score` load no heavy library.
+
+Checked by the set of modules a fresh interpreter holds after the command ran (not by timing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import COMMANDS, build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sqlglot", "numpy", "openai", "httpx", "jinja2", "keyring", "PySide6", "torch", "workbench.core.store")
+PROBE = """
+import json, sys
+from workbench.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def modules_after(*argv: str) -> tuple[int, set[str]]:
+    """The exit status of ``workbench ARGV`` run in a fresh interpreter, and the modules it had loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DISPLAY": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def test_help_lists_every_command_and_imports_none_of_them() -> None:
+    code, modules = modules_after("--help")
+    assert code == 0
+    assert heavy_in(modules) == []
+    assert not any(m.startswith("workbench.cli.") for m in modules)
+    assert heavy_in(set(sys.modules)) != []  # this test process has them: the check can fail
+
+
+@pytest.mark.parametrize("argv", [("score", "--help"), ("dataset", "check", "--help")])
+def test_light_commands_help_imports_no_heavy_library(argv: tuple[str, ...]) -> None:
+    code, modules = modules_after(*argv)
+    assert code == 0 and heavy_in(modules) == []
+
+
+def test_scoring_a_file_imports_no_heavy_library(demo_path: Path, tmp_path: Path) -> None:
+    code, modules = modules_after(
+        "score", "--dataset", str(demo_path), "--predictions", str(demo_path / "sample_predictions.sql"),
+        "--jsonl", str(tmp_path / "v.jsonl"),
+    )  # fmt: skip
+    assert code == 0 and (tmp_path / "v.jsonl").is_file()
+    assert heavy_in(modules) == []
+    assert {m for m in modules if m.startswith("workbench.cli.")} == {"workbench.cli.common", "workbench.cli.score"}
+
+
+def test_every_command_in_the_table_gets_its_arguments_and_a_function() -> None:
+    full = build_parser()
+    (commands,) = [a for a in full._actions if a.dest == "command"]
+    assert list(commands.choices) == list(COMMANDS)
+    for name, parser in commands.choices.items():
+        nested = [a for a in parser._actions if a.dest == "verb"]
+        leaves = list(nested[0].choices.values()) if nested else [parser]
+        assert all(callable(p.get_default("func")) for p in leaves), name
+    (score_only,) = [a for a in build_parser({"score"})._actions if a.dest == "command"]
+    assert score_only.choices["score"].get_default("func") is not None
+    assert score_only.choices["run"].get_default("func") is None  # listed, not built
+
+
+WINDOW_PROBE = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from workbench.ui.app import build
+session, window = build()
+window.show()
+app.processEvents()
+shown = sorted(sys.modules)
+window.docks["plots"].raise_()
+app.processEvents()
+print(json.dumps({"shown": shown, "plots": window.plots.history_plot is not None, "later": sorted(sys.modules)}))
+"""
+
+
+def test_the_window_opens_without_the_plotting_numeric_sql_or_keyring_libraries() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WINDOW_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    later = {"pyqtgraph", "numpy", "sqlglot", "keyring", "openai"}
+    assert sorted(later & set(report["shown"])) == []
+    assert report["plots"] and "pyqtgraph" in report["later"]  # the Plots tab, once chosen, has its plots

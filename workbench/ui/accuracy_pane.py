@@ -8,11 +8,11 @@ with the paired 95% interval, and its fixed and broken counts (``experiments.com
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSettings, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, load_arm
+from workbench.core.reports.markdown import markdown_table
 from workbench.core.reports.overrides import Overrides
 from workbench.core.reports.results import QuestionFilter
 from workbench.core.reports.summaries import VariantSummary
@@ -36,6 +37,7 @@ from workbench.ui.session import AppSession
 COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EX (overrides)", "EM %", *HARDNESS_LEVELS, "failed",
            "tokens", "cost $", "p50 ms", "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
 BASELINE_COLUMNS = COLUMNS[-3:]
+COPY_ROW_SHORTCUT, COPY_TABLE_SHORTCUT = "Ctrl+Shift+C", "Ctrl+Alt+C"
 BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
 SOFT_F1 = "Soft-F1 %"  # in place of "EM %" for a BIRD dataset
 _Index = QModelIndex | QPersistentModelIndex
@@ -149,6 +151,10 @@ class AccuracyModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Vertical and section < len(self.summaries):  # the frozen variant column
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                return self.summaries[section].variant
+            return None
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.columns[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
@@ -215,9 +221,15 @@ class AccuracyPane(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectItems)
-        self.table.verticalHeader().setVisible(False)
+        # the variant's name is the row header: it stays in view when the table scrolls sideways
+        self.table.verticalHeader().setVisible(True)
+        self.table.verticalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnHidden(0, True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip("Click a cell to list its questions")
+        self.copy_row_action = self._table_action("Copy row as Markdown", COPY_ROW_SHORTCUT, self.copy_row)
+        self.copy_table_action = self._table_action("Copy table as Markdown", COPY_TABLE_SHORTCUT, self.copy_table)
         self.first = QComboBox()
         self.second = QComboBox()
         self.comparison = QLabel()
@@ -231,12 +243,13 @@ class AccuracyPane(QWidget):
         pair.addWidget(self.first)
         pair.addWidget(QLabel("with"))
         pair.addWidget(self.second)
-        pair.addWidget(self.comparison, 1)
+        pair.addStretch(1)
         pair.addWidget(self.pin_button)
         pair.addWidget(self.unpin_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(pair)
+        layout.addWidget(self.comparison)  # the whole pane's width: two or three lines, not a column of words
         self.table.clicked.connect(self._cell_clicked)
         self.first.currentIndexChanged.connect(lambda _: self.update_comparison())
         self.second.currentIndexChanged.connect(lambda _: self.update_comparison())
@@ -246,6 +259,36 @@ class AccuracyPane(QWidget):
         session.run_state_changed.connect(lambda _: self._load_baseline())
         self._load_baseline()
         self._results_changed()
+
+    # --- copying ----------------------------------------------------------------------
+    def _table_action(self, text: str, shortcut: str, slot: Callable[[], str]) -> QAction:
+        action = QAction(text, self.table)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda _=False: slot())
+        self.table.addAction(action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        return action
+
+    def _markdown(self, rows: list[int]) -> str:
+        """The shown columns (the variant first) of ``rows``, as a Markdown table."""
+        model = self.model
+        columns = [c for c in range(model.columnCount()) if c == 0 or not self.table.isColumnHidden(c)]
+        return markdown_table([model.columns[c] for c in columns],
+                              [[model.index(r, c).data() for c in columns] for r in rows])  # fmt: skip
+
+    def copy_row(self) -> str:
+        """The selected variant's row (header included), as Markdown, to the clipboard."""
+        row = self.table.currentIndex().row()
+        text = self._markdown([row]) if 0 <= row < self.model.rowCount() else ""
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
+    def copy_table(self) -> str:
+        text = self._markdown(list(range(self.model.rowCount())))
+        QGuiApplication.clipboard().setText(text)
+        return text
 
     # --- the baseline -----------------------------------------------------------------
     def _load_baseline(self) -> None:
@@ -286,6 +329,7 @@ class AccuracyPane(QWidget):
     def _results_changed(self) -> None:
         suite = any(s.has_test_suite for s in self.model.summaries)
         self.table.setColumnHidden(COLUMNS.index("TS %"), not suite)  # TS beside EX whenever a suite exists
+        self.table.setColumnHidden(0, True)  # the variant is the row header
         names = list(self.session.results.variants)
         if names != [self.first.itemText(i) for i in range(self.first.count())]:
             for combo, default in ((self.first, 0), (self.second, 1)):

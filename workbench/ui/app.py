@@ -20,6 +20,7 @@ from workbench.core import startup
 from workbench.paths import DEMO_DATASET, ICON
 from workbench.ui import qt_platform
 from workbench.ui.main_window import MainWindow
+from workbench.ui.palette import follow_system_scheme
 from workbench.ui.session import AppPaths, AppSession
 
 
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("workbench")
     app.setDesktopFileName("workbench")
     app.setWindowIcon(QIcon(str(ICON)))
+    follow_system_scheme(app)  # a dark palette where the system is dark
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -17,7 +16,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QToolBar,
-    QWidget,
 )
 
 from workbench.core.data.bird import is_bird_folder
@@ -33,7 +31,7 @@ from workbench.ui.context_pane import ContextPane
 from workbench.ui.dispute_dialog import PANE_SHORTCUTS
 from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.gold_overlay import GoldOverlay
-from workbench.ui.outputs_pane import OutputsPane
+from workbench.ui.outputs_pane import ASK_AGAIN_SHORTCUT, OutputsPane
 from workbench.ui.plots_pane import PlotsPane
 from workbench.ui.prompt_pane import PromptPane
 from workbench.ui.questions_pane import QuestionsPane
@@ -43,17 +41,20 @@ from workbench.ui.runs_pane import RunsPane
 from workbench.ui.session import AppSession
 from workbench.ui.settings_dialog import SettingsDialog
 from workbench.ui.variants_dialog import VariantsDialog
+from workbench.ui.window_layout import (
+    COMPACT_WIDTH,
+    add_pane_shortcuts,
+    build_docks,
+    compact_layout,
+    fit_docks,
+    preferences_keys,
+    save_columns,
+    saved_columns,
+)
 
 LAYOUT_VERSION = 1
 DATASET_FILTER = "Datasets (tables.json *_tables.json *.sqlite *.sqlite3 *.db);;All files (*)"
 QUESTIONS_FILTER = "Question files (*.csv *.jsonl);;All files (*)"
-
-
-def preferences_keys() -> list[QKeySequence]:
-    """The platform's Preferences keys, with Ctrl+, first wherever the platform maps Preferences to nothing else."""
-    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
-    fallback = QKeySequence("Ctrl+,")
-    return keys if fallback in keys else [fallback, *keys]
 
 
 def stands_for_folder(chosen: Path) -> bool:
@@ -91,8 +92,13 @@ class MainWindow(QMainWindow):
         self.runs.pin_requested.connect(lambda run, variant: self.accuracy.pin(variant, run))
         self.runs.beside_requested.connect(self.accuracy.show_beside)
         self.run_bar = RunBar(session)
-        self.docks: dict[str, QDockWidget] = {}
-        self._build_docks()
+        self.docks = build_docks(self, [
+            ("questions", "Questions", self.questions), ("outputs", "Outputs", self.outputs),
+            ("accuracy", "Accuracy", self.accuracy), ("prompt", "Prompt", self.prompt),
+            ("context", "Context", self.context), ("plots", "Plots", self.plots), ("runs", "Runs", self.runs),
+        ])  # fmt: skip
+        self.docks["plots"].visibilityChanged.connect(self.plots.visibility_changed)  # its plots load when shown
+        self._fitted = False  # the docks are sized to the window when it is first shown (no saved layout)
         toolbar = QToolBar("Run")
         toolbar.setObjectName("run-toolbar")
         toolbar.addWidget(self.run_bar)
@@ -111,35 +117,6 @@ class MainWindow(QMainWindow):
         self.run_bar.variants_requested.connect(self.edit_variants)
 
     # --- construction ------------------------------------------------------------------
-    def _build_docks(self) -> None:
-        self.setDockNestingEnabled(True)
-        panes: list[tuple[str, str, QWidget]] = [
-            ("questions", "Questions", self.questions),
-            ("outputs", "Outputs", self.outputs),
-            ("accuracy", "Accuracy", self.accuracy),
-            ("prompt", "Prompt", self.prompt),
-            ("context", "Context", self.context),
-            ("plots", "Plots", self.plots),
-            ("runs", "Runs", self.runs),
-        ]
-        for key, title, widget in panes:
-            dock = QDockWidget(title, self)
-            dock.setObjectName(f"dock-{key}")
-            dock.setWidget(widget)
-            self.docks[key] = dock
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.docks["questions"])
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.docks["outputs"])
-        self.splitDockWidget(self.docks["questions"], self.docks["accuracy"], Qt.Orientation.Vertical)
-        self.splitDockWidget(self.docks["outputs"], self.docks["context"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(self.docks["context"], self.docks["prompt"])
-        self.tabifyDockWidget(self.docks["prompt"], self.docks["plots"])
-        self.tabifyDockWidget(self.docks["plots"], self.docks["runs"])
-        self.docks["plots"].visibilityChanged.connect(self.plots.visibility_changed)  # its plots load when shown
-        self.docks["context"].raise_()
-        self.resizeDocks([self.docks["questions"], self.docks["outputs"]], [560, 940], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["questions"], self.docks["accuracy"]], [520, 300], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["outputs"], self.docks["context"]], [480, 340], Qt.Orientation.Vertical)
-
     def _action(self, menu_name: str, text: str, slot: object, shortcut: str | QKeySequence | None = None) -> QAction:
         menu = self._menus.get(menu_name) or self.menuBar().addMenu(menu_name)
         self._menus[menu_name] = menu
@@ -183,6 +160,7 @@ class MainWindow(QMainWindow):
         self._action("&Go", "Next question", lambda: self.outputs.step(1), "Ctrl+]")
         self._action("&Go", "Previous question", lambda: self.outputs.step(-1), "Ctrl+[")
         self._action("&Go", "Next wrong answer", self.outputs.next_wrong, "F8")
+        self._action("&Run", "Ask this question again", self.outputs.ask_again, ASK_AGAIN_SHORTCUT)
         for dock in self.docks.values():
             menu = self._menus.get("&View") or self.menuBar().addMenu("&View")
             self._menus["&View"] = menu
@@ -191,7 +169,9 @@ class MainWindow(QMainWindow):
         runs_toggle.setShortcut(QKeySequence("Ctrl+Shift+R"))
         runs_toggle.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.actions_by_name["Runs pane"] = runs_toggle
-        self._action("&View", "Reset layout", lambda: self.restoreState(self.default_state, LAYOUT_VERSION))
+        self._action("&View", "Reset layout", self.reset_layout)
+        self._action("&View", "Compact layout", lambda: compact_layout(self, self.docks), "Ctrl+Shift+L")
+        add_pane_shortcuts(self)
         self._action("&Help", "Keyboard shortcuts", self.show_shortcuts, "F1")
         # undo/redo follow the editor's availability
         self.actions_by_name["Undo"].setEnabled(False)
@@ -206,7 +186,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)  # type: ignore[arg-type]
         if state is not None:
-            self.restoreState(state, LAYOUT_VERSION)  # type: ignore[arg-type]
+            self._fitted = self.restoreState(state, LAYOUT_VERSION)  # type: ignore[arg-type]
+        self.questions.restore_widths(saved_columns(self.settings))
         specs = self._stored_specs() or self.session.default_specs()
         self.session.set_specs(specs)
         root = Path(str(self.settings.value("dataset", str(DEMO_DATASET))))
@@ -249,6 +230,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState(LAYOUT_VERSION))
+        save_columns(self.settings, self.questions.remember_widths())
         if self.session.dataset is not None:
             self.settings.setValue("dataset", str(self.session.dataset.root))
             questions = self.session.dataset.questions
@@ -257,6 +239,16 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.session.cancel()  # what was answered is stored; the run can be resumed on the next start
         event.accept()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fitted:  # first start: the panes get shares of the window; a small window, the compact layout
+            self._fitted = True
+            self.reset_layout()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self.default_state, LAYOUT_VERSION)
+        (compact_layout if self.width() < COMPACT_WIDTH else fit_docks)(self, self.docks)
 
     def _quit_now(self) -> None:
         self._quit_confirmed = True

@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -30,6 +31,9 @@ from workbench.ui.highlighters import SqlHighlighter
 from workbench.ui.session import AppSession
 
 GRID_ROWS = 50
+CARD_MIN_WIDTH = 150
+COPY_SQL_SHORTCUT = "Ctrl+Shift+C"
+ASK_AGAIN_SHORTCUT = "Ctrl+Alt+R"
 DIFF_STYLE = {
     "same": "{}",
     "added": "<span style='background:#d9f2d9; color:#1d6b1d'>{}</span>",
@@ -87,8 +91,10 @@ class AnswerCard(QFrame):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(CARD_MIN_WIDTH)  # the cards share the pane's width; below this they scroll
         self.title = QLabel(f"<b>{html.escape(title)}</b>")
+        self.title.setToolTip(title)
+        self.title.setWordWrap(True)  # a long variant name wraps; the verdict beside it stays in view
         self.verdict = QLabel()
         self.reason = QLabel()
         self.reason.setWordWrap(True)
@@ -97,25 +103,35 @@ class AnswerCard(QFrame):
         self.sql.setMaximumHeight(110)
         self.highlighter = SqlHighlighter(self.sql.document())
         self.grid = GridView()
-        self.metrics = QLabel()
+        self.metrics = QLabel()  # latency, tokens and cost, in the card's header: never scrolled away
+        self.metrics.setWordWrap(True)
         self.metrics.setStyleSheet("color: #555555")
         self.disputes: DisputeActions | None = None  # "Dispute…" on this answer (set by the pane)
+        self.sql_text = ""  # the answer's SQL as given, for Copy SQL
+        self.copy_action = QAction("Copy SQL", self)
+        self.copy_action.setShortcut(QKeySequence(COPY_SQL_SHORTCUT))
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_action.triggered.connect(lambda _=False: QGuiApplication.clipboard().setText(self.sql_text))
+        self.addAction(self.copy_action)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(self.verdict)
         layout.addLayout(head)
+        layout.addWidget(self.metrics)
         layout.addWidget(self.reason)
         layout.addWidget(self.sql)
         layout.addWidget(self.grid.caption)
         layout.addWidget(self.grid, 1)
-        layout.addWidget(self.metrics)
 
     def show_row(self, row: ScoreRow | None, gold: str) -> None:
         label, colour = verdict_text(row)
         self.verdict.setText(f"<b style='color:{colour}'>{label}</b>")
         self.reason.setText(row.reason if row else "")
         sql = (row.predicted_sql or "") if row else ""
+        self.sql_text = sql
+        self.copy_action.setEnabled(bool(sql))
         if sql:
             self.sql.setHtml(f"<div style='font-family:monospace; white-space:pre-wrap'>{diff_html(gold, sql)}</div>")
         else:
@@ -137,10 +153,16 @@ class OutputsPane(QWidget):
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
         self.next_wrong_button = QPushButton("Next wrong ▶▶")
+        self.again_button = QPushButton("Ask again")
         for button, tip in (
             (self.prev_button, "Previous question in the list (Ctrl+[)"),
             (self.next_button, "Next question in the list (Ctrl+])"),
             (self.next_wrong_button, "Next question that some variant got wrong (F8)"),
+            (
+                self.again_button,
+                f"Ask this question again, past the cache, for every variant ({ASK_AGAIN_SHORTCUT}); "
+                "one variant: its answer's context menu",
+            ),
         ):
             button.setToolTip(tip)
         nav = QHBoxLayout()
@@ -148,6 +170,7 @@ class OutputsPane(QWidget):
         nav.addWidget(self.prev_button)
         nav.addWidget(self.next_button)
         nav.addWidget(self.next_wrong_button)
+        nav.addWidget(self.again_button)
         self.gold = AnswerCard("gold")
         self.gold.disputes = DisputeActions(session, self.gold, lambda: (session.current_index, None))
         self.gold_overlay = self.gold.disputes.overlay
@@ -169,6 +192,7 @@ class OutputsPane(QWidget):
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         self.next_wrong_button.clicked.connect(self.next_wrong)
+        self.again_button.clicked.connect(lambda: self.ask_again())
         session.question_selected.connect(lambda _: self.refresh(force=True))
         session.results_changed.connect(self.refresh)
         session.dataset_changed.connect(lambda: self.refresh(force=True))
@@ -200,8 +224,23 @@ class OutputsPane(QWidget):
             model = models.get(name, "")
             card = AnswerCard(f"{name}" + (f"  ·  {model}" if model else ""))
             card.disputes = DisputeActions(self.session, card, lambda name=name: (self.session.current_index, name))
+            if name in self.session.results.variants:  # this run's, not the baseline's
+                again = QAction("Ask this question again", card)
+                again.setToolTip("Ask again past the response cache; the new answer replaces this one in the run")
+                again.triggered.connect(lambda _=False, name=name: self.ask_again([name]))
+                card.addAction(again)
             self.cards_layout.addWidget(card)
             self.cards[name] = card
+
+    def ask_again(self, names: list[str] | None = None) -> asyncio.Task[None] | None:
+        """The shown question asked once more by ``names`` (default: every variant of the run)."""
+        index = self.session.current_index
+        if index is None:
+            return None
+        task = self.session.ask_again(index, names or list(self.session.results.variants))
+        if task is None:
+            self.session.message.emit("asking again needs a stored run that is not running (run it first)")
+        return task
 
     def refresh(self, force: bool = False) -> None:
         session, index = self.session, self.session.current_index
@@ -229,6 +268,8 @@ class OutputsPane(QWidget):
         self.gold.verdict.setText("<span style='color:#555555'>reference</span>")
         self.gold.reason.setText("\n".join(self.gold_overlay.notes(item.index)))  # disputes, gold problems
         self.gold.sql.setHtml(f"<div style='font-family:monospace'>{html.escape(item.query)}</div>")
+        self.gold.sql_text = item.query
+        self.gold.copy_action.setEnabled(True)
         self._grid_later(self.gold.grid, db_path, item.query)
         for name, row in zip(names, rows, strict=True):
             card = self.cards[name]

@@ -76,7 +76,7 @@ class PromptPane(QWidget):
         side_layout.addWidget(self.versions, 1)
         side_layout.addWidget(self.open_button)
         side_layout.addWidget(QLabel("Diff: selected version → editor"))
-        side_layout.addWidget(self.diff, 2)
+        side_layout.addWidget(self.diff, 3)  # the diff grows with the dock; the versions list less
         editor_box = QWidget()
         editor_layout = QVBoxLayout(editor_box)
         editor_layout.setContentsMargins(0, 0, 0, 0)
@@ -159,6 +159,13 @@ class PromptPane(QWidget):
         label = self.session.store.version_label(version_id)
         text = unified_diff(old, self.editor.toPlainText(), label, "editor")
         self.diff.setPlainText(text or "(no differences)")
+        first = next((n for n, line in enumerate(text.splitlines()) if line.startswith(("+", "-"))
+                      and not line.startswith(("+++", "---"))), 0)  # fmt: skip
+        block = self.diff.document().findBlockByNumber(max(0, first - 2))  # the first change, with context above
+        cursor = QTextCursor(block)
+        self.diff.setTextCursor(cursor)
+        self.diff.verticalScrollBar().setValue(self.diff.verticalScrollBar().maximum())
+        self.diff.ensureCursorVisible()  # scrolled back up to it: the change at the top of the box
 
     def open_selected(self) -> None:
         version_id = self.selected_version()

@@ -28,6 +28,7 @@ from workbench.ui.outputs_pane import verdict_text
 from workbench.ui.session import AppSession
 
 FIXED = ("#", "db", "hardness", "question")
+VERDICT_WIDTH = 46  # a verdict column: the mark, and the start of the variant's name
 MARKS = {"✓ correct": "✓", "✗ wrong": "✗", "failed": "!", "unscorable": "?", "not answered yet": "·"}
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -66,9 +67,14 @@ class QuestionsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(FIXED) + len(self.variants)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
             return None
-        return FIXED[section] if section < len(FIXED) else self.variants[section - len(FIXED)]
+        name = FIXED[section] if section < len(FIXED) else self.variants[section - len(FIXED)]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return name
+        if role == Qt.ItemDataRole.ToolTipRole:  # a verdict column is narrower than its variant's name
+            return name if section < len(FIXED) else f"{name}: ✓ right, ✗ wrong, ! failed, · not yet"
+        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -98,6 +104,8 @@ class QuestionsModel(QAbstractTableModel):
             return f"{marks} {question}" if marks else question
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
             return "\n".join([self._questions[item_index][1], *self.overlay.notes(item_index)])
+        if role == Qt.ItemDataRole.ToolTipRole and column in (1, 2):  # elided when the column is narrow
+            return self._questions[item_index][0] if column == 1 else self.session.results.hardness(item_index)
         return None
 
 
@@ -119,6 +127,7 @@ class QuestionsPane(QWidget):
         self.show_all.hide()  # only when the filter and search hide every question
         self.model = QuestionsModel(session)
         self._sized_columns = -1
+        self.column_widths: dict[str, list[int]] = {}  # column layout -> widths (restored by the window)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -225,16 +234,33 @@ class QuestionsPane(QWidget):
     def _size_columns(self) -> None:
         """Fixed widths, set once per column layout: measuring contents on every update would stall."""
         header = self.table.horizontalHeader()
-        widths = {0: 44, 1: 80, 2: 64}
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)  # a variant's full name is in its tooltip
+        widths = {0: 40, 1: 70, 2: 60}
         for column in range(self.model.columnCount()):
             if column == 3:
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
             else:
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-                label = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
-                fitted = header.fontMetrics().horizontalAdvance(label) + 16
-                header.resizeSection(column, widths.get(column, max(48, fitted)))
+                header.resizeSection(column, widths.get(column, VERDICT_WIDTH))
+        saved = self.column_widths.get(self._layout_key())
+        for column, width in enumerate(saved or []):
+            if column != 3 and column < header.count():
+                header.resizeSection(column, width)
         self._sized_columns = header.count()
+
+    def _layout_key(self) -> str:
+        return f"{len(FIXED)}+{len(self.model.variants)}"
+
+    def restore_widths(self, widths: dict[str, list[int]]) -> None:
+        self.column_widths = dict(widths)
+        self._sized_columns = -1
+        self.reload()
+
+    def remember_widths(self) -> dict[str, list[int]]:
+        """The columns' widths as the user left them, per column layout (the window keeps them across restarts)."""
+        header = self.table.horizontalHeader()
+        self.column_widths[self._layout_key()] = [header.sectionSize(c) for c in range(header.count())]
+        return self.column_widths
 
     def _select(self, index: int | None) -> None:
         if index is None or index not in self.model.rows:

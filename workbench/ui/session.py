@@ -221,19 +221,19 @@ class AppSession(QObject):
         if not self.specs:
             self.problem.emit("add a variant first (Run ▸ Variants…)")
             return None
-        run_name = name or self._fresh_run_name(f"{self.dataset.name}-{self.split}-{time.strftime('%Y%m%d-%H%M%S')}")
-        self._task = asyncio.ensure_future(
-            self._run(run_name, self.dataset, self.split, self.specs, resume=False, batch=self.batch)
-        )
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_name = name or self.store.free_run_name(f"{self.dataset.name}-{self.split}-{stamp}")
+        self._task = asyncio.ensure_future(self._run(run_name, self.dataset, self.split, self.specs, False, self.batch))
         return self._task
 
-    def _fresh_run_name(self, base: str) -> str:
-        taken = {r.name for r in self.store.runs()}
-        name, k = base, 1
-        while name in taken:
-            k += 1
-            name = f"{base}-{k}"
-        return name
+    def ask_again(self, index: int, variants: list[str]) -> asyncio.Task[None] | None:
+        """Ask question ``index`` once more for ``variants`` of the shown run, past the cache; its rows are replaced."""
+        run, stored = self.run_info, self.store.run_specs(self.run_info.id) if self.run_info else None
+        if self.running or run is None or stored is None or self.dataset is None:
+            return None
+        specs = [s for s in map(VariantSpec.from_json, stored) if s.name in variants]
+        self._task = asyncio.ensure_future(self._run(run.name, self.dataset, run.split, specs, True, again={index}))
+        return self._task
 
     def resume_run(self, run: RunInfo) -> asyncio.Task[None] | None:
         """Continue a stored run with the variants it was started with."""
@@ -281,8 +281,9 @@ class AppSession(QObject):
         return profiles
 
     async def _run(
-        self, name: str, dataset: Dataset, split: str, specs: list[VariantSpec], resume: bool, batch: bool = False
-    ) -> None:
+        self, name: str, dataset: Dataset, split: str, specs: list[VariantSpec], resume: bool, batch: bool = False,
+        again: frozenset[int] | set[int] = frozenset(),
+    ) -> None:  # fmt: skip
         self._set_state("starting")
         try:
             profiles = await self._profiles_for(specs)
@@ -296,7 +297,7 @@ class AppSession(QObject):
                     self.store, dataset, split, variants, name, limits=self.batch_limits, **options
                 )
             else:
-                self._runner = Runner(self.store, dataset, split, variants, name, **options)
+                self._runner = Runner(self.store, dataset, split, variants, name, again=again, **options)
             async for event in self._runner.events():
                 self._apply(event, specs)
         except RUN_PROBLEMS as exc:
@@ -308,7 +309,8 @@ class AppSession(QObject):
 
     def _apply(self, event: Event, specs: list[VariantSpec]) -> None:
         if isinstance(event, RunStarted):
-            self.store.save_run_specs(event.run_id, [s.to_json() for s in specs])
+            if not getattr(self._runner, "again", ()):  # asked again for some variants: the run's specs stay
+                self.store.save_run_specs(event.run_id, [s.to_json() for s in specs])
             self.run_info = self.store.run(event.run_id)
             # resumed: what was done before comes from the store
             fresh = not event.already_done

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +93,10 @@ class Runner:
         executor: Executor | None = None,
         api_keys: dict[str, str] | None = None,
         exec_limits: ExecLimits | None = None,
+        again: Collection[int] = (),
     ) -> None:
+        """``again``: item indices to ask once more, past the response cache, replacing their rows in the
+        (existing) run; nothing else is asked, and the run keeps its state unless that makes it complete."""
         if not variants:
             raise ValueError("a run needs at least one variant")
         if len({v.name for v in variants}) != len(variants):
@@ -107,6 +110,7 @@ class Runner:
         self.resume = resume
         self.executor = executor
         self.exec_limits = exec_limits  # for the run's own pool (an ``executor`` given has its own)
+        self.again = frozenset(again)
         self.api_keys = api_keys or {}
         self._cancel = asyncio.Event()
         self._unpaused = asyncio.Event()
@@ -168,7 +172,8 @@ class Runner:
         if (run.dataset_root, run.split, run.questions) != here:
             was = " / ".join(p for p in (run.dataset_root, run.split, run.questions) if p)
             raise StoreError(f"run {self.run_name!r} was on {was}, not {' / '.join(p for p in here if p)}")
-        if set(self.store.variant_names(run.id)) != set(ids.values()):
+        theirs = set(self.store.variant_names(run.id))
+        if (not set(ids.values()) <= theirs) if self.again else theirs != set(ids.values()):  # again: some of them
             raise StoreError(
                 f"run {self.run_name!r} has other variants: {', '.join(self.store.variant_names(run.id).values())}"
             )
@@ -180,9 +185,12 @@ class Runner:
         await asyncio.to_thread(self.preflight)  # its first render fits retrievers: seconds the loop must not stall
         split = self.dataset.load_split(self.split_name)
         items = split.items[: self.limit] if self.limit else split.items
+        previous = self.store.run(self.run_name).state if self.again else ""
         run_id, ids = self._open_run()
         done = self.store.done_items(run_id)
         todo = {v.name: [i for i in items if (ids[v.name], i.index) not in done] for v in self.variants}
+        if self.again:  # only these, answered or not
+            todo = {v.name: [i for i in items if i.index in self.again] for v in self.variants}
         total = len(items) * len(self.variants)
         names = [v.name for v in self.variants]
         models = {v.name: v.profile.model for v in self.variants}
@@ -206,6 +214,9 @@ class Runner:
                 yield event
             await work  # re-raise a crash of the work itself
             state = "cancelled" if self._cancel.is_set() else "completed"
+            whole = len(items) * len(self.store.variant_names(run_id))  # every variant of the run, not only these
+            if self.again and state == "completed" and len(self.store.done_items(run_id)) < whole:
+                state = previous  # asked again within an unfinished run: it stays as it was
         finally:
             if work is not None and not work.done():
                 work.cancel()
@@ -267,7 +278,7 @@ class Runner:
         """The stored answer to these messages, or a fresh one (recorded), or the failure (recorded)."""
         request = ChatRequest(tuple(messages), variant.request_params, variant.mode)
         key = request.fingerprint(variant.profile)
-        cached = self._cached(variant, key)
+        cached = None if item.index in self.again else self._cached(variant, key)
         if cached is not None:
             return cached, key, True
         await ctx.queue.put(RequestSent(variant.name, item.index))

@@ -130,6 +130,15 @@ class RunsMixin(StoreConnection):
         row = self.db.execute("SELECT specs FROM run_specs WHERE run_id = ?", (run_id,)).fetchone()
         return None if row is None else list(json.loads(row[0]))
 
+    def free_run_name(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3`` … whichever no run has yet."""
+        taken = {r.name for r in self.runs()}
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}-{k}"
+        return name
+
     def unfinished_runs(self) -> list[RunInfo]:
         """Runs that stopped before every answer was in (crashed, cancelled or paused), newest first."""
         ids = self.db.execute("SELECT id FROM runs WHERE state != 'completed' ORDER BY id DESC").fetchall()

@@ -211,3 +211,24 @@ def test_contexts_are_built_off_the_event_loop(demo_path: Path, tmp_path: Path) 
         0,
     )
     assert requests > 0
+
+
+@pytest.mark.server(answer="model", latency_s=0.05)
+def test_asking_again_replaces_only_those_rows_and_keeps_an_unfinished_run_unfinished(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store, dataset = Store(tmp_path / "w.sqlite"), Dataset(demo_path)
+    first = collect(Runner(store, dataset, "dev", variants(openai_server, store, dataset), "r"), stop_after=20)
+    assert first[-1].state == "cancelled"  # type: ignore[union-attr]
+    before = {(r.variant_id, r.item_index): r for r in store.scores(first[-1].run_id)}  # type: ignore[union-attr]
+    asked = openai_server.stats.received
+    only_right = [v for v in variants(openai_server, store, dataset) if v.name == "right"]
+    events = collect(Runner(store, dataset, "dev", only_right, "r", resume=True, again={0, 3}))
+    started, finished = events[0], events[-1]
+    assert isinstance(started, RunStarted) and started.variants == ["right"]
+    assert openai_server.stats.received == asked + 2  # past the cache: both asked, nothing else
+    assert isinstance(finished, RunFinished) and finished.scored == 2 and finished.state == "cancelled"
+    after = {(r.variant_id, r.item_index): r for r in store.scores(finished.run_id)}
+    assert {k for k in after if k not in before} <= {(k[0], i) for k in after for i in (0, 3)}
+    assert all(after[k] == before[k] for k in before if k[1] not in (0, 3))
+    assert store.run("r").state == "cancelled"  # still unfinished: resume finishes it

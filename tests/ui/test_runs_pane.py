@@ -166,8 +166,9 @@ def test_runs_pane_pins_a_baseline_that_filters_and_plots_follow(
     legend = plots.history_plot.plotItem.legend
     window.docks["plots"].raise_()  # laid out only when its tab is shown
     qtbot.waitUntil(lambda: plots.history_plot.plotItem.vb.sceneBoundingRect().height() > 20, timeout=5_000)
-    view = plots.history_plot.plotItem.vb.sceneBoundingRect()
-    assert legend.sceneBoundingRect().top() >= view.bottom()  # below the points, never over them
+    view = plots.history_plot.plotItem.vb.sceneBoundingRect
+    # below the points, never over them (once the plot's layout has placed it)
+    qtbot.waitUntil(lambda: legend.sceneBoundingRect().top() >= view().bottom() > 20, timeout=5_000)
 
     # Enter on a run's row shows that run's results; Ctrl+Shift+R hides and shows the pane
     tree.setCurrentIndex(window.runs.model.index(2, 0))

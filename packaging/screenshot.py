@@ -63,10 +63,10 @@ async def comparison_scene(session: Any, window: Any, limit: int) -> None:
     assert second is not None
     await second
     print(f"runs {session.state}: {session.results.done} answers", file=sys.stderr)
-    comparisons = window.accuracy.model.comparisons
-    flips = sorted({i for c in comparisons.values() for i in (*c.fixed, *c.broken)})
+    same = window.accuracy.model.comparisons.get("local-bm25")  # the baseline's variant, one prompt version on
+    flips = sorted({*same.fixed, *same.broken}) if same else []
     if flips:
-        session.set_filter(QuestionFilter("listed", items=frozenset(flips), label="fixed or broken vs baseline"))
+        session.set_filter(QuestionFilter("listed", items=frozenset(flips), label="local-bm25: fixed or broken by v2"))
         session.select_question(flips[0])
     window.docks["plots"].raise_()
     window.plots.visibility_changed(True)

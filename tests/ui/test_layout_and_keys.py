@@ -139,8 +139,11 @@ def test_copy_sql_and_copy_as_markdown(
     accuracy.table.setCurrentIndex(accuracy.model.index(names.index(NAMES[1]), 3))
     text = accuracy.copy_row()
     head, rule, line = text.split("\n")
-    assert head.startswith("| variant | model | n | EX % | 95% CI |") and "TS %" not in head  # the shown columns
-    assert rule.startswith("|---|") and line.startswith(f"| {NAMES[1]} | wrong | 3 | 0.0 |")
+    assert head.startswith("| variant | n | EX % | 95% CI | Δ EX vs baseline | fixed | broken | prompt | model |")
+    assert "TS %" not in head  # the shown columns only
+    assert rule.startswith("|---|") and line.startswith(
+        f"| {NAMES[1]} | 3 | 0.0 | 0.0–56.1 | – | – | – | few_shot v1 | wrong |"
+    )
     assert clipboard.text() == text
     assert len(accuracy.copy_table().split("\n")) == 2 + 3
 

@@ -34,9 +34,10 @@ from workbench.core.store import RunInfo
 from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
 from workbench.ui.session import AppSession
 
-COLUMNS = ("variant", "model", "n", "EX %", "95% CI", "TS %", "EX (overrides)", "EM %", *HARDNESS_LEVELS, "failed",
-           "tokens", "cost $", "p50 ms", "prompt", "Δ EX vs baseline", "fixed", "broken")  # fmt: skip
-BASELINE_COLUMNS = COLUMNS[-3:]
+# what changed against the baseline comes right after EX, so a comparison needs no sideways scrolling
+COLUMNS = ("variant", "n", "EX %", "95% CI", "Δ EX vs baseline", "fixed", "broken", "prompt", "model", "TS %",
+           "EX (overrides)", "EM %", *HARDNESS_LEVELS, "failed", "tokens", "cost $", "p50 ms")  # fmt: skip
+BASELINE_COLUMNS = ("Δ EX vs baseline", "fixed", "broken")
 COPY_ROW_SHORTCUT, COPY_TABLE_SHORTCUT = "Ctrl+Shift+C", "Ctrl+Alt+C"
 BASELINE_SETTING = "accuracy/baseline"  # "RUN_ID:VARIANT" of the pinned baseline
 SOFT_F1 = "Soft-F1 %"  # in place of "EM %" for a BIRD dataset

@@ -36,6 +36,8 @@ def test_a_bird_folder_opens_with_its_levels_and_scores_with_soft_f1(
     assert window.open_chosen_dataset(bird / "dev_tables.json", None)  # what File ▸ Open dataset chose
     session = window.session
     assert session.dataset is not None and session.dataset.root == bird and len(session.items) == 6
+    window._fill_recent_menu()  # Open recent remembers a BIRD folder too
+    assert str(bird) in [a.text() for a in window.recent_menu.actions()]
     hardness = window.questions.hardness
     assert [hardness.itemText(i) for i in range(hardness.count())] == [
         "any hardness", "simple", "moderate", "challenging"

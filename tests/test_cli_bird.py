@@ -131,3 +131,13 @@ def test_run_and_report_on_a_bird_folder_show_bird_levels_and_soft_f1(
     (summary,) = json.loads(capsys.readouterr().out)["variants"]
     assert summary["soft_f1"] == 1.0 and summary["exact"] == 0
     assert summary["by_hardness"] == {level: {"correct": 2, "n": 2} for level in ("simple", "moderate", "challenging")}
+    # the HTML and CSV exports carry BIRD's levels and Soft-F1 too
+    html, table = tmp_path / "r.html", tmp_path / "r.csv"
+    assert main(["report", "bird", "--store", str(store), "--html", str(html), "--csv", str(table)]) == 0
+    page = html.read_text()
+    assert "<th>Soft-F1 %</th>" in page and "<th>challenging EX %</th>" in page and "<th>easy EX %</th>" not in page
+    header, line = table.read_text().splitlines()[:2]
+    columns = header.split(",")
+    assert "challenging_n" in columns and "easy_n" not in columns and columns[-1] == "soft_f1"
+    values = dict(zip(columns, line.split(","), strict=True))
+    assert (values["simple_correct"], values["simple_n"], values["soft_f1"]) == ("2", "2", "1.0000")

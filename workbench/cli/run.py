@@ -257,7 +257,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             continue
         store = Store(args.store)
         try:
-            data = write_report(store, args.run, out, kind, args.baseline)
+            data = write_report(store, args.run, out, kind, args.baseline, _levels_of(store.run(args.run)))
         except StoreError as exc:
             raise CliError(str(exc)) from None
         except sqlite3.DatabaseError as exc:

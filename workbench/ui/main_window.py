@@ -329,12 +329,12 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return None
             path = Path(chosen)
-        store_path = self.session.store.path
+        store_path, levels = self.session.store.path, self.session.results.hardness_levels
 
         def write() -> None:
             store = Store(store_path)
             try:
-                write_report(store, run.id, path, kind)
+                write_report(store, run.id, path, kind, hardness_levels=levels)
             finally:
                 store.close()
 

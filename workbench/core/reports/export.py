@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,21 @@ from workbench.core.store import Dispute, PromptVersion, RunInfo, Store, StoreEr
 
 MAX_DISAGREEMENTS = 200
 PREVIEW_ROWS = 5
-CSV_COLUMNS = (
-    "variant", "model", "endpoint", "retrieval", "prompt_version", "n", "correct", "execution_accuracy", "ci95_low",
-    "ci95_high", "exact", "exact_accuracy", "ts_correct", "ts_n", "test_suite_accuracy",
-    *(f"{h}_{k}" for h in HARDNESS_LEVELS for k in ("correct", "n")),
-    "failed", "unscorable", "prompt_tokens", "completion_tokens", "cost", "latency_ms_p50", "latency_ms_p95",
-    "overrides_correct", "overrides_n", "execution_accuracy_overrides",
-)  # fmt: skip
+
+
+def csv_columns(levels: Sequence[str] = HARDNESS_LEVELS, soft_f1: bool = False) -> tuple[str, ...]:
+    """The CSV's header: the dataset's hardness levels (BIRD's for a BIRD run), and ``soft_f1`` last where it was
+    computed."""
+    return (
+        "variant", "model", "endpoint", "retrieval", "prompt_version", "n", "correct", "execution_accuracy",
+        "ci95_low", "ci95_high", "exact", "exact_accuracy", "ts_correct", "ts_n", "test_suite_accuracy",
+        *(f"{h}_{k}" for h in levels for k in ("correct", "n")),
+        "failed", "unscorable", "prompt_tokens", "completion_tokens", "cost", "latency_ms_p50", "latency_ms_p95",
+        "overrides_correct", "overrides_n", "execution_accuracy_overrides", *(["soft_f1"] if soft_f1 else []),
+    )  # fmt: skip
+
+
+CSV_COLUMNS = csv_columns()  # a Spider run's
 
 
 @dataclass
@@ -72,7 +81,10 @@ class ReportData:
     disputes: list[Dispute] = field(default_factory=list)  # the split's gold disputes (EX with overrides)
 
 
-def gather(store: Store, run: str | int, with_results: bool = True, baseline: str | None = None) -> ReportData:
+def gather(
+    store: Store, run: str | int, with_results: bool = True, baseline: str | None = None,
+    hardness_levels: Sequence[str] | None = None,
+) -> ReportData:  # fmt: skip
     """Everything the report shows, with each variant against ``baseline`` (RUN or RUN:VARIANT) when one is given.
 
     Raises StoreError for an unknown run or baseline.
@@ -82,7 +94,7 @@ def gather(store: Store, run: str | int, with_results: bool = True, baseline: st
     against = (
         [compare(base, run_arm(store, info, name)) for name in store.variant_names(info.id).values()] if base else []
     )
-    results = RunResults.from_store(store, info.id)
+    results = RunResults.from_store(store, info.id, hardness_levels)  # the dataset's levels (BIRD's three)
     summaries = results.summaries()
     names = [s.variant for s in summaries]
     pairs = results.comparisons()
@@ -135,12 +147,13 @@ def gather(store: Store, run: str | int, with_results: bool = True, baseline: st
 def render_csv(data: ReportData) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    levels, bird = _levels(data), _bird(data)
+    writer.writerow(csv_columns(levels, bird))
     details = {d["name"]: d for d in data.details}
     for s in data.summaries:
         d = details.get(s.variant, {})
         lo, hi = s.interval
-        hardness = [x for h in HARDNESS_LEVELS for x in s.by_hardness[h]]
+        hardness = [x for h in levels for x in s.by_hardness.get(h, [0, 0])]
         p50, p95 = s.latency_ms(50), s.latency_ms(95)
         writer.writerow([
             s.variant, s.model, d.get("endpoint", ""), d.get("retrieval", ""), d.get("prompt_version_id") or "",
@@ -149,6 +162,7 @@ def render_csv(data: ReportData) -> str:
             *hardness, s.failed, s.unscorable, s.prompt_tokens, s.completion_tokens,
             f"{s.cost:.6f}", "" if p50 is None else f"{p50:.1f}", "" if p95 is None else f"{p95:.1f}",
             s.override_correct, s.override_n, f"{s.override_accuracy:.4f}",
+            *([f"{s.soft_f1:.4f}" if s.soft_f1 is not None else ""] if bird else []),
         ])  # fmt: skip
     return mask(out.getvalue())
 
@@ -175,10 +189,20 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def _levels(data: ReportData) -> list[str]:
+    """The run's hardness levels, as its summaries carry them (Spider's four, BIRD's three)."""
+    return list(data.summaries[0].by_hardness) if data.summaries else list(HARDNESS_LEVELS)
+
+
+def _bird(data: ReportData) -> bool:
+    return any(s.soft_f1 is not None for s in data.summaries)
+
+
 def _summary_table(data: ReportData) -> str:
     suite = any(s.has_test_suite for s in data.summaries)  # TS beside EX whenever a test suite scored items
-    head = ["variant", "model", "n", "EX %", "95% CI", *(["TS %"] if suite else []), "EM %",
-            *(f"{h} EX %" for h in HARDNESS_LEVELS), "failed", "tokens", "cost $", "p50 ms",
+    bird = _bird(data)  # BIRD: Soft-F1 where others show exact-set match, which does not apply to BIRD
+    head = ["variant", "model", "n", "EX %", "95% CI", *(["TS %"] if suite else []), "Soft-F1 %" if bird else "EM %",
+            *(f"{h} EX %" for h in _levels(data)), "failed", "tokens", "cost $", "p50 ms",
             "EX (overrides)"]  # fmt: skip
     rows = []
     for s in data.summaries:
@@ -186,9 +210,10 @@ def _summary_table(data: ReportData) -> str:
         p50 = s.latency_ms(50)
         hard = [f"{_pct(c / n)} ({n})" if n else "–" for c, n in s.by_hardness.values()]
         ts = [_pct(s.test_suite_accuracy) if s.ts_n else "–"] if suite else []
+        second = _pct(s.soft_f1 or 0.0) if bird else _pct(s.exact_accuracy)
         cells = [
             _e(s.variant), _e(s.model), s.completed, _pct(s.execution_accuracy), f"{_pct(lo)}–{_pct(hi)}", *ts,
-            _pct(s.exact_accuracy), *hard, s.failed, f"{s.prompt_tokens + s.completion_tokens:,}", f"{s.cost:.4f}",
+            second, *hard, s.failed, f"{s.prompt_tokens + s.completion_tokens:,}", f"{s.cost:.4f}",
             "–" if p50 is None else f"{p50:.0f}",
             f"{_pct(s.override_accuracy)} ({s.override_n})" if s.override_n else "–",
         ]  # fmt: skip
@@ -202,10 +227,10 @@ def _summary_table(data: ReportData) -> str:
 def _charts(data: ReportData) -> str:
     overall = [Bar(s.variant, s.execution_accuracy, *s.interval) for s in data.summaries]
     parts = [bar_chart_svg(overall, "Execution accuracy (95% CI)")]
-    for level in HARDNESS_LEVELS:
+    for level in _levels(data):
         bars = []
         for s in data.summaries:
-            right, n = s.by_hardness[level]
+            right, n = s.by_hardness.get(level, [0, 0])
             if n:
                 bars.append(Bar(s.variant, right / n, *wilson_interval(right, n)))
         if bars:
@@ -350,11 +375,16 @@ correct counted right), on (n) items.</p>
 """)
 
 
-def write_report(store: Store, run: str | int, out: Path, kind: str, baseline: str | None = None) -> ReportData:
-    """Write ``out`` as "html" or "csv" (the HTML with ``baseline`` compared); raises StoreError or OSError."""
+def write_report(
+    store: Store, run: str | int, out: Path, kind: str, baseline: str | None = None,
+    hardness_levels: Sequence[str] | None = None,
+) -> ReportData:  # fmt: skip
+    """Write ``out`` as "html" or "csv" (the HTML with ``baseline`` compared); raises StoreError or OSError.
+    ``hardness_levels``: the run's dataset's (None: Spider's)."""
     if kind not in ("html", "csv"):
         raise ValueError(f"unknown report kind {kind!r} (html or csv)")
-    data = gather(store, run, with_results=kind == "html", baseline=baseline if kind == "html" else None)
+    html_kind = kind == "html"
+    data = gather(store, run, html_kind, baseline if html_kind else None, hardness_levels)
     text = render_html(data) if kind == "html" else render_csv(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")

@@ -67,9 +67,15 @@ def test_the_window_opens_on_xcb_and_shows_the_demo(x_display: str, tmp_path: Pa
                 break
             time.sleep(0.3)
         assert found, f"no window titled 'workbench — demo (dev)'; app exit {app.poll()}"
-        info = subprocess.run(["xwininfo", "-id", found.group(1)], env=env, capture_output=True, text=True,
-                              timeout=10).stdout  # fmt: skip
-        assert "Map State: IsViewable" in info
+        # the window is titled before it is mapped: wait for the map, not only for the title
+        info = ""
+        while time.monotonic() < deadline and app.poll() is None:
+            info = subprocess.run(["xwininfo", "-id", found.group(1)], env=env, capture_output=True, text=True,
+                                  timeout=10).stdout  # fmt: skip
+            if "Map State: IsViewable" in info:
+                break
+            time.sleep(0.2)
+        assert "Map State: IsViewable" in info, info
         width = int(re.search(r"Width: (\d+)", info).group(1))  # type: ignore[union-attr]
         height = int(re.search(r"Height: (\d+)", info).group(1))  # type: ignore[union-attr]
         assert width >= 800 and height >= 500

@@ -11,8 +11,9 @@ APT_QT=(libgl1 libegl1 libxkbcommon0 libfontconfig1 fonts-dejavu-core libglib2.0
 APT_XCB=(libx11-6 libx11-xcb1 libxcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
   libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1
   libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libsm6 libice6)
-# the test suite's real X server (a window under Xvfb) and its window inspector
-APT_TEST=(xvfb xauth x11-utils)
+# the test suite's real X server (a window under Xvfb) and its window inspector; a real PostgreSQL server
+# (initdb and postgres, started by a pytest fixture in a temporary folder)
+APT_TEST=(xvfb xauth x11-utils postgresql)
 # a cold build with no wheel cache: llama.cpp (C/C++ and cmake), PyInstaller (binutils: objdump, strip)
 APT_BUILD=(gcc g++ make cmake binutils)
 APT_PACKAGES=("${APT_QT[@]}" "${APT_XCB[@]}" "${APT_TEST[@]}" "${APT_BUILD[@]}")

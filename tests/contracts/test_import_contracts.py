@@ -68,7 +68,19 @@ def test_the_checks_see_what_they_forbid(tmp_path: Path) -> None:
 
 
 # core's wings, lowest first: each imports only wings before it (docs/architecture.md lists them in this order)
-WINGS = ("sandbox", "data", "scoring", "store", "endpoints", "retrieval", "prompts", "runs", "reports", "finetune")
+WINGS = (
+    "sandbox",
+    "engines",
+    "data",
+    "scoring",
+    "store",
+    "endpoints",
+    "retrieval",
+    "prompts",
+    "runs",
+    "reports",
+    "finetune",
+)
 
 
 def test_core_wings_import_only_the_wings_below_them(graph: ImportGraph) -> None:

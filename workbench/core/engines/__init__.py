@@ -1,0 +1,1 @@
+"""Execution engines: one module per database engine, one contract (see ``base``)."""

@@ -43,6 +43,17 @@ def stopped_local_job(window: Any, dialog: Any, tmp_path: Path, eta_s: float) ->
     return job_id
 
 
+@pytest.fixture
+def stopped_job(open_window: OpenWindow, qtbot: Any, tmp_path: Path) -> tuple[Any, Any, str]:
+    """The window, its local Fine-tune dialog, and a stopped local job selected in it."""
+    window = open_window()
+    dialog = local_dialog(window, qtbot, tmp_path)
+    job_id = stopped_local_job(window, dialog, tmp_path, eta_s=380.0)
+    dialog.reload_jobs()
+    dialog._select(job_id)
+    return window, dialog, job_id
+
+
 def test_the_dialog_names_what_it_trains_on(open_window: OpenWindow, tmp_path: Path) -> None:
     window = open_window()
     dialog = dialog_for(window, tmp_path)
@@ -71,14 +82,10 @@ def test_a_long_local_start_is_confirmed_and_the_estimate_is_calibrated(
 
 
 def test_a_stopped_local_job_offers_continue_and_delete_checkpoint(
-    open_window: OpenWindow, qtbot: Any, tmp_path: Path
+    stopped_job: tuple[Any, Any, str], qtbot: Any
 ) -> None:
-    window = open_window()
+    window, dialog, job_id = stopped_job
     store = window.session.store
-    dialog = local_dialog(window, qtbot, tmp_path)
-    job_id = stopped_local_job(window, dialog, tmp_path, eta_s=380.0)
-    dialog.reload_jobs()
-    dialog._select(job_id)
     actions = dialog.actions
     assert actions.continue_button.isEnabled() and actions.delete_button.isEnabled()
     checkpoint = local_backend.checkpoint_of(store, job_id)
@@ -95,13 +102,9 @@ def test_a_stopped_local_job_offers_continue_and_delete_checkpoint(
     assert not actions.continue_button.isEnabled() and not actions.delete_button.isEnabled()
 
 
-def test_continue_starts_the_stopped_local_job_again(open_window: OpenWindow, qtbot: Any, tmp_path: Path) -> None:
-    window = open_window()
+def test_continue_starts_the_stopped_local_job_again(stopped_job: tuple[Any, Any, str], qtbot: Any) -> None:
+    window, dialog, job_id = stopped_job
     store = window.session.store
-    dialog = local_dialog(window, qtbot, tmp_path)
-    job_id = stopped_local_job(window, dialog, tmp_path, eta_s=380.0)
-    dialog.reload_jobs()
-    dialog._select(job_id)
     assert await_in_qt(qtbot, dialog.actions.continue_job()) == job_id
     try:
         assert store.job(job_id)["status"] == "running" and local_backend.alive(store, job_id)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, await_in_qt, close_window
-from tests.ui.test_run_flow import RUN_TIMEOUT_MS, click_cell, table_row, window_with_test_variants
+from tests.ui.test_run_flow import RUN_TIMEOUT_MS, click_cell, completed_run, table_row
 from workbench.ui.accuracy_pane import COLUMNS
 from workbench.ui.session import AppPaths
 
@@ -18,10 +18,7 @@ from workbench.ui.session import AppPaths
 def test_a_pinned_baseline_stays_beside_later_runs(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    window = window_with_test_variants(open_window, app_paths, openai_server)
-    window.run_bar.limit.setValue(10)
-    window.run_bar.run()
-    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    window = completed_run(open_window, app_paths, openai_server, qtbot, 10)
     first = window.session.run_info
     assert first is not None
     assert table_row(window, "right")["Δ EX vs baseline"] == "–"  # nothing pinned yet

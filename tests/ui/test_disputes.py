@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from tests.conftest import repeated_demo
 from tests.servers.openai import WRONG_SQL, OpenAITestServer
 from tests.ui.conftest import OpenWindow, await_in_qt
-from tests.ui.test_run_flow import RUN_TIMEOUT_MS, table_row, window_with_test_variants
+from tests.ui.test_run_flow import completed_run, table_row
 from workbench.core.data.dataset import Dataset
 from workbench.core.scoring.gold_hardness import gold_hardness
 from workbench.paths import DEMO_DATASET
@@ -83,10 +83,7 @@ def test_a_failing_gold_query_is_marked_and_a_new_dataset_replaces_what_was_lear
 def test_a_dispute_changes_ex_with_overrides_and_nothing_else(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    window = window_with_test_variants(open_window, app_paths, openai_server)
-    window.run_bar.limit.setValue(10)
-    window.run_bar.run()
-    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    window = completed_run(open_window, app_paths, openai_server, qtbot, 10)
     run = window.session.run_info
     assert run is not None
     window.accuracy.pin("wrong")  # a baseline, for Δ EX, fixed and broken

@@ -8,7 +8,7 @@ import pytest
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, await_in_qt
-from tests.ui.test_run_flow import RUN_TIMEOUT_MS, window_with_test_variants
+from tests.ui.test_run_flow import RUN_TIMEOUT_MS, completed_run
 from workbench.ui.session import AppPaths
 
 
@@ -16,10 +16,7 @@ from workbench.ui.session import AppPaths
 def test_plots_follow_runs_and_prompt_versions(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any, tmp_path: Any
 ) -> None:
-    window = window_with_test_variants(open_window, app_paths, openai_server)
-    window.run_bar.limit.setValue(20)
-    window.run_bar.run()
-    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    window = completed_run(open_window, app_paths, openai_server, qtbot, 20)
     plots = window.plots
     expected = [(s.variant, 100 * s.execution_accuracy, 100 * s.interval[0], 100 * s.interval[1])
                 for s in window.session.results.summaries()]  # fmt: skip

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, close_window
-from tests.ui.test_run_flow import RUN_TIMEOUT_MS, table_row, window_with_test_variants
+from tests.ui.test_run_flow import RUN_TIMEOUT_MS, completed_run, table_row, window_with_test_variants
 from workbench.core.reports.results import QuestionFilter
 from workbench.ui.session import AppPaths
 
@@ -84,10 +84,7 @@ def test_pause_freezes_the_eta(
 def test_switching_the_dataset_clears_the_progress_bar(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any, demo_copy: Path
 ) -> None:
-    window = window_with_test_variants(open_window, app_paths, openai_server)
-    window.run_bar.limit.setValue(10)
-    window.run_bar.run()
-    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    window = completed_run(open_window, app_paths, openai_server, qtbot, 10)
     assert bar(window) == (20, 20) and "completed" in window.run_bar.progress_label.text()
     assert window.open_dataset(demo_copy)
     assert window.session.state == "idle" and bar(window)[0] == 0
@@ -98,10 +95,7 @@ def test_switching_the_dataset_clears_the_progress_bar(
 def test_the_outputs_follow_the_filtered_list(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    window = window_with_test_variants(open_window, app_paths, openai_server)
-    window.run_bar.limit.setValue(10)
-    window.run_bar.run()
-    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    window = completed_run(open_window, app_paths, openai_server, qtbot, 10)
     session = window.session
     session.select_question(50)  # not in the first ten: no verdict yet
     session.set_filter(QuestionFilter("right", "right"))
@@ -117,10 +111,7 @@ def test_the_outputs_follow_the_filtered_list(
 def test_latency_is_shown_after_a_run_answered_from_the_cache(
     openai_server: OpenAITestServer, open_window: OpenWindow, app_paths: AppPaths, qtbot: Any
 ) -> None:
-    window = window_with_test_variants(open_window, app_paths, openai_server)
-    window.run_bar.limit.setValue(6)
-    window.run_bar.run()
-    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    window = completed_run(open_window, app_paths, openai_server, qtbot, 6)
     measured = table_row(window, "right")["p50 ms"]
     assert measured != "–" and float(measured) >= 50
     window.run_bar.run()  # the same requests: every answer comes from the cache

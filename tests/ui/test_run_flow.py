@@ -36,6 +36,17 @@ def window_with_test_variants(open_window: OpenWindow, app_paths: AppPaths, serv
     return window
 
 
+def completed_run(
+    open_window: OpenWindow, app_paths: AppPaths, server: OpenAITestServer, qtbot: Any, limit: int
+) -> MainWindow:
+    """The app with the two test variants after a run over the first ``limit`` questions has completed."""
+    window = window_with_test_variants(open_window, app_paths, server)
+    window.run_bar.limit.setValue(limit)
+    window.run_bar.run()
+    qtbot.waitUntil(lambda: window.session.state == "completed", timeout=RUN_TIMEOUT_MS)
+    return window
+
+
 def table_row(window: MainWindow, variant: str) -> dict[str, str]:
     model = window.accuracy.model
     for row in range(model.rowCount()):

@@ -30,8 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef
+
 DATABASE = "workbench"
 ADMIN, OWNER, READER = "workbench_admin", "workbench_owner", "workbench_reader"
+# while a server runs, its roles' passwords are in these variables (worker processes inherit them)
+PASSWORD_ENV = {OWNER: "WORKBENCH_TEST_PG_OWNER_PASSWORD", READER: "WORKBENCH_TEST_PG_READER_PASSWORD"}
 MISSING = (
     "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found (looked in `pg_config --bindir` and "
     "/usr/lib/postgresql/*/bin): scripts/setup.sh installs the Debian `postgresql` package the tests need"
@@ -117,6 +122,22 @@ class PgServer:
 
         return psycopg.connect(self.socket_url(role, database), autocommit=True)
 
+    def ref(self, role: str = READER, namespace: str = "", allow_privileged_role: bool = False) -> DatabaseRef:
+        """A DatabaseRef to this server as ``role`` (its password from ``PASSWORD_ENV``), tables in ``namespace``."""
+        options = (("reader_role", READER),) if role != READER else ()
+        return DatabaseRef("postgres", self.url(role), namespace, PASSWORD_ENV.get(role, ""), allow_privileged_role,
+                           options)  # fmt: skip
+
+    def copy_databases(self, folder: Path) -> dict[str, DatabaseRef]:
+        """Copy every ``<db_id>/<db_id>.sqlite`` under ``folder`` into schema ``db_id`` (as the owner, SELECT
+        granted to the reader); the reader's refs by db_id."""
+        refs = {}
+        for sqlite_file in sorted(folder.glob("*/*.sqlite")):
+            db_id = sqlite_file.parent.name
+            registry.copy_from_sqlite(sqlite_file, self.ref(OWNER, db_id, allow_privileged_role=True))
+            refs[db_id] = self.ref(READER, db_id)
+        return refs
+
     def stop(self) -> None:
         if self._finalizer is not None:
             self._finalizer()
@@ -147,6 +168,8 @@ def _shutdown(bindir: Path, root: Path, server_user: pwd.struct_passwd | None) -
             with contextlib.suppress(OSError, ValueError, IndexError):
                 os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
     shutil.rmtree(root, ignore_errors=True)
+    for variable in PASSWORD_ENV.values():
+        os.environ.pop(variable, None)
 
 
 def _reachable(path: Path, server_user: pwd.struct_passwd | None) -> bool:
@@ -191,6 +214,8 @@ def start_server(tmp_dir: Path) -> PgServer:
         _run(server_user, [str(bindir / "pg_ctl"), "-D", str(server.data_dir), "-l", str(server.log_file), "-w",
                            "-t", "60", "-o", settings, "start"], "pg_ctl start", server.log_file)  # fmt: skip
         _create_roles(server)
+        for role, variable in PASSWORD_ENV.items():
+            os.environ[variable] = server.passwords[role]
     except BaseException:
         server.stop()
         raise

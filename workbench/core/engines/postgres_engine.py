@@ -45,19 +45,15 @@ def _size(value: object) -> int:
 
 
 def _classify(exc: Any) -> ErrorKind:
-    import psycopg
-
+    """The kind of a server's error on a session that is still up."""
     state = getattr(exc, "sqlstate", None) or ""
-    if isinstance(exc, psycopg.OperationalError) and not state:
-        return "open"
-    if state in _TIMEOUT_STATES:
-        return "timeout"
-    if state in _DENIED_STATES or "multiple commands" in str(exc):
+    message = str(exc)
+    if state in _TIMEOUT_STATES and ("statement timeout" in message or state != "57014"):
+        return "timeout"  # the server's statement_timeout or lock_timeout (a self-cancel is no timeout)
+    if state in _DENIED_STATES or "multiple commands" in message:
         return "denied"
     if state == "42601":
         return "syntax"
-    if state.startswith("08"):
-        return "open"
     if state.startswith("53"):  # insufficient resources (out of memory, disk full)
         return "memory"
     return "runtime"
@@ -146,9 +142,16 @@ class PostgresDatabase:
                 return QueryError(rows.kind, rows.message, time.perf_counter() - start)
             return QueryResult(rows, columns, time.perf_counter() - start)
         except psycopg.Error as exc:
-            kind = "timeout" if cancelled.is_set() else _classify(exc)
+            if conn.broken or conn.closed:
+                kind: ErrorKind = "open"
+            else:
+                kind = "timeout" if cancelled.is_set() else _classify(exc)
             message = f"exceeded {self.timeout_s:g} s" if kind == "timeout" else first_line(exc)
-            if "multiple commands" in message:
+            if kind == "timeout" and getattr(exc, "sqlstate", None) == "55P03":
+                message = f"waited more than {LOCK_TIMEOUT_MS / 1000:g} s for a lock"
+            if kind == "open":
+                message = f"the connection to the server was lost: {message}"
+            elif "multiple commands" in message:
                 message = "exactly one statement may run, and this holds several"
             return QueryError(kind, scrub(message, self._password), time.perf_counter() - start)
         except MemoryError:
@@ -188,7 +191,7 @@ class PostgresDatabase:
     def _fetch(self, cur: Any) -> list[tuple[Any, ...]] | QueryError:
         rows: list[tuple[Any, ...]] = []
         size = 0
-        batch_size = _BATCH
+        batch_size = 1  # then more, as far as the rows' size so far says the byte cap allows
         while True:
             batch = cur.fetchmany(min(batch_size, self.max_rows + 1 - len(rows)))
             if not batch:
@@ -199,7 +202,7 @@ class PostgresDatabase:
             size += 64 * len(batch) + sum(map(_size, itertools.chain.from_iterable(batch)))
             if size > self.max_bytes:
                 return QueryError("too_large", f"more than {self.max_bytes / 1e6:g} MB")
-            batch_size = max(1, min(_BATCH, (self.max_bytes - size) * len(rows) // (size * 4)))
+            batch_size = max(1, min(_BATCH, 2 * batch_size, (self.max_bytes - size) * len(rows) // (size * 4)))
 
 
 def open_database(

@@ -221,3 +221,9 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_demo(pg_server):  # type: ignore[no-untyped-def]
+    """The demo's databases copied into the session's PostgreSQL server, one schema per db_id; the reader's refs."""
+    return pg_server.copy_databases(DEMO_DATASET / "database")

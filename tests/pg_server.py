@@ -138,9 +138,40 @@ class PgServer:
             refs[db_id] = self.ref(READER, db_id)
         return refs
 
+    def checksum(self) -> dict[str, Any]:
+        """Everything a write could touch: each table's rows, the relations, functions, roles, large objects and
+        sequences of the whole database (compare before and after)."""
+        found: dict[str, Any] = {}
+        with self.connect() as conn:
+            tables = conn.execute(
+                "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+            ).fetchall()
+            for schema, table in tables:
+                rows = sql_module().SQL("SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t")
+                (digest,) = conn.execute(rows.format(sql_module().Identifier(schema, table))).fetchone()
+                found[f"{schema}.{table}"] = digest
+            found["relations"] = conn.execute(
+                "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' ORDER BY 1, 2"
+            ).fetchall()
+            found["functions"] = conn.execute("SELECT count(*) FROM pg_proc").fetchone()
+            found["roles"] = conn.execute("SELECT rolname, rolsuper FROM pg_roles ORDER BY 1").fetchall()
+            found["large objects"] = conn.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone()
+            found["sequences"] = conn.execute(
+                "SELECT schemaname, sequencename, last_value FROM pg_sequences ORDER BY 1, 2"
+            ).fetchall()
+        return found
+
     def stop(self) -> None:
         if self._finalizer is not None:
             self._finalizer()
+
+
+def sql_module() -> Any:
+    from psycopg import sql
+
+    return sql
 
 
 def _run(server_user: pwd.struct_passwd | None, args: list[str], what: str, log: Path | None = None) -> None:

@@ -131,6 +131,7 @@ class PostgresDatabase:
                 conn.cancel_safe(timeout=CANCEL_GRACE_S)
 
         timer = threading.Timer(self.timeout_s, cancel)
+        timer.daemon = True
         try:
             self._begin(conn)
             timer.start()
@@ -166,12 +167,12 @@ class PostgresDatabase:
         from psycopg import sql
 
         server_ms = int((self.timeout_s + CANCEL_GRACE_S) * 1000)
-        cur = conn.cursor()
-        cur.execute(f"SET LOCAL statement_timeout = {server_ms}")  # the first statement opens READ ONLY
-        cur.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
-        cur.execute(f"SET LOCAL idle_in_transaction_session_timeout = {server_ms + 5000}")
-        if self.ref.namespace:
-            cur.execute(sql.SQL("SET LOCAL search_path = {}").format(sql.Identifier(self.ref.namespace)))
+        with conn.cursor() as cur:
+            cur.execute(f"SET LOCAL statement_timeout = {server_ms}")  # the first statement opens READ ONLY
+            cur.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
+            cur.execute(f"SET LOCAL idle_in_transaction_session_timeout = {server_ms + 5000}")
+            if self.ref.namespace:
+                cur.execute(sql.SQL("SET LOCAL search_path = {}").format(sql.Identifier(self.ref.namespace)))
 
     def _reset(self, conn: Any) -> None:
         """Roll back, and drop every trace the statement left in the session; a broken session is closed."""

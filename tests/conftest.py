@@ -208,3 +208,22 @@ def undecodable_schema(path: Path) -> Path:
     assert raw.count(b"tbl_zzzz (a)") == 1
     path.write_bytes(raw.replace(b"tbl_zzzz (a)", b"tbl_zzzz \x80a)"))
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for the session (see tests/pg_server.py), stopped at the end."""
+    from tests.pg_server import PgServerError, start_server
+
+    try:
+        server = start_server(tmp_path_factory.mktemp("postgres"))
+    except PgServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_demo(pg_server):  # type: ignore[no-untyped-def]
+    """The demo's databases copied into the session's PostgreSQL server, one schema per db_id; the reader's refs."""
+    return pg_server.copy_databases(DEMO_DATASET / "database")

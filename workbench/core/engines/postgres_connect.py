@@ -83,6 +83,19 @@ def resolve_password(ref: DatabaseRef) -> str | None:
     return value
 
 
+def store_password(ref: DatabaseRef, password: str) -> None:
+    """Keep ``password`` for ``ref``'s URL in the OS keyring (where ``resolve_password`` finds it); raises
+    EngineError when no secure keyring is available (it is never written anywhere else)."""
+    import keyring
+    import keyring.errors
+
+    secrets.remember(password)
+    try:
+        keyring.set_password(KEYRING_SERVICE, ref.location, password)
+    except (keyring.errors.KeyringError, RuntimeError, OSError) as exc:
+        raise EngineError(f"{safe_url(ref.location)}: no secure keyring to keep the password in ({exc})") from None
+
+
 def scrub(text: str, password: str | None) -> str:
     """``text`` with ``password`` (and any key-like string) hidden."""
     text = secrets.mask(text, [password])

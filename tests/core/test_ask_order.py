@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from workbench.core.data.dataset import Dataset, Item
+from workbench.core.endpoints.profiles import ProfileStore
 from workbench.core.prompts.context import PLAIN_PROMPT, ContextBuilder, load_template
 from workbench.core.runs.ask_order import in_turn, shared_prefix_order, to_ask
+from workbench.local.prompts import local_profile
 
 
 def item(index: int, db: str, question: str = "") -> Item:
@@ -46,6 +49,16 @@ def test_variants_sending_to_one_prefix_reusing_server_share_a_lane() -> None:
     servers = {"a": "local", "b": None, "c": "local", "d": "other", "e": None}
     assert in_turn("abcde", servers.get) == [["a", "c"], ["b"], ["d"], ["e"]]
     assert in_turn("be", servers.get) == [["b"], ["e"]]  # nothing shared: every variant on its own, side by side
+
+
+def test_the_local_profile_reuses_the_prefix_and_a_saved_profile_may_say_so(tmp_path: Path) -> None:
+    assert local_profile("http://127.0.0.1:1/v1", "m").reuses_prompt_prefix
+    path = tmp_path / "profiles.json"
+    saved = [{"name": "mine", "base_url": "http://127.0.0.1:8080/v1", "model": "m", "reuses_prompt_prefix": True},
+             {"name": "cloud", "base_url": "https://api.example.com/v1", "model": "m"}]  # fmt: skip
+    path.write_text(json.dumps(saved))
+    profiles = ProfileStore(path).load()
+    assert profiles["mine"].reuses_prompt_prefix and not profiles["cloud"].reuses_prompt_prefix
 
 
 def test_prefix_path_holds_the_database_schema_subset_and_examples(demo_path: Path) -> None:

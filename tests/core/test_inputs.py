@@ -95,6 +95,7 @@ def _profiles(tmp_path: Path, **fields: object) -> ProfileStore:
         ({"batch_queue_tokens": "2M"}, "[0]: batch_queue_tokens: expected an integer, got a string"),
         ({"params": [1]}, "[0]: params: expected an object, got a list"),
         ({"api_key_keyring": "yes"}, "[0]: api_key_keyring: expected a boolean, got a string"),
+        ({"reuses_prompt_prefix": 1}, "[0]: reuses_prompt_prefix: expected a boolean, got an integer"),
         ({"base_url": "http://127.0.0.1:4\u20286617/v1"}, "[0]: base_url: expected an http(s) URL, got"),
         ({"base_url": "ftp://host/v1"}, "[0]: base_url: expected an http(s) URL with a host, got 'ftp://host/v1'"),
     ],

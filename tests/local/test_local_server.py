@@ -71,7 +71,14 @@ def test_ten_question_run_end_to_end(local_server: LocalServer, demo_path: Path,
     async def go() -> list:
         return [e async for e in Runner(store, dataset, "dev", variants, "local10", limit=10).events()]
 
+    offset = local_server.log_path.stat().st_size
     events = asyncio.run(go())
+    with open(local_server.log_path, "rb") as log:
+        log.seek(offset)
+        served = log.read().decode(errors="replace")
+    # the ten share their database's schema and examples: llama.cpp evaluates each prompt after the first
+    # only from where it differs from the previous one (what the shared-prefix order of asking relies on)
+    assert served.count("prefix-match hit") >= 9, served[-2000:]
     assert isinstance(events[0], RunStarted) and events[0].models == {"local-fewshot": "smollm2-135m-instruct"}
     scored = [e for e in events if isinstance(e, ItemScored)]
     assert len(scored) == 10 and all(e.sql.startswith(PREFIX) for e in scored)

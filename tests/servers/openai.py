@@ -9,6 +9,9 @@ to an earlier successfully answered one), ``rpm_violations``, ``faults``, ``max_
     python -m tests.servers.openai --port P [--latency S] [--fault-rate F] [--rpm N]
         [--answer gold|wrong|model] [--dataset DIR] [--require-key KEY]
 
+``record_requests`` (a config field) keeps every chat request's JSON body, in the order they
+arrived, in ``requests`` (for tests of the order a run asks in).
+
 ``embedding_faults`` (a config field) scripts faults for the first ``/v1/embeddings`` requests;
 ``injections`` (or ``inject``) fault any route, chat or platform, for a number of requests or a
 while (``faults.Injection``; the kinds, with the real service's error bodies, are in ``faults``).
@@ -63,6 +66,7 @@ class ServerConfig:
     embedding_faults: tuple[str, ...] = ()  # the first embeddings requests get these faults, in order
     platform: PlatformConfig = field(default_factory=PlatformConfig)  # files, fine-tuning, batches
     injections: list[Injection] = field(default_factory=list)  # faults on any route (see faults.py)
+    record_requests: bool = False  # keep every chat request's body, in arrival order, in ``requests``
 
 
 @dataclass
@@ -117,6 +121,7 @@ class OpenAITestServer:
         self.arrivals: deque[float] = deque()
         self.embedding_faults = deque(self.config.embedding_faults)
         self.last_request: dict[str, dict[str, str]] = {}
+        self.requests: list[dict[str, Any]] = []  # chat request bodies in arrival order, with ``record_requests``
         self.injections = self.config.injections
         self.app = web.Application(middlewares=[self._check_key, self._injected])
         self.app.router.add_post("/v1/chat/completions", self.chat)
@@ -251,6 +256,8 @@ class OpenAITestServer:
             return web.json_response(
                 {"error": {"message": "invalid JSON body", "type": "invalid_request_error"}}, status=400
             )
+        if self.config.record_requests:
+            self.requests.append(body)
         refused = refused_param(body)
         if refused is not None:
             return refused

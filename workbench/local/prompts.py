@@ -53,7 +53,8 @@ def local_specs(store: Store, modes: Sequence[str]) -> list[VariantSpec]:
 
 
 def local_profile(base_url: str, model_alias: str) -> EndpointProfile:
-    """The built-in profile "local": the embedded server answers one request at a time."""
+    """The built-in profile "local": the embedded server answers one request at a time and evaluates each
+    prompt only from where it differs from the previous one, so a run asks in shared-prefix order."""
     return EndpointProfile(
         name=LOCAL_PROFILE,
         base_url=base_url,
@@ -63,4 +64,5 @@ def local_profile(base_url: str, model_alias: str) -> EndpointProfile:
         timeout_s=300.0,
         max_attempts=3,
         identity=f"local:{model_alias}",  # the port changes per start; answers stay cached across starts
+        reuses_prompt_prefix=True,
     )

@@ -6,6 +6,13 @@ its output kept in a log file. It ends with the process that started it, SIGKILL
 (a thread in the server watches its owner: ``workbench.local.tied``), has its own process
 group so a stop takes everything, restarts when found dead, and a start that fails says
 why with the end of its log.
+
+Prompt-prefix reuse needs no setting: the server (llama-cpp-python, one slot) keeps the KV
+cache of the prompt it evaluated last and evaluates a new one from the first token where
+they differ (its log says "N prefix-match hit, remaining M prompt tokens to eval"); the
+local profile's ``reuses_prompt_prefix`` makes runs ask in an order that uses it.
+(``cache_prompt``/``--cache-reuse`` belong to llama.cpp's own C++ server, not this one;
+its ``--cache``, a RAM cache of whole saved states, is not used.)
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ A profile's model belongs to a family that decides which parameters it accepts
 instead of ``max_tokens`` and no sampling parameters; "chat" models take them as given. The
 family comes from the model name unless the profile's ``family`` says otherwise.
 
+``reuses_prompt_prefix`` says the server keeps the previous request's prompt evaluated and only
+evaluates a new one from the first token where they differ (llama.cpp's server, one slot): a
+run then asks its items in shared-prefix order (``runs/ask_order.py``).
+
 ``batch_queue_tokens`` is how many tokens the organisation may have enqueued in unfinished
 batches (the Batch API refuses more with ``token_limit_exceeded``); batch runs stay within it.
 """
@@ -59,6 +63,9 @@ class EndpointProfile:
     identity: str | None = None  # stable name of the endpoint for the cache when its URL is not (the local server)
     family: str | None = None  # "chat" or "reasoning" (which parameters the model takes); None: from its name
     batch_queue_tokens: int = BATCH_QUEUE_TOKENS  # the organisation's enqueued-token budget for Batch API runs
+    # the server evaluates a prompt only from where it differs from the previous one (llama.cpp, one slot):
+    # a run asks items whose prompts share a prefix one after another (runs/ask_order.py)
+    reuses_prompt_prefix: bool = False
 
     @property
     def endpoint_id(self) -> str:
@@ -140,6 +147,7 @@ _FIELDS: dict[str, tuple[str, bool, float | None, float | None]] = {
     "identity": ("string", True, None, None),
     "family": ("string", True, None, None),
     "batch_queue_tokens": ("integer", False, 1, None),
+    "reuses_prompt_prefix": ("boolean", False, None, None),
 }
 
 

@@ -118,6 +118,20 @@ class ContextBuilder:
         count = self.tokenizer(text) if self.tokenizer else len(text) // 4 + len(messages) * 4
         return Context(messages, examples, tables, count, self.tokenizer is not None, draft)
 
+    def prefix_path(self, item: Item) -> tuple[object, ...]:
+        """What the prompt for ``item`` holds before its question, part by part: the database, the schema
+        subset (when linking keeps some tables) and each example in order. The examples are left out where
+        knowing them costs a request (a recipe that drafts first or embeds the question); built without
+        rendering, for ``runs.ask_order``, which asks items with a shared prefix one after another."""
+        parts: list[object] = [item.db_id]
+        if self.schema_tables:
+            parts.append(tuple(name for name, _ in self._tables(item, self.dataset.schema(item.db_id))))
+        chosen = recipe(self.retrieval)
+        retriever = None if chosen.needs_draft or chosen.needs_embeddings else self.retriever()
+        if retriever is not None:
+            parts += [(e.item.db_id, e.item.question, e.item.query) for e in retriever.retrieve(item, self.k)]
+        return tuple(parts)
+
     def draft_messages(self, item: Item) -> list[dict[str, str]]:
         """The first-pass prompt of HyDE: no examples, asks for a draft answer."""
         if self.draft_template is None:

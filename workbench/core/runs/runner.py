@@ -6,7 +6,8 @@ pairs already scored are skipped and answers already stored are never requested 
 Failed items (after the client's retries) are recorded with their reason and tried
 again on resume. Rate-limited endpoints log each attempt's send time in the store too, and
 the RPM/TPM windows count what others logged there: a resumed run continues where the
-killed one left its windows.
+killed one left its windows. A profile that reuses the prompt prefix (the local model) gets
+its items in shared-prefix order and its variants one after another (``ask_order``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.endpoints.sendlog import SendLog
 from workbench.core.prompts.context import ContextBuilder
 from workbench.core.prompts.templates import TemplateProblem
+from workbench.core.runs.ask_order import in_turn, to_ask
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.sandbox import lifeline
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
@@ -187,10 +189,7 @@ class Runner:
         items = split.items[: self.limit] if self.limit else split.items
         previous = self.store.run(self.run_name).state if self.again else ""
         run_id, ids = self._open_run()
-        done = self.store.done_items(run_id)
-        todo = {v.name: [i for i in items if (ids[v.name], i.index) not in done] for v in self.variants}
-        if self.again:  # only these, answered or not
-            todo = {v.name: [i for i in items if i.index in self.again] for v in self.variants}
+        todo = await asyncio.to_thread(self._to_ask, items, ids, self.store.done_items(run_id))
         total = len(items) * len(self.variants)
         names = [v.name for v in self.variants]
         models = {v.name: v.profile.model for v in self.variants}
@@ -228,6 +227,14 @@ class Runner:
             self.store.set_state(run_id, state)
         yield RunFinished(run_id, state, counts[ItemScored], counts[ItemFailed])
 
+    def _to_ask(self, items: list[Item], ids: dict[str, int], done: set[tuple[int, int]]) -> dict[str, list[Item]]:
+        """Each variant's items still to ask, in its profile's order (shared prefixes one after another)."""
+        out = {}
+        for v in self.variants:
+            skip = {i.index for i in items} - self.again if self.again else {i for n, i in done if n == ids[v.name]}
+            out[v.name] = to_ask(items, skip, v.context.prefix_path if v.profile.reuses_prompt_prefix else None)
+        return out
+
     async def _work(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
         workers = asyncio.create_task(self._run_workers(ctx, todo))
         cancelled = asyncio.create_task(self._cancel.wait())
@@ -243,9 +250,15 @@ class Runner:
             await ctx.queue.put(None)
 
     async def _run_workers(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
+        lanes = in_turn(self.variants, lambda v: v.profile.base_url if v.profile.reuses_prompt_prefix else None)
         async with asyncio.TaskGroup() as group:
-            for v in self.variants:
-                source = iter(todo[v.name])
+            for lane in lanes:
+                group.create_task(self._run_in_turn(ctx, lane, todo))
+
+    async def _run_in_turn(self, ctx: _RunContext, variants: list[Variant], todo: dict[str, list[Item]]) -> None:
+        for v in variants:  # one after another: a server reusing the prompt prefix gets one template at a time
+            source = iter(todo[v.name])
+            async with asyncio.TaskGroup() as group:
                 for _ in range(min(v.profile.concurrency, len(todo[v.name]))):
                     group.create_task(self._worker(ctx, v, source))
 

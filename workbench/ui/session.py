@@ -298,8 +298,8 @@ class AppSession(QObject):
                 )
             else:
                 self._runner = Runner(self.store, dataset, split, variants, name, again=again, **options)
-            async for event in self._runner.events():
-                self._apply(event, specs)
+            async for event in self._runner.events():  # asked again: the run's stored specs stay as they are
+                self._apply(event, None if again else specs)
         except RUN_PROBLEMS as exc:
             self._set_state("failed")
             self.problem.emit(f"the run could not start: {exc}")
@@ -307,9 +307,10 @@ class AppSession(QObject):
             self._runner = None
             self._emit_if_dirty()
 
-    def _apply(self, event: Event, specs: list[VariantSpec]) -> None:
+    def _apply(self, event: Event, specs: list[VariantSpec] | None) -> None:
+        """Fold ``event`` in; ``specs``: what the run's stored specs become when it starts (None: they stay)."""
         if isinstance(event, RunStarted):
-            if not getattr(self._runner, "again", ()):  # asked again for some variants: the run's specs stay
+            if specs is not None:
                 self.store.save_run_specs(event.run_id, [s.to_json() for s in specs])
             self.run_info = self.store.run(event.run_id)
             # resumed: what was done before comes from the store

@@ -32,9 +32,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         dataset = Dataset(args.dataset, allow_privileged_role=args.allow_privileged_role)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
-    if dataset.engine != "sqlite":
-        raise CliError(f"{args.dataset}: a test suite is built from SQLite databases; this dataset is on "
-                       f"{dataset.engine} (engine.toml)")  # fmt: skip
     out = _out_folder(args, dataset)
     options = SuiteOptions(per_db=args.per_db, split=args.split, seed=args.seed, limit=args.limit,
                            workers=args.workers or max(1, (os.cpu_count() or 1)))  # fmt: skip

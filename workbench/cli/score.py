@@ -170,7 +170,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                     out.write(json.dumps(v.to_json() | extra) + "\n")
         except OSError as exc:
             raise CliError(f"cannot write {args.jsonl}: {exc.strerror or exc}") from None
-    print(f"dataset {dataset.root}  split {split.name}  {len(split.items)} questions")
+    print(f"dataset {dataset.location}  split {split.name}  {len(split.items)} questions")
     print(format_table(verdicts, dataset.hardness_levels, dataset.bird_metrics, rewards, dataset.engine))
     return 0
 

@@ -108,7 +108,7 @@ class OwnDataSource:
         self.questions = questions
         if questions is not None:
             self._files = {questions.stem: questions}
-        elif root.is_dir():
+        elif database.is_file and root.is_dir():  # a URL's question file is always given
             found = sorted(p for p in root.iterdir() if p.suffix.lower() in QUESTION_SUFFIXES and p.is_file())
             stems = [p.stem for p in found]  # q.csv beside q.jsonl: each is named in full
             self._files = {p.stem if stems.count(p.stem) == 1 else p.name: p for p in found}

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SHARED_SPIDER, write_json
-from workbench.core.data.dataset import Dataset, DatasetError, parse_gold_lines, parse_question_file
+from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.data.spider import parse_gold_lines, parse_question_file
 
 
 def test_demo_dataset_shape(demo_path: Path) -> None:

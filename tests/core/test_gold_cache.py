@@ -19,7 +19,9 @@ import pytest
 
 from tests.conftest import make_db
 from tests.own_data import write_questions_csv
-from workbench.core.sandbox.sqlexec import EXECUTION_LOG, QueryError, QueryResult, SandboxedDatabase
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef
+from workbench.core.sandbox.sqlexec import EXECUTION_LOG, QueryError, QueryResult
 from workbench.core.scoring import gold_cache
 from workbench.core.scoring.gold_cache import GoldCache, decode, encode
 
@@ -121,7 +123,7 @@ def test_a_damaged_entry_is_ignored_and_written_again(tmp_path: Path, monkeypatc
     monkeypatch.setenv(EXECUTION_LOG, str(log))
     path = tmp_path / "cache" / "gold.sqlite"
     sql = "SELECT id, name FROM pet ORDER BY id"
-    with SandboxedDatabase(db_file) as db:
+    with registry.open_database(DatabaseRef("sqlite", str(db_file))) as db:
         expected = db.execute(sql)
         assert isinstance(expected, QueryResult)
         assert GoldCache(path).result(db, sql).rows == expected.rows and gold_runs(log) == 1
@@ -142,7 +144,7 @@ def test_a_cache_file_that_is_not_a_database_is_replaced(tmp_path: Path) -> None
     db_file, _, _ = pets(tmp_path)
     path = tmp_path / "gold.sqlite"
     path.write_bytes(b"not a database at all" * 100)
-    with SandboxedDatabase(db_file) as db:
+    with registry.open_database(DatabaseRef("sqlite", str(db_file))) as db:
         assert GoldCache(path).result(db, "SELECT count(*) FROM pet").rows == [(2,)]
         assert GoldCache(path).result(db, "SELECT count(*) FROM pet").rows == [(2,)]
     assert sqlite3.connect(path).execute("SELECT count(*) FROM results").fetchone() == (1,)
@@ -152,7 +154,7 @@ def test_errors_are_never_kept_on_disk(tmp_path: Path, monkeypatch: pytest.Monke
     db_file, _, _ = pets(tmp_path)
     log = tmp_path / "executed.log"
     monkeypatch.setenv(EXECUTION_LOG, str(log))
-    with SandboxedDatabase(db_file) as db:
+    with registry.open_database(DatabaseRef("sqlite", str(db_file))) as db:
         for runs in (1, 2):
             cache = GoldCache(tmp_path / "gold.sqlite")
             assert isinstance(cache.result(db, "SELECT nope FROM pet"), QueryError)
@@ -165,7 +167,7 @@ def test_the_file_stays_within_its_bound_dropping_the_oldest(tmp_path: Path) -> 
     db_file, _, _ = pets(tmp_path)
     path = tmp_path / "gold.sqlite"
     queries = [f"SELECT name, {k} FROM pet" for k in range(40)]
-    with SandboxedDatabase(db_file) as db:
+    with registry.open_database(DatabaseRef("sqlite", str(db_file))) as db:
         cache = GoldCache(path, max_bytes=10**6)
         for sql in queries:
             cache.result(db, sql)
@@ -191,7 +193,7 @@ def test_a_cache_folder_that_cannot_be_written_leaves_scoring_in_memory(tmp_path
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would be")
     cache = GoldCache(blocked / "workbench" / gold_cache.FILE_NAME)
-    with SandboxedDatabase(db_file) as db:
+    with registry.open_database(DatabaseRef("sqlite", str(db_file))) as db:
         assert cache.result(db, "SELECT count(*) FROM pet").rows == [(2,)]
         assert cache.result(db, "SELECT count(*) FROM pet").rows == [(2,)]
     assert cache.path is None and blocked.is_file()

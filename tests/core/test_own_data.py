@@ -13,6 +13,7 @@ from workbench.core.data.check import check_dataset
 from workbench.core.data.dataset import Dataset, DatasetError, OwnDataSource, SpiderSource, open_source
 from workbench.core.data.introspect import introspect
 from workbench.core.data.schema import ForeignKey
+from workbench.core.engines.base import DatabaseRef
 from workbench.core.prompts.context import ContextBuilder
 from workbench.core.prompts.templates import PromptTemplate
 from workbench.core.scoring import Scorer
@@ -21,7 +22,7 @@ from workbench.core.store.migrations import MIGRATIONS
 
 
 def test_the_schema_is_introspected_with_types_keys_and_samples(tmp_path: Path) -> None:
-    schema = introspect(make_shop(tmp_path), "shop")
+    schema = introspect(DatabaseRef("sqlite", str(make_shop(tmp_path))), "shop")
     assert [t.name for t in schema.tables] == ["customer", "product", "orders"]
     assert schema.table("product").primary_key == ("sku", "variant")  # composite
     assert schema.table("customer").primary_key == ("id",)
@@ -44,7 +45,7 @@ def test_the_schema_is_introspected_with_types_keys_and_samples(tmp_path: Path) 
 def test_a_key_naming_only_its_parent_table_points_at_the_parent_primary_key(tmp_path: Path) -> None:
     db = make_db(tmp_path / "k.db", "CREATE TABLE p (a, b, PRIMARY KEY (b, a)); CREATE TABLE c (x, y, "
                  "FOREIGN KEY (x, y) REFERENCES p);")  # fmt: skip
-    schema = introspect(db, "k")
+    schema = introspect(DatabaseRef("sqlite", str(db)), "k")
     assert set(schema.foreign_keys) == {ForeignKey("c", "x", "p", "b"), ForeignKey("c", "y", "p", "a")}
 
 

@@ -247,11 +247,11 @@ def test_a_stored_run_shows_its_progress_before_any_start() -> None:
 def test_result_grid_and_sql_diff(demo_path: Path) -> None:
     dataset = Dataset(demo_path)
     item = dataset.load_split("dev").items[0]
-    grid = result_grid(dataset.db_path(item.db_id), item.query)
+    grid = result_grid(dataset.database(item.db_id), item.query)
     assert grid.error is None and grid.total_rows >= 1 and grid.columns
-    hostile = result_grid(dataset.db_path(item.db_id), "DROP TABLE x")
+    hostile = result_grid(dataset.database(item.db_id), "DROP TABLE x")
     assert hostile.error and hostile.error.startswith("denied")
-    assert result_grid(dataset.db_path(item.db_id), "").error == "no SQL"
+    assert result_grid(dataset.database(item.db_id), "").error == "no SQL"
     pieces = sql_diff("SELECT name FROM t WHERE a = 'X'", "select name, age FROM t")
     kinds = [(p.kind, p.text.strip()) for p in pieces]
     assert ("added", ", age") in kinds and ("removed", "WHERE a = 'X'") in kinds

@@ -32,7 +32,7 @@ def variables(demo_path: Path, **extra: object) -> dict:
     ds = Dataset(demo_path)
     return {
         "question": "How many books?",
-        "schema": SchemaView(ds.schema("library"), ds.db_path("library")),
+        "schema": SchemaView(ds.schema("library"), ds.database("library")),
         "examples": [{"question": "q1", "query": "SELECT 1"}, {"question": "q2", "query": "SELECT 2"}],
         "evidence": "",
         "hyde_draft": "",
@@ -86,7 +86,7 @@ def test_every_bundled_template_renders(demo_path: Path) -> None:
 
 def test_schema_views(demo_path: Path) -> None:
     ds = Dataset(demo_path)
-    view = SchemaView(ds.schema("library"), ds.db_path("library"), tables=["book", "author"])
+    view = SchemaView(ds.schema("library"), ds.database("library"), tables=["book", "author"])
     assert view.table_names == ["author", "book"]
     assert "loan" not in view.create_table and "REFERENCES author(author_id)" in view.create_table
     with_rows = view.render("compact", foreign_keys=False, sample_rows=2)

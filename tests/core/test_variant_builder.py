@@ -39,7 +39,7 @@ def test_hyde_drafts_with_the_zero_shot_template_of_its_mode(
     (variant,) = build_variants([spec], dataset, store, {"p": PROFILE})
     item = dataset.load_split("dev").items[0]
     variables = {"question": item.question, "examples": [], "evidence": item.evidence, "hyde_draft": ""}
-    view = SchemaView(dataset.schema(item.db_id), dataset.db_path(item.db_id))
+    view = SchemaView(dataset.schema(item.db_id), dataset.database(item.db_id))
     assert variant.context.draft_messages(item) == load_template(draft).render({**variables, "schema": view})
     assert variant.context.needs_draft and len(variant.context.build(item, "SELECT 1").examples) == 2
 

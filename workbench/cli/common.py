@@ -72,13 +72,28 @@ def exec_limits(args: argparse.Namespace, from_file: dict[str, float] | None = N
         raise CliError(str(exc)) from None
 
 
+def dataset_location(text: str) -> str | Path:
+    """An argparse type for where a dataset is: a ``postgresql://`` URL as given, else a path."""
+    return text if text.startswith(("postgresql://", "postgres://")) else Path(text)
+
+
+def add_privileged_role_arg(parser: argparse.ArgumentParser) -> None:
+    """``--allow-privileged-role``, for a command that executes SQL on a dataset's databases."""
+    parser.add_argument(
+        "--allow-privileged-role",
+        action="store_true",
+        help="PostgreSQL: connect even as a superuser or a role that could write (refused by default)",
+    )
+
+
 def add_dataset_args(parser: argparse.ArgumentParser, split_default: str, split_help: str = "split name") -> None:
     """``--dataset``, ``--questions`` and ``--split``; :func:`open_dataset` reads them."""
     parser.add_argument(
         "--dataset",
-        type=Path,
+        type=dataset_location,
         default=DEMO_DATASET,
-        help="Spider or BIRD folder, SQLite database file, or folder holding one database (default: the bundled demo)",
+        help="Spider or BIRD folder, SQLite or DuckDB file, folder holding one database, or postgresql:// URL "
+        "(default: the bundled demo)",
     )
     parser.add_argument(
         "--questions",
@@ -94,7 +109,7 @@ def add_dataset_args(parser: argparse.ArgumentParser, split_default: str, split_
 def open_dataset(args: argparse.Namespace) -> Dataset:
     """The dataset ``--dataset``/``--questions`` name, with ``args.split`` settled on one of its splits."""
     try:
-        dataset = Dataset(args.dataset, args.questions)
+        dataset = Dataset(args.dataset, args.questions, getattr(args, "allow_privileged_role", False))
     except DatasetError as exc:
         raise CliError(str(exc)) from None
     if args.split is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.cli.common import CliError
+from workbench.cli.common import CliError, add_privileged_role_arg, dataset_location
 from workbench.core.data.check import check_dataset
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
@@ -15,7 +15,7 @@ EXIT_PROBLEMS = 1
 
 def cmd_check(args: argparse.Namespace) -> int:
     try:
-        dataset = Dataset(args.dir, args.questions)
+        dataset = Dataset(args.dir, args.questions, args.allow_privileged_role)
         report = check_dataset(dataset)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
@@ -36,7 +36,10 @@ def add_arguments(dataset: argparse.ArgumentParser) -> None:
         "check", help="what a dataset holds and which gold queries fail, return nothing or are not deterministic"
     )
     check.add_argument(
-        "dir", type=Path, help="Spider or BIRD folder, SQLite database file, or folder holding one database"
+        "dir",
+        type=dataset_location,
+        help="Spider or BIRD folder, SQLite or DuckDB file, folder holding one database, or postgresql:// URL",
     )
-    check.add_argument("--questions", type=Path, help="question file (.csv or .jsonl) for a database file")
+    check.add_argument("--questions", type=Path, help="question file (.csv or .jsonl) for a database file or URL")
+    add_privileged_role_arg(check)
     check.set_defaults(func=cmd_check)

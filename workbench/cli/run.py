@@ -16,6 +16,7 @@ from workbench.cli.common import (
     CliError,
     add_dataset_args,
     add_limit_args,
+    add_privileged_role_arg,
     exec_limits,
     non_negative_int,
     open_dataset,
@@ -68,7 +69,7 @@ def _variants(args: argparse.Namespace) -> list[Variant]:
             used[spec.profile].concurrency = args.concurrency
         specs, profiles = specs + named, {**profiles, **used}
         try:
-            dataset = Dataset(args.dataset, args.questions)
+            dataset = Dataset(args.dataset, args.questions, args.allow_privileged_role)
         except DatasetError as exc:  # named by the first variant that reads a template, as before
             first = next((s.name for s in specs if s.template_version is not None), None)
             raise CliError(f"variant {first!r}: {exc}" if first else str(exc)) from None
@@ -167,19 +168,25 @@ def _unreadable(store_path: Path, exc: sqlite3.DatabaseError) -> CliError:
     return CliError(f"{store_path}: the run store cannot be read ({exc})")
 
 
-def _levels_of(info: RunInfo) -> tuple[str, ...] | None:
-    """The hardness levels of the run's dataset (BIRD's three for a BIRD folder); None (Spider's) if it is gone."""
+def _dataset_of(info: RunInfo) -> Dataset | None:
+    """The run's dataset (for its hardness levels, BIRD's three for a BIRD folder, and engine); None if it is gone."""
     try:
-        return Dataset(info.dataset_root, info.questions).hardness_levels
+        return Dataset(info.dataset_root, info.questions)
     except DatasetError:
         return None
+
+
+def _levels_of(info: RunInfo) -> tuple[str, ...] | None:
+    dataset = _dataset_of(info)
+    return None if dataset is None else dataset.hardness_levels
 
 
 def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
     store = Store(store_path)
     try:
         info = store.run(run)
-        results = RunResults.from_store(store, info.id, _levels_of(info))
+        dataset = _dataset_of(info)
+        results = RunResults.from_store(store, info.id, None if dataset is None else dataset.hardness_levels)
         summaries, pairs = results.summaries(), results.comparisons()
         disputes = store.disputes(info.dataset_root, info.split)
     except StoreError as exc:
@@ -206,7 +213,7 @@ def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
         )
     else:
         print(f"run {info.name!r} (#{info.id})  {info.dataset_root}  split {info.split}  state {info.state}")
-        print(format_summaries(summaries))
+        print(format_summaries(summaries, "sqlite" if dataset is None else dataset.engine))
         print(
             f"EX%ovr: EX with the split's {len(disputes)} gold dispute(s) applied (docs/scoring.md; "
             "workbench disputes list)"
@@ -257,7 +264,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             continue
         store = Store(args.store)
         try:
-            data = write_report(store, args.run, out, kind, args.baseline, _levels_of(store.run(args.run)))
+            data = write_report(store, args.run, out, kind, args.baseline, _levels_of(store.run(args.run)),
+                                args.allow_privileged_role)  # fmt: skip
         except StoreError as exc:
             raise CliError(str(exc)) from None
         except sqlite3.DatabaseError as exc:
@@ -273,6 +281,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     add_dataset_args(run, "dev")
+    add_privileged_role_arg(run)
     run.add_argument(
         "--variant", action="append", help="a variant from --variants, or an endpoint profile name (repeat to compare)"
     )
@@ -339,6 +348,7 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
     report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
     report.add_argument("--csv", type=Path, metavar="OUT", help="also write the accuracy table as CSV")
     report.add_argument("--baseline", metavar="RUN[:VARIANT]", help="the HTML report compares each variant with it")
+    add_privileged_role_arg(report)
     _store_arg(report)
     report.set_defaults(func=cmd_report)
 

@@ -65,10 +65,11 @@ def _pct(value: float) -> str:
     return f"{100 * value:5.1f}"
 
 
-def format_summaries(summaries: list[VariantSummary]) -> str:
+def format_summaries(summaries: list[VariantSummary], engine: str = "sqlite") -> str:
     """The accuracy table; its hardness columns are the dataset's levels; TS% (test-suite accuracy) beside EX%
     when any item was scored on a suite; EX%ovr is EX with the gold disputes' overrides; a BIRD run (whose rows
-    carry Soft-F1) shows Soft-F1 where others show exact match, which does not apply to BIRD."""
+    carry Soft-F1) shows Soft-F1 where others show exact match, which does not apply to BIRD; off SQLite
+    (``engine``) EM% is n/a."""
     levels = list(summaries[0].by_hardness) if summaries else list(HARDNESS_LEVELS)
     suite = any(s.has_test_suite for s in summaries)
     bird = any(s.soft_f1 is not None for s in summaries)
@@ -87,7 +88,8 @@ def format_summaries(summaries: list[VariantSummary]) -> str:
         hard = " ".join(f"{_pct(c / n) if n else '   -':>{width}}" for c, n in s.by_hardness.values())
         p50, p95 = s.latency_ms(50), s.latency_ms(95)
         ts = f"{_pct(s.test_suite_accuracy) if s.ts_n else '   -':>6} " if suite else ""
-        figure = f"{_pct(s.soft_f1 or 0.0):>7}" if bird else f"{_pct(s.exact_accuracy):>6}"
+        em = _pct(s.exact_accuracy) if engine == "sqlite" else "n/a"
+        figure = f"{_pct(s.soft_f1 or 0.0):>7}" if bird else f"{em:>6}"
         lines.append(
             f"{s.variant[:15]:<16}{s.completed:>5} {_pct(s.execution_accuracy):>6} "
             f"{_pct(lo).strip() + '-' + _pct(hi).strip():>13} {ts}{_pct(s.override_accuracy):>7} "
@@ -97,4 +99,6 @@ def format_summaries(summaries: list[VariantSummary]) -> str:
         )
     if bird:
         lines.append("EX% is BIRD's (sets of result rows); exact match does not apply to BIRD")
+    elif engine != "sqlite":
+        lines.append(f"EM%: not applicable ({engine}): Spider's exact-set match is defined for SQLite")
     return "\n".join(lines)

@@ -13,8 +13,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from workbench.cli.common import CliError, add_dataset_args, add_limit_args, exec_limits, open_dataset, positive_int
-from workbench.core.data.dataset import Dataset, DatasetError, Split, read_text
+from workbench.cli.common import (
+    CliError,
+    add_dataset_args,
+    add_limit_args,
+    add_privileged_role_arg,
+    exec_limits,
+    open_dataset,
+    positive_int,
+)
+from workbench.core.data.dataset import Dataset, DatasetError, Split
+from workbench.core.data.spider import read_text
 from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.core.scoring.bird_metrics import DEFAULT_REPEATS, TimingJob, r_ves, timed_rewards
 from workbench.core.scoring.predictions import PredictionsError, looks_like_bird_json, parse_bird_predictions
@@ -84,9 +93,11 @@ def format_table(
     levels: Sequence[str] = HARDNESS_LEVELS,
     bird: bool = False,
     rewards: dict[int, float] | None = None,
+    engine: str = "sqlite",
 ) -> str:
     """Per hardness level: execution EX (BIRD's set EX for a BIRD dataset), test suite TS when a suite scored
-    any item, then exact match EM, or Soft-F1 for BIRD; R-VES when ``rewards`` (item -> BIRD reward) are given."""
+    any item, then exact match EM (n/a off SQLite), or Soft-F1 for BIRD; R-VES when ``rewards`` (item -> BIRD
+    reward) are given."""
     table = summarize(verdicts, levels)
     suite = "ts_n" in table["all"]
     second = "soft-F1" if bird else "exact match EM"
@@ -105,7 +116,8 @@ def format_table(
         f1s = [v.soft_f1 or 0.0 for v in verdicts if v.status == "scored" and level in ("all", v.hardness)]
         f1 = f"{100.0 * sum(f1s) / n:6.1f}%" if n else f"{'-':>7}"
         ts = f"{cell(row['ts'], row['ts_n']):>18}" if suite else ""
-        line = f"{level:<{wl}}{n:>7}{cell(row['exec']):>{wx}}{ts}{f1 if bird else cell(row['exact']):>18}"
+        em = cell(row["exact"]) if engine == "sqlite" else "n/a"
+        line = f"{level:<{wl}}{n:>7}{cell(row['exec']):>{wx}}{ts}{f1 if bird else em:>18}"
         if rewards is not None:
             mine = [
                 rewards.get(v.index, 0.0) for v in verdicts if v.status == "scored" and level in ("all", v.hardness)
@@ -114,6 +126,8 @@ def format_table(
         lines.append(line)
     if bird:
         lines.append("exact match: not applicable to BIRD (its EX compares the sets of result rows)")
+    elif engine != "sqlite":
+        lines.append(f"exact match: not applicable ({engine}): Spider's exact-set match is defined for SQLite")
     unscored = table["all"]["unscored"]
     if unscored:
         lines.append(f"unscorable: {unscored} item(s), not counted above (see reasons in --jsonl)")
@@ -125,7 +139,7 @@ def _rewards(
 ) -> dict[int, float]:
     """BIRD's R-VES reward per item: each EX-correct pair timed ``--r-ves`` times in the sandbox, else 0."""
     jobs = [
-        TimingJob(item.index, str(dataset.db_path(item.db_id)), item.query, pred, args.r_ves)
+        TimingJob(item.index, dataset.database(item.db_id), item.query, pred, args.r_ves)
         for item, pred, v in zip(split.items, preds, verdicts, strict=True)
         if v.exec_match
     ]
@@ -134,6 +148,8 @@ def _rewards(
 
 def cmd_score(args: argparse.Namespace) -> int:
     dataset = open_dataset(args)
+    if args.r_ves and dataset.engine != "sqlite":
+        raise CliError(f"{dataset.location}: --r-ves is for SQLite datasets; this one is on {dataset.engine}")
     try:
         split = dataset.load_split(args.split)
     except DatasetError as exc:
@@ -154,13 +170,14 @@ def cmd_score(args: argparse.Namespace) -> int:
                     out.write(json.dumps(v.to_json() | extra) + "\n")
         except OSError as exc:
             raise CliError(f"cannot write {args.jsonl}: {exc.strerror or exc}") from None
-    print(f"dataset {dataset.root}  split {split.name}  {len(split.items)} questions")
-    print(format_table(verdicts, dataset.hardness_levels, dataset.bird_metrics, rewards))
+    print(f"dataset {dataset.location}  split {split.name}  {len(split.items)} questions")
+    print(format_table(verdicts, dataset.hardness_levels, dataset.bird_metrics, rewards, dataset.engine))
     return 0
 
 
 def add_arguments(score: argparse.ArgumentParser) -> None:
     add_dataset_args(score, "dev", "split name (dev, train) or a question/gold file")
+    add_privileged_role_arg(score)
     score.add_argument(
         "--predictions",
         type=Path,

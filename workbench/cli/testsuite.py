@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.cli.common import CliError, non_negative_int, positive_int
+from workbench.cli.common import CliError, add_privileged_role_arg, non_negative_int, positive_int
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
 from workbench.core.scoring.testsuite import SuiteError, SuiteOptions, generate_suite
@@ -29,7 +29,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not args.dataset.exists():
         raise CliError(f"{args.dataset}: dataset not found")
     try:
-        dataset = Dataset(args.dataset)
+        dataset = Dataset(args.dataset, allow_privileged_role=args.allow_privileged_role)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
     out = _out_folder(args, dataset)
@@ -55,6 +55,7 @@ def add_arguments(suite: argparse.ArgumentParser) -> None:
         "query from its near neighbours; written as database/<db_id>/<db_id>_tsN.sqlite in a copy of the dataset",
     )
     gen.add_argument("--dataset", type=Path, required=True, help="Spider-format folder (tables.json, database/)")
+    add_privileged_role_arg(gen)
     gen.add_argument("--per-db", type=positive_int, default=3, help="databases kept per schema, at most (default 3)")
     gen.add_argument("--split", default="dev", help="the split whose gold queries the suite is distilled for")
     gen.add_argument("--seed", type=int, default=0, help="random seed (the same seed builds the same suite)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.engines.base import DatabaseRef
 from workbench.core.reports.answers import ResultGrid, result_grid, sql_diff
 from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
@@ -264,23 +264,23 @@ class OutputsPane(QWidget):
             f"<b>#{item.index}</b> [{html.escape(item.db_id)}, {hardness}] {html.escape(item.question)}"
         )
         self._generation += 1
-        db_path = session.dataset.db_path(item.db_id)
+        database = session.dataset.database(item.db_id)
         self.gold.verdict.setText("<span style='color:#555555'>reference</span>")
         self.gold.reason.setText("\n".join(self.gold_overlay.notes(item.index)))  # disputes, gold problems
         self.gold.sql.setHtml(f"<div style='font-family:monospace'>{html.escape(item.query)}</div>")
         self.gold.sql_text = item.query
         self.gold.copy_action.setEnabled(True)
-        self._grid_later(self.gold.grid, db_path, item.query)
+        self._grid_later(self.gold.grid, database, item.query)
         for name, row in zip(names, rows, strict=True):
             card = self.cards[name]
             card.show_row(row, item.query)
             sql = row.predicted_sql if row is not None else None
             if sql:
-                self._grid_later(card.grid, db_path, sql)
+                self._grid_later(card.grid, database, sql)
             else:
                 card.grid.show_grid(ResultGrid([], [], 0, "no result"))
 
-    def _grid_later(self, view: GridView, db_path: Path, sql: str) -> None:
+    def _grid_later(self, view: GridView, database: DatabaseRef, sql: str) -> None:
         """Run the query off the event loop; drop the grid if the selection moved on meanwhile."""
         view.show_grid(None)
         generation = self._generation
@@ -290,7 +290,7 @@ class OutputsPane(QWidget):
                 return
             pool = await self.session.workers.pool()  # a bounded worker: a hostile query is stopped, not waited for
             try:
-                grid = await asyncio.wrap_future(pool.submit(result_grid, db_path, sql))
+                grid = await asyncio.wrap_future(pool.submit(result_grid, database, sql))
             except RuntimeError as exc:  # the pool shut down while this waited: the app is closing
                 if "shut down" not in str(exc):
                     raise

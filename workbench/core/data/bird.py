@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data import inputs
+from workbench.core.data.engine_setting import read_engine_setting
 from workbench.core.data.items import DatasetError, Item
 from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
+from workbench.core.engines.base import DatabaseRef
 
 BIRD_LEVELS: tuple[str, ...] = ("simple", "moderate", "challenging")
 BIRD_SPLITS = ("dev", "train")
@@ -150,6 +152,8 @@ class BirdSource:
         self._tables = [root / f"{s}_tables.json" for s in BIRD_SPLITS if (root / f"{s}_tables.json").is_file()]
         self.tables_path: Path | None = self._tables[0] if self._tables else None
         self._db_root: dict[str, Path] = {}
+        self.setting = read_engine_setting(root)
+        self.engine = self.setting.engine
 
     def _databases_of(self, tables: Path) -> Path:
         return self.root / tables.name.replace("_tables.json", "_databases")
@@ -172,9 +176,8 @@ class BirdSource:
                 self._db_root[schema.db_id] = databases
         return schemas
 
-    def db_path(self, db_id: str) -> Path:
-        databases = self._db_root.get(db_id, self.root / "dev_databases")
-        return databases / db_id / f"{db_id}.sqlite"
+    def database(self, db_id: str) -> DatabaseRef:
+        return self.setting.database(self._db_root.get(db_id, self.root / "dev_databases"), db_id)
 
     def unknown_db(self, db_id: str) -> str:
         names = ", ".join(p.name for p in self._tables)

@@ -1,7 +1,8 @@
 """What a dataset holds and what is wrong with its gold SQL (``workbench dataset check``).
 
-Every gold query runs twice, read-only in the sandbox: once as written and once with
-SQLite told to reverse every scan whose order is unspecified. A gold query that fails,
+Every gold query runs twice, read-only through its engine: once as written and once with
+SQLite told to reverse every scan whose order is unspecified (other engines run it as written
+again). A gold query that fails,
 returns no rows, or returns other rows the second time (its answer depends on an order
 nobody asked for) is a problem, each named by its place in the question file. ``LIMIT``
 without ``ORDER BY`` is flagged even when the two runs happen to agree.
@@ -10,14 +11,15 @@ without ``ORDER BY`` is flagged even when the two runs happen to agree.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.data.dataset import Dataset, Item
-from workbench.core.sandbox.sqlexec import QueryError, SandboxedDatabase
+from workbench.core.engines import registry
+from workbench.core.engines.base import EngineError, ReadOnlyDatabase
+from workbench.core.sandbox.sqlexec import QueryError
 
 _LIMIT = re.compile(r"\blimit\b", re.IGNORECASE)
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -49,7 +51,7 @@ def _same(first: list[tuple[Any, ...]], second: list[tuple[Any, ...]], ordered: 
     return Counter(map(repr, first)) == Counter(map(repr, second))
 
 
-def _check_gold(item: Item, forward: SandboxedDatabase, backward: SandboxedDatabase) -> list[Problem]:
+def _check_gold(item: Item, forward: ReadOnlyDatabase, backward: ReadOnlyDatabase) -> list[Problem]:
     first = forward.execute(item.query)
     if isinstance(first, QueryError):
         return [Problem(item.where, f"gold query fails: {first}")]
@@ -65,20 +67,26 @@ def _check_gold(item: Item, forward: SandboxedDatabase, backward: SandboxedDatab
     return []
 
 
-def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict[str, tuple[SandboxedDatabase, ...]]:
-    opened: dict[str, tuple[SandboxedDatabase, ...]] = {}
+def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict[str, tuple[ReadOnlyDatabase, ...]]:
+    opened: dict[str, tuple[ReadOnlyDatabase, ...]] = {}
     for db_id in db_ids:
-        path = dataset.db_path(db_id)
+        ref = dataset.database(db_id)
         problem = dataset.database_problem(db_id)
         tables = dataset.schema(db_id).tables
-        report.found.append(f"database {db_id}: {path} ({len(tables)} tables: {', '.join(t.name for t in tables)})")
+        names = ", ".join(t.name for t in tables)
+        report.found.append(f"database {db_id}: {ref.label()} ({len(tables)} tables: {names})")
         if problem:
-            report.problems.append(Problem(str(path), f"database {db_id!r} is unusable: {problem}"))
+            report.problems.append(Problem(ref.label(), f"database {db_id!r} is unusable: {problem}"))
             continue
         try:
-            opened[db_id] = (SandboxedDatabase(path), SandboxedDatabase(path, reverse_unordered=True))
-        except sqlite3.Error as exc:
-            report.problems.append(Problem(str(path), f"database {db_id!r} cannot be opened: {exc}"))
+            forward = registry.open_database(ref)
+            try:
+                opened[db_id] = (forward, registry.open_database(ref, reverse_unordered=True))
+            except EngineError:
+                forward.close()
+                raise
+        except EngineError as exc:
+            report.problems.append(Problem(ref.label(), f"database {db_id!r} cannot be opened: {exc}"))
     return opened
 
 

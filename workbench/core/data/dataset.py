@@ -2,15 +2,17 @@
 
 Three layouts are read (see :func:`open_source`):
 
-- Spider: a folder with ``tables.json``, question files (``dev.json``, ``train.json`` or
-  Spider's ``train_spider.json`` + ``train_others.json``) and
-  ``database/<db_id>/<db_id>.sqlite``. A split may also be a gold file in the official
-  ``SQL<TAB>db_id`` format.
+- Spider (``spider.py``): ``tables.json``, question or gold files, ``database/<db_id>/<db_id>.sqlite``.
 - BIRD (``bird.py``): ``dev.json``/``train.json``, ``dev_tables.json``/``train_tables.json`` and
   ``dev_databases/<db_id>/<db_id>.sqlite`` with column descriptions; BIRD's difficulty and metrics.
-- Your own data: one SQLite file (``.sqlite``, ``.sqlite3``, ``.db``) plus a question
-  file (``questions=``), or a folder holding one such file and its question files. The
-  schema is introspected from the file; each question file is a split named by its stem.
+- Your own data: one SQLite file (``.sqlite``, ``.sqlite3``, ``.db``) or DuckDB file
+  (``.duckdb``) plus a question file (``questions=``), a folder holding one such file and its
+  question files, or a ``postgresql://`` URL and a question file. The schema is introspected
+  from the database; each question file is a split named by its stem.
+
+A Spider or BIRD folder's ``engine.toml`` names the engine of its databases
+(``engine_setting.py``); every database is reached by its :class:`DatabaseRef`
+(:meth:`Dataset.database`) through ``engines.registry``.
 
 Bad input raises :class:`DatasetError` naming the file and the item; items whose database
 file is missing stay in the split, flagged, and are counted.
@@ -18,27 +20,23 @@ file is missing stay in the split, flagged, and are counted.
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from workbench.core.data import inputs
 from workbench.core.data.bird import BirdSource, is_bird_folder
+from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database, url_database_ref
 from workbench.core.data.introspect import introspect
 from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
 from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
-from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
-from workbench.core.sandbox.sqlexec import open_readonly
+from workbench.core.data.schema import Schema
+from workbench.core.data.spider import SpiderSource
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef, EngineName
+from workbench.core.engines.sqlite_engine import file_problem, is_sqlite_file
 
-SPLIT_FILES: dict[str, tuple[str, ...]] = {
-    "train": ("train.json",),
-    "dev": ("dev.json",),
-    "test": ("test.json",),
-}
-SPIDER_TRAIN_FILES = ("train_spider.json", "train_others.json")
-DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".duckdb")
 
 
 @dataclass
@@ -68,56 +66,6 @@ class Split:
         return len(self.items)
 
 
-def read_text(path: Path) -> str:
-    """A UTF-8 text file (a BOM accepted), or DatasetError saying why not."""
-    return inputs.read_text(path, DatasetError)
-
-
-def _read_json(path: Path) -> Any:
-    return inputs.read_json(path, DatasetError)
-
-
-def parse_question_file(path: Path, data: Any, offset: int = 0) -> list[Item]:
-    """Validate a list of question objects; ``offset`` continues numbering across files."""
-    if not isinstance(data, list):
-        raise DatasetError(f"{path}: expected a JSON list of questions, got {type(data).__name__}")
-    items = []
-    for k, raw in enumerate(data):
-        where = f"{path}: item {k}"
-        if not isinstance(raw, dict):
-            raise DatasetError(f"{where}: expected an object, got {inputs.type_name(raw)}")
-        for key in ("db_id", "question", "query"):
-            if key not in raw:
-                raise DatasetError(f"{where}: missing field {key!r}")
-            if not isinstance(raw[key], str):
-                raise DatasetError(f"{where}: field {key!r} should be a string, got {inputs.type_name(raw[key])}")
-        evidence = raw.get("evidence", "")
-        items.append(
-            Item(
-                offset + k,
-                raw["db_id"],
-                raw["question"],
-                raw["query"],
-                str(path),
-                evidence if isinstance(evidence, str) else "",
-            )
-        )
-    return items
-
-
-def parse_gold_lines(path: Path, text: str) -> list[Item]:
-    """Items from a gold file: one ``SQL<TAB>db_id`` per line (blank lines are not items)."""
-    items = []
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        sql, sep, db_id = line.strip().rpartition("\t")
-        if not sep or not sql.strip() or not db_id.strip():
-            raise DatasetError(f"{path}: line {lineno}: expected 'SQL<TAB>db_id'")
-        items.append(Item(len(items), db_id.strip(), "", sql.strip(), str(path)))
-    return items
-
-
 class DatasetSource(Protocol):
     """Where a layout keeps its schemas, database files and question splits (see :func:`open_source`)."""
 
@@ -127,10 +75,11 @@ class DatasetSource(Protocol):
     has_test_suites: bool  # whether other *.sqlite files beside a database are test-suite copies of it
     hardness_levels: tuple[str, ...]  # the hardness axis of its items, in order (Spider's four, BIRD's three)
     bird_metrics: bool  # BIRD's metrics: EX as set equality of rows, Soft-F1, no exact-set match
+    engine: EngineName  # which engine holds its databases (engine.toml in a Spider/BIRD folder)
 
     def load_schemas(self) -> dict[str, Schema]: ...
 
-    def db_path(self, db_id: str) -> Path: ...
+    def database(self, db_id: str) -> DatabaseRef: ...
 
     def splits(self) -> list[str]: ...
 
@@ -141,90 +90,25 @@ class DatasetSource(Protocol):
     def unknown_db(self, db_id: str) -> str: ...
 
 
-class SpiderSource:
-    """A Spider-format folder: ``tables.json``, question JSON files, ``database/<db_id>/<db_id>.sqlite``."""
-
-    has_test_suites = True
-    questions = None
-    hardness_levels = HARDNESS_LEVELS
-    bird_metrics = False
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.name = root.name
-        self.tables_path: Path | None = root / "tables.json"
-
-    def load_schemas(self) -> dict[str, Schema]:
-        path = self.root / "tables.json"
-        data = _read_json(path)
-        if not isinstance(data, list):
-            raise DatasetError(f"{path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
-        schemas: dict[str, Schema] = {}
-        for k, entry in enumerate(data):
-            try:
-                schema = schema_from_entry(entry, f"entry {k}")
-            except SchemaError as exc:
-                raise DatasetError(f"{path}: {exc}") from None
-            if schema.db_id in schemas:
-                raise DatasetError(f"{path}: entry {k}: db_id {schema.db_id!r} appears twice")
-            schemas[schema.db_id] = schema
-        return schemas
-
-    def db_path(self, db_id: str) -> Path:
-        return self.root / "database" / db_id / f"{db_id}.sqlite"
-
-    def unknown_db(self, db_id: str) -> str:
-        return f"unknown db_id {db_id!r} (not in tables.json)"
-
-    def splits(self) -> list[str]:
-        found = [name for name, files in SPLIT_FILES.items() if (self.root / files[0]).is_file()]
-        if "train" not in found and (self.root / SPIDER_TRAIN_FILES[0]).is_file():
-            found.insert(0, "train")
-        return found
-
-    def default_split(self, preferred: str) -> str:
-        return preferred
-
-    def _split_files(self, split: str) -> list[Path]:
-        candidate = Path(split)
-        if candidate.suffix in (".json", ".sql", ".txt") and (candidate.is_file() or (self.root / candidate).is_file()):
-            return [candidate if candidate.is_file() else self.root / candidate]
-        if split == "train" and not (self.root / "train.json").is_file():
-            files = [self.root / f for f in SPIDER_TRAIN_FILES if (self.root / f).is_file()]
-            if files:
-                return files
-        for name in SPLIT_FILES.get(split, (f"{split}.json",)):
-            if (self.root / name).exists():  # a folder in its place is reported by the reader
-                return [self.root / name]
-        raise DatasetError(f"{self.root}: no split {split!r} (found: {', '.join(self.splits()) or 'none'})")
-
-    def items(self, split: str) -> list[Item]:
-        items: list[Item] = []
-        for path in self._split_files(split):
-            if path.suffix == ".json":
-                items.extend(parse_question_file(path, _read_json(path), offset=len(items)))
-            else:
-                items.extend(parse_gold_lines(path, read_text(path)))
-        return items
-
-
 class OwnDataSource:
-    """One SQLite database (its schema introspected) and question files, each a split named by its stem."""
+    """One database (a SQLite or DuckDB file, or a PostgreSQL URL; its schema introspected) and question files,
+    each a split named by its stem."""
 
     has_test_suites = False
     tables_path = None
     hardness_levels = HARDNESS_LEVELS
     bird_metrics = False
 
-    def __init__(self, root: Path, database: Path, questions: Path | None) -> None:
+    def __init__(self, root: Path, database: DatabaseRef, questions: Path | None) -> None:
         self.root = root
-        self.database = database
-        self.db_id = database.stem
+        self.ref = database
+        self.engine: EngineName = database.engine
+        self.db_id = database.path.stem if database.is_file else url_database(database.location)
         self.name = self.db_id
         self.questions = questions
         if questions is not None:
             self._files = {questions.stem: questions}
-        elif root.is_dir():
+        elif database.is_file and root.is_dir():  # a URL's question file is always given
             found = sorted(p for p in root.iterdir() if p.suffix.lower() in QUESTION_SUFFIXES and p.is_file())
             stems = [p.stem for p in found]  # q.csv beside q.jsonl: each is named in full
             self._files = {p.stem if stems.count(p.stem) == 1 else p.name: p for p in found}
@@ -232,13 +116,13 @@ class OwnDataSource:
             self._files = {}
 
     def load_schemas(self) -> dict[str, Schema]:
-        return {self.db_id: introspect(self.database, self.db_id, error=DatasetError)}
+        return {self.db_id: introspect(self.ref, self.db_id, error=DatasetError)}
 
-    def db_path(self, db_id: str) -> Path:
-        return self.database
+    def database(self, db_id: str) -> DatabaseRef:
+        return self.ref
 
     def unknown_db(self, db_id: str) -> str:
-        return f"unknown db_id {db_id!r} (the database is {self.db_id!r}, {self.database}; leave db_id empty)"
+        return f"unknown db_id {db_id!r} (the database is {self.db_id!r}, {self.ref.label()}; leave db_id empty)"
 
     def splits(self) -> list[str]:
         return list(self._files)
@@ -264,19 +148,28 @@ def _databases_in(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.iterdir()
-        if p.suffix.lower() in DATABASE_SUFFIXES and p.is_file() and inputs.is_sqlite_file(p)
+        if p.suffix.lower() in DATABASE_SUFFIXES and p.is_file() and (p.suffix == ".duckdb" or is_sqlite_file(p))
     )
 
 
-def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
-    """The layout at ``root``: a Spider folder, a BIRD folder, a SQLite file, or a folder with one SQLite file."""
+def _file_ref(path: Path) -> DatabaseRef:
+    return DatabaseRef("duckdb" if path.suffix.lower() == ".duckdb" else "sqlite", str(path))
+
+
+def open_source(root: Path, questions: Path | None = None, url: str = "") -> DatasetSource:
+    """The layout at ``root``: a Spider folder, a BIRD folder, a database file, or a folder with one database;
+    or the PostgreSQL database at ``url``."""
     if questions is not None and questions.suffix.lower() not in QUESTION_SUFFIXES:
         raise DatasetError(f"{questions}: expected a question file ending .csv or .jsonl")
+    if url:
+        return OwnDataSource(root, url_database_ref(url), questions)
+    if root.is_file() and root.suffix.lower() == ".duckdb":
+        return OwnDataSource(root, _file_ref(root), questions)
     if root.is_file():
-        problem = inputs.sqlite_problem(root)
+        problem = file_problem(root)
         if problem:
             raise DatasetError(f"{root}: not a SQLite database ({problem}); expected a dataset folder or a database")
-        return OwnDataSource(root, root, questions)
+        return OwnDataSource(root, _file_ref(root), questions)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
     spider = (root / "tables.json").exists()
@@ -289,7 +182,7 @@ def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
         return SpiderSource(root) if spider else BirdSource(root)
     databases = _databases_in(root)
     if len(databases) == 1:
-        return OwnDataSource(root, databases[0], questions)
+        return OwnDataSource(root, _file_ref(databases[0]), questions)
     if databases:
         names = ", ".join(p.name for p in databases)
         raise DatasetError(f"{root}: {len(databases)} databases ({names}) and no tables.json; expected one database")
@@ -297,11 +190,20 @@ def open_source(root: Path, questions: Path | None = None) -> DatasetSource:
 
 
 class Dataset:
-    """A dataset of any layout: schemas, database files and question splits."""
+    """A dataset of any layout: schemas, databases and question splits.
 
-    def __init__(self, root: str | Path, questions: str | Path | None = None) -> None:
-        self.root = Path(root)
-        self.source = open_source(self.root, None if questions is None else Path(questions))
+    ``root`` is a folder, a database file or a ``postgresql://`` URL (``location`` keeps it as given);
+    ``allow_privileged_role`` goes into every :class:`DatabaseRef` (``--allow-privileged-role``).
+    """
+
+    def __init__(
+        self, root: str | Path, questions: str | Path | None = None, allow_privileged_role: bool = False
+    ) -> None:
+        url = str(root) if is_url(root) else ""
+        self.root = Path(url_database(url) if url else root)
+        self.location = url or str(self.root)
+        self.allow_privileged_role = allow_privileged_role
+        self.source = open_source(self.root, None if questions is None else Path(questions), url)
         self.tables_path = self.source.tables_path
         self.questions = self.source.questions
         self._schemas = self.source.load_schemas()
@@ -312,8 +214,14 @@ class Dataset:
 
     @property
     def identity(self) -> tuple[str, str | None]:
-        """What a run records to reopen this dataset: the resolved root and question file (None: none given)."""
-        return str(self.root.resolve()), None if self.questions is None else str(self.questions.resolve())
+        """What a run records to reopen this dataset: the resolved root (or the URL, never with a password) and
+        question file (None: none given)."""
+        root = self.location if is_url(self.location) else str(self.root.resolve())
+        return root, None if self.questions is None else str(self.questions.resolve())
+
+    @property
+    def engine(self) -> EngineName:
+        return self.source.engine
 
     @property
     def has_test_suites(self) -> bool:
@@ -337,32 +245,34 @@ class Dataset:
         except KeyError:
             raise DatasetError(f"{self.tables_path or self.root}: no schema for db_id {db_id!r}") from None
 
+    def database(self, db_id: str) -> DatabaseRef:
+        """Where ``db_id``'s database is, for ``engines.registry``."""
+        ref = self.source.database(db_id)
+        return replace(ref, allow_privileged_role=True) if self.allow_privileged_role else ref
+
     def db_path(self, db_id: str) -> Path:
-        return self.source.db_path(db_id)
+        """The database file of ``db_id`` (SQLite, DuckDB); DatasetError for a database on a server."""
+        ref = self.database(db_id)
+        if not ref.is_file:
+            raise DatasetError(f"{ref.label()}: a {ref.engine} database, not a file")
+        return ref.path
 
     def has_database(self, db_id: str) -> bool:
-        return self.db_path(db_id).is_file()
+        ref = self.database(db_id)
+        return ref.path.is_file() if ref.is_file else True
 
     def database_problem(self, db_id: str) -> str:
-        """Why the database file cannot be used ('missing', 'empty file', ...), or '' when it can."""
-        path = self.db_path(db_id)
-        problem = inputs.sqlite_problem(path)
-        if problem:
-            return problem
-        try:
-            open_readonly(path).close()
-        except sqlite3.Error as exc:
-            return f"SQLite cannot open it: {exc}"
-        return ""
+        """Why the database cannot be used ('missing', 'empty file', unreachable...), or '' when it can."""
+        return registry.problem(self.database(db_id))
 
     def check_database(self, db_id: str) -> None:
-        """Raise DatasetError if the database file is missing or not a SQLite database."""
-        path = self.db_path(db_id)
-        if not path.is_file():
-            raise DatasetError(f"{path}: database file missing for db_id {db_id!r}")
+        """Raise DatasetError if the database is missing or unusable."""
+        ref = self.database(db_id)
+        if ref.is_file and not ref.path.is_file():
+            raise DatasetError(f"{ref.label()}: database file missing for db_id {db_id!r}")
         problem = self.database_problem(db_id)
         if problem:
-            raise DatasetError(f"{path}: not a usable SQLite database ({problem})")
+            raise DatasetError(f"{ref.label()}: not a usable {ENGINE_LABELS[ref.engine]} database ({problem})")
 
     @cached_property
     def splits(self) -> list[str]:
@@ -388,5 +298,5 @@ class Dataset:
                 missing[item.db_id] = missing.get(item.db_id, 0) + 1
             elif problem:
                 count = unusable.get(item.db_id, ("", 0))[1] + 1
-                unusable[item.db_id] = (f"{self.db_path(item.db_id)}: {problem}", count)
+                unusable[item.db_id] = (f"{self.database(item.db_id).label()}: {problem}", count)
         return Split(split, items, missing, unusable)

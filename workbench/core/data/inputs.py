@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 MAX_INT_DIGITS = 4300  # Python's own limit for int(str); a longer number is a problem, not a crash
-SQLITE_HEADER = b"SQLite format 3\x00"
 MAX_DEPTH_SHOWN = 100  # where nesting is reported when the parser runs out of stack
 
 
@@ -188,32 +187,6 @@ def read_toml(path: Path, error: type[InputError] = InputError) -> dict[str, Any
     except RecursionError:
         at = position(text, _depth_offset(text, MAX_DEPTH_SHOWN))
         raise error(f"{path}: {at}: nested too deeply; expected at most ~{MAX_DEPTH_SHOWN} levels") from None
-
-
-def is_sqlite_file(path: Path) -> bool:
-    """Whether ``path`` is a file that starts with SQLite's 16-byte header."""
-    try:
-        with path.open("rb") as f:
-            return f.read(16) == SQLITE_HEADER
-    except OSError:
-        return False
-
-
-def sqlite_problem(path: Path) -> str:
-    """Why ``path`` cannot be a SQLite database ('' when its header says it is one)."""
-    if not path.exists():
-        return "missing"
-    if not path.is_file():
-        return "not a file"
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return f"cannot read ({exc.strerror or exc})"
-    if size == 0:
-        return "empty file"
-    if not is_sqlite_file(path):
-        return "no SQLite header (expected a file starting 'SQLite format 3')"
-    return ""
 
 
 # --- typed fields ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Engine modules are imported when first used, so a command that never touches DuckDB or
 PostgreSQL never imports their drivers. Each engine module provides the same functions:
-``open_database``, ``problem``, ``introspect``, ``identity`` and ``copy_from_sqlite``.
+``open_database``, ``problem``, ``introspect``, ``identity`` and ``copy_from_sqlite``;
+``execute_one`` is ``open_database`` for a single statement.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from types import ModuleType
 
 from workbench.core.engines.base import ENGINES, DatabaseRef, EngineError, Introspection, ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
-from workbench.core.sandbox.sqlexec import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S
+from workbench.core.sandbox.sqlexec import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S, Outcome, QueryError
 
 _MODULES = {
     "sqlite": "workbench.core.engines.sqlite_engine",
@@ -25,7 +26,10 @@ _MODULES = {
 def engine_module(engine: str) -> ModuleType:
     if engine not in _MODULES:
         raise EngineError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
-    return importlib.import_module(_MODULES[engine])
+    try:
+        return importlib.import_module(_MODULES[engine])
+    except ImportError as exc:  # the engine module, or its driver, is not installed
+        raise EngineError(f"the {engine} engine is not available ({exc})") from None
 
 
 def open_database(
@@ -46,9 +50,25 @@ def open_database(
     return db
 
 
+def execute_one(
+    ref: DatabaseRef, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS
+) -> Outcome:
+    """Run one query on ``ref`` in a fresh connection; a database that cannot open is a ``QueryError("open")``."""
+    try:
+        db = open_database(ref, timeout_s, max_rows)
+    except EngineError as exc:
+        return QueryError("open", str(exc))
+    with db:
+        return db.execute(sql)
+
+
 def problem(ref: DatabaseRef) -> str:
-    """Why ``ref`` cannot be used ("" when it can): missing, not a database, unreachable, refused."""
-    text: str = engine_module(ref.engine).problem(ref)
+    """Why ``ref`` cannot be used ("" when it can): missing, not a database, unreachable, refused, no engine."""
+    try:
+        module = engine_module(ref.engine)
+    except EngineError as exc:
+        return str(exc)
+    text: str = module.problem(ref)
     return text
 
 
@@ -67,3 +87,19 @@ def identity(ref: DatabaseRef) -> str | None:
 def copy_from_sqlite(source: Path, ref: DatabaseRef) -> None:
     """Copy every table (types, keys, rows) of the SQLite file ``source`` into ``ref``, replacing what is there."""
     engine_module(ref.engine).copy_from_sqlite(source, ref)
+
+
+def table_columns(ref: DatabaseRef, db_id: str) -> dict[str, list[str]]:
+    """Each table's columns as the database has them (no sample values): the engine's own ``table_columns``
+    where it has one, else read from :func:`introspect`; raises :class:`EngineError` when it cannot be read."""
+    module = engine_module(ref.engine)
+    if hasattr(module, "table_columns"):
+        found: dict[str, list[str]] = module.table_columns(ref)
+        return found
+    entry = introspect(ref, db_id).entry
+    tables: dict[str, list[str]] = {name: [] for name in entry["table_names_original"]}
+    names = list(tables)
+    for t_idx, column in entry["column_names_original"]:
+        if t_idx >= 0:
+            tables[names[t_idx]].append(column)
+    return tables

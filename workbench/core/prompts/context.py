@@ -101,7 +101,7 @@ class ContextBuilder:
         schema = self.dataset.schema(item.db_id)
         tables = self._tables(item, schema)
         keep = [name for name, _ in tables] if self.schema_tables else None
-        view = SchemaView(schema, self.dataset.db_path(item.db_id), keep)
+        view = SchemaView(schema, self.dataset.database(item.db_id), keep)
         retriever = self.retriever()
         examples: list[Scored] = []
         if retriever is not None and (draft is not None or not self.needs_draft):
@@ -138,7 +138,7 @@ class ContextBuilder:
             raise ValueError(f"{self.retrieval} retrieval drafts no answer first")
         template = self.draft_template
         schema = self.dataset.schema(item.db_id)
-        view = SchemaView(schema, self.dataset.db_path(item.db_id))
+        view = SchemaView(schema, self.dataset.database(item.db_id))
         return template.render(
             {"question": item.question, "schema": view, "examples": [], "evidence": item.evidence, "hyde_draft": ""},
             self.limits,

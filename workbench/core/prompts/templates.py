@@ -29,6 +29,8 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 
 from workbench.core.data.schema import Schema
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef
 from workbench.core.prompts.template_bounds import (
     DEFAULT_LIMITS,
     BoundExceeded,
@@ -38,7 +40,7 @@ from workbench.core.prompts.template_bounds import (
     utf8_size,
 )
 from workbench.core.prompts.template_sandbox import BoundedEnvironment
-from workbench.core.sandbox.sqlexec import QueryResult, execute
+from workbench.core.sandbox.sqlexec import QueryResult
 
 ROLES = ("system", "user", "assistant")
 _HEADER = re.compile(r"^###\s*(system|user|assistant)\s*$", re.IGNORECASE)
@@ -189,9 +191,11 @@ def _column(text: str, line: int) -> int:
 class SchemaView:
     """What a template sees as ``schema``: renderings of one database's schema."""
 
-    def __init__(self, schema: Schema, db_path: Path | None = None, tables: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, schema: Schema, database: DatabaseRef | None = None, tables: Sequence[str] | None = None
+    ) -> None:
         self._schema = schema
-        self._db_path = db_path
+        self._database = database  # where sample rows come from
         self._tables = [t.lower() for t in tables] if tables is not None else None
 
     def _subset(self) -> Schema:
@@ -238,14 +242,15 @@ class SchemaView:
             text = schema.compact(foreign_keys, descriptions)
         else:
             text = schema.create_table_sql(foreign_keys, descriptions)
-        if sample_rows > 0 and self._db_path is not None:
-            text += "\n" + self._samples(schema, sample_rows)
+        if sample_rows > 0 and self._database is not None:
+            text += "\n" + self._samples(self._database, schema, sample_rows)
         return text
 
-    def _samples(self, schema: Schema, n: int) -> str:
+    def _samples(self, database: DatabaseRef, schema: Schema, n: int) -> str:
         blocks = []
         for table in schema.tables:
-            out = execute(self._db_path, f'SELECT * FROM "{table.name}" LIMIT {int(n)}', timeout_s=2.0, max_rows=n)
+            name = table.name.replace('"', '""')
+            out = registry.execute_one(database, f'SELECT * FROM "{name}" LIMIT {int(n)}', timeout_s=2.0, max_rows=n)
             if isinstance(out, QueryResult) and out.rows:
                 rows = "\n".join(" | ".join("NULL" if v is None else str(v) for v in row) for row in out.rows)
                 blocks.append(f"/* {n} rows of {table.name}:\n{' | '.join(out.columns)}\n{rows}\n*/")

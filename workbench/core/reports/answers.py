@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from workbench.core.sandbox.sqlexec import QueryError, execute
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef
+from workbench.core.sandbox.sqlexec import QueryError
 
 SHOWN_ROWS = 200
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\w+|<>|!=|<=|>=|\S")
@@ -29,11 +30,11 @@ class ResultGrid:
         return f"{self.total_rows} row{'s' if self.total_rows != 1 else ''}{shown}"
 
 
-def result_grid(db_path: str | Path, sql: str | None, timeout_s: float = 5.0) -> ResultGrid:
-    """Run ``sql`` in the sandbox (read-only, time-bounded) and keep what a grid can show."""
+def result_grid(database: DatabaseRef, sql: str | None, timeout_s: float = 5.0) -> ResultGrid:
+    """Run ``sql`` on ``database`` through its engine (read-only, time-bounded) and keep what a grid can show."""
     if not sql or not sql.strip():
         return ResultGrid([], [], 0, "no SQL")
-    outcome = execute(db_path, sql, timeout_s=timeout_s, max_rows=50_000)
+    outcome = registry.execute_one(database, sql, timeout_s=timeout_s, max_rows=50_000)
     if isinstance(outcome, QueryError):
         return ResultGrid([], [], 0, str(outcome))
     return ResultGrid(outcome.columns, outcome.rows[:SHOWN_ROWS], len(outcome.rows))

@@ -83,9 +83,10 @@ class ReportData:
 
 def gather(
     store: Store, run: str | int, with_results: bool = True, baseline: str | None = None,
-    hardness_levels: Sequence[str] | None = None,
+    hardness_levels: Sequence[str] | None = None, allow_privileged_role: bool = False,
 ) -> ReportData:  # fmt: skip
     """Everything the report shows, with each variant against ``baseline`` (RUN or RUN:VARIANT) when one is given.
+    ``allow_privileged_role`` goes to the dataset whose databases the result previews run on.
 
     Raises StoreError for an unknown run or baseline.
     """
@@ -103,7 +104,7 @@ def gather(
     versions = [store.prompt_version(v) for v in version_ids]
     notes: list[str] = []
     try:
-        loaded = Dataset(info.dataset_root, info.questions)
+        loaded = Dataset(info.dataset_root, info.questions, allow_privileged_role)
         items = {i.index: i for i in loaded.load_split(info.split).items}
         dataset: Dataset | None = loaded
     except DatasetError as exc:
@@ -116,8 +117,8 @@ def gather(
     disagreements = []
     for index in disagreeing[:MAX_DISAGREEMENTS]:
         item = items.get(index)
-        db_path = dataset.db_path(item.db_id) if dataset and item else None
-        preview = with_results and db_path is not None and db_path.is_file()
+        ref = dataset.database(item.db_id) if dataset and item else None
+        preview = with_results and ref is not None and (not ref.is_file or ref.path.is_file())
         answers = []
         for name in names:
             row = results.outcome(name, index)
@@ -125,7 +126,7 @@ def gather(
                 continue
             sql = row.predicted_sql or ""
             right = None if row.status != "scored" else bool(row.exec_match)
-            grid = result_grid(db_path, sql) if preview and sql and db_path else None
+            grid = result_grid(ref, sql) if preview and sql and ref else None
             answers.append(Answer(name, sql, right, row.reason, grid))
         disagreements.append(
             Disagreement(
@@ -133,7 +134,7 @@ def gather(
                 item.db_id if item else "",
                 item.question if item else "",
                 item.query if item else "",
-                result_grid(db_path, item.query) if preview and item and db_path else None,
+                result_grid(ref, item.query) if preview and item and ref else None,
                 answers,
             )
         )
@@ -377,14 +378,14 @@ correct counted right), on (n) items.</p>
 
 def write_report(
     store: Store, run: str | int, out: Path, kind: str, baseline: str | None = None,
-    hardness_levels: Sequence[str] | None = None,
+    hardness_levels: Sequence[str] | None = None, allow_privileged_role: bool = False,
 ) -> ReportData:  # fmt: skip
     """Write ``out`` as "html" or "csv" (the HTML with ``baseline`` compared); raises StoreError or OSError.
     ``hardness_levels``: the run's dataset's (None: Spider's)."""
     if kind not in ("html", "csv"):
         raise ValueError(f"unknown report kind {kind!r} (html or csv)")
     html_kind = kind == "html"
-    data = gather(store, run, html_kind, baseline if html_kind else None, hardness_levels)
+    data = gather(store, run, html_kind, baseline if html_kind else None, hardness_levels, allow_privileged_role)
     text = render_html(data) if kind == "html" else render_csv(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")

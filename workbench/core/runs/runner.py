@@ -154,7 +154,7 @@ class Runner:
         self._checked = True
 
     def _open_run(self) -> tuple[int, dict[str, int]]:
-        dataset_id = self.store.dataset_id(str(self.dataset.root.resolve()), self.dataset.name)
+        dataset_id = self.store.dataset_id(self.dataset.identity[0], self.dataset.name)
         ids = {
             v.name: self.store.variant_id(
                 v.name, v.profile.endpoint_id, v.profile.model, v.request_params, v.retrieval, v.prompt_version
@@ -357,13 +357,15 @@ class Runner:
     ) -> Event:
         extraction = extract_sql(_join_prefix(variant.answer_prefix, answer.text))
         loop = asyncio.get_running_loop()
-        root = str(self.dataset.root)
+        root, privileged = self.dataset.location, self.dataset.allow_privileged_role
         try:
             verdict: Verdict = await loop.run_in_executor(
-                ctx.pool, score_one, root, item.db_id, item.index, item.query, extraction.sql
+                ctx.pool, score_one, root, item.db_id, item.index, item.query, extraction.sql, privileged
             )
         except WorkerKilled as killed:  # a statement passed a bound: its worker was stopped and replaced
-            verdict = await asyncio.to_thread(killed_verdict, root, item.db_id, item.index, item.query, killed)
+            verdict = await asyncio.to_thread(
+                killed_verdict, root, item.db_id, item.index, item.query, killed, privileged
+            )
         verdict = with_given_hardness(verdict, item)
         reason = verdict.reason if extraction.found else f"no SQL found in the answer; {verdict.reason}"
         cost = 0.0 if cached else variant.profile.cost(answer.prompt_tokens, answer.completion_tokens)

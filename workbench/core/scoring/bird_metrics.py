@@ -25,9 +25,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef, ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.sandbox.sqlexec import QueryError, QueryResult, SandboxedDatabase
+from workbench.core.sandbox.sqlexec import QueryError, QueryResult
 from workbench.core.sandbox.watchdog import ExecLimits
 
 Row = tuple[Any, ...]
@@ -80,7 +82,7 @@ def soft_f1(gold: Sequence[Row], pred: Sequence[Row]) -> float:
 
 
 def bird_outcome(
-    gold: QueryResult | QueryError, db: SandboxedDatabase, pred_sql: str, max_chars: int
+    gold: QueryResult | QueryError, db: ReadOnlyDatabase, pred_sql: str, max_chars: int
 ) -> tuple[bool | None, float | None, str]:
     """(EX, Soft-F1, reason) of a prediction, run in ``db`` as written, against the gold query's outcome;
     (None, None, why) when the gold query fails. A prediction over ``max_chars`` is not run."""
@@ -123,7 +125,7 @@ def r_ves(rewards: Sequence[float]) -> float:
 @dataclass(frozen=True)
 class TimingJob:
     index: int
-    db_file: str
+    database: DatabaseRef
     gold: str
     pred: str
     repeats: int
@@ -133,7 +135,7 @@ def _time_pair(job: TimingJob) -> tuple[int, float]:
     """In a bounded worker: (index, reward) from ``repeats`` timed runs of gold and prediction."""
     bounds = watchdog.limits()
     watchdog.mark_item(job.index)
-    db = SandboxedDatabase(job.db_file, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes)
+    db = registry.open_database(job.database, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes)
     ratios = []
     try:
         for _ in range(job.repeats):

@@ -1,11 +1,12 @@
 """Gold query results kept on disk, so a second score of a split executes only the predictions.
 
-An entry is keyed by the database file's content (a BLAKE2b digest of its bytes), the gold
-SQL as it runs and the execution limits; it holds the result's columns and rows, marshalled
-and zlib-compressed, with a digest of its own. The file digest is remembered per file
-identity (path, device, inode, size, mtime and ctime), so an unchanged database is hashed
-once; any write to the file, even one that puts its mtime back, changes its ctime and so
-makes it hashed again, and new bytes give new keys. Only successful results of gold
+An entry is keyed by the database's identity as its engine gives it (``engines.registry.identity``:
+for a SQLite file a BLAKE2b digest of its bytes, remembered per path, device, inode, size, mtime
+and ctime, so an unchanged file is hashed once per process and any write makes it hashed again),
+the gold SQL as it runs and the execution limits; it holds the result's columns and rows,
+marshalled and zlib-compressed, with a digest of its own. A database without an identity (a
+PostgreSQL server, whose contents may change unseen) has its gold results kept in the process's
+memory only, never on disk. Only successful results of gold
 queries are stored on disk, never a prediction's and never an error (an error is remembered in
 memory, for the process, so a gold query that times out is not run again for each item).
 
@@ -30,11 +31,13 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from workbench.core.engines import registry
+from workbench.core.engines.base import ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
-from workbench.core.sandbox.sqlexec import Outcome, QueryResult, SandboxedDatabase
+from workbench.core.sandbox.sqlexec import Outcome, QueryResult
 
 FILE_NAME = "gold-results.sqlite"
-FORMAT = 1  # PRAGMA user_version; a file of another format is emptied
+FORMAT = 2  # PRAGMA user_version; a file of another format is emptied
 DEFAULT_MAX_BYTES = 256_000_000
 MAX_ENTRY_BYTES = 16_000_000  # a larger result is not kept on disk (still in memory)
 MEMORY_ENTRIES = 512
@@ -43,7 +46,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, payload BLOB NOT NULL, digest BLOB NOT NULL,
                                     size INTEGER NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS results_by_age ON results (created);
-CREATE TABLE IF NOT EXISTS files (identity TEXT PRIMARY KEY, digest TEXT NOT NULL);
 """
 
 
@@ -59,12 +61,6 @@ def cache_file(choice: bool | Path) -> Path | None:
     if choice is True:
         return default_path()
     return None if choice is False else Path(choice)
-
-
-def file_digest(path: Path) -> str:
-    """BLAKE2b of the file's bytes (about 1 GB/s: a 100 MB database costs ~0.1 s, once per change)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
 
 
 def encode(columns: list[str], rows: list[tuple[Any, ...]]) -> bytes:
@@ -98,23 +94,21 @@ class GoldCache:
         self.path = path
         self.max_bytes = max_bytes
         self._memory: OrderedDict[str, Outcome] = OrderedDict()
-        self._digests: dict[tuple[Any, ...], str] = {}
         self._db: sqlite3.Connection | None = None
         self._pid = 0
         self._written = 0
 
     # --- the one call scoring makes ----------------------------------------------------
-    def result(self, db: SandboxedDatabase, sql: str) -> Outcome:
+    def result(self, db: ReadOnlyDatabase, sql: str) -> Outcome:
         """The gold query's outcome on ``db``: from the cache, else executed (and kept if it succeeded)."""
-        key = self._key(db, sql)
-        if key is None:
-            return db.execute(sql, watchdog.GOLD)
-        found = self._memory.get(key) or self._read(key)
+        key, on_disk = self._key(db, sql)
+        found = self._memory.get(key) or (self._read(key) if on_disk else None)
         if found is None:
             outcome = db.execute(sql, watchdog.GOLD)
             if isinstance(outcome, QueryResult):
                 found = QueryResult(outcome.rows, outcome.columns, 0.0)
-                self._write(key, found)
+                if on_disk:
+                    self._write(key, found)
             else:
                 found = outcome  # an error is remembered in this process only (a timeout is not paid twice)
         self._memory[key] = found
@@ -123,35 +117,12 @@ class GoldCache:
             self._memory.popitem(last=False)
         return found
 
-    def _key(self, db: SandboxedDatabase, sql: str) -> str | None:
-        digest = self.digest(db.path)
-        if digest is None:
-            return None
+    def _key(self, db: ReadOnlyDatabase, sql: str) -> tuple[str, bool]:
+        """The entry's key, and whether it may be kept on disk (the database has an identity)."""
+        digest = registry.identity(db.ref)
+        where = digest if digest is not None else ("memory", db.ref)
         limits = (db.timeout_s, db.max_rows, db.max_bytes, watchdog.limits().memory_limit_mb)
-        return hashlib.blake2b(repr((digest, limits, sql)).encode(), digest_size=20).hexdigest()
-
-    def digest(self, path: Path) -> str | None:
-        """The content digest of the database at ``path`` (None if it cannot be read)."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        identity = (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        if identity in self._digests:
-            return self._digests[identity]
-        name = repr(identity)
-        if self.path is None:  # memory only: this process's entries, the file's identity is enough
-            self._digests[identity] = name
-            return name
-        digest = self._query("SELECT digest FROM files WHERE identity = ?", (name,))
-        if digest is None:
-            try:
-                digest = file_digest(Path(path))
-            except OSError:
-                return None
-            self._execute("INSERT OR REPLACE INTO files VALUES (?, ?)", (name, digest))
-        self._digests[identity] = str(digest)
-        return str(digest)
+        return hashlib.blake2b(repr((where, limits, sql)).encode(), digest_size=20).hexdigest(), digest is not None
 
     # --- the file --------------------------------------------------------------------
     def _read(self, key: str) -> QueryResult | None:
@@ -243,7 +214,7 @@ def _open(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
-            db.executescript("DROP TABLE IF EXISTS results; DROP TABLE IF EXISTS files;")
+            db.executescript("DROP TABLE IF EXISTS results; DROP TABLE IF EXISTS files;")  # files: format 1
             db.execute(f"PRAGMA user_version = {FORMAT}")
         db.executescript(_SCHEMA)
     except sqlite3.Error:

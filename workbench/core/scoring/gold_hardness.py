@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from workbench.core.data.dataset import Dataset, DatasetError, Item
-from workbench.core.scoring.scorer import _db_info, _gold_hardness
+from workbench.core.scoring.databases import db_info
+from workbench.core.scoring.scorer import _gold_hardness
 from workbench.core.scoring.spider_sql import SpiderSchema
 
 
@@ -41,6 +42,6 @@ def gold_hardness(
 
 def _schema(dataset: Dataset, db_id: str) -> SpiderSchema | None:
     try:
-        return _db_info(dataset, db_id).spider_schema()
+        return db_info(dataset, db_id).spider_schema()
     except DatasetError:  # no schema for the db_id: its items have no level
         return None

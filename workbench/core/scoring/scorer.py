@@ -1,9 +1,11 @@
-"""Score predictions against a Spider-format dataset, item by item.
+"""Score predictions against a dataset, item by item, on whichever engine holds its databases.
 
 Work is grouped by database and spread over a process pool (SQLite execution and
 parsing are CPU-bound; threads would share one core). Gold results come from the
 gold cache (``gold_cache``: on disk, keyed by the database's content, the gold SQL and the
-limits), so a second score of a split executes only the predictions.
+limits), so a second score of a split executes only the predictions. Exact-set match is Spider's
+and SQLite's: on another engine (or BIRD) a verdict's ``exact_match`` is None and its reason says
+``exact: not applicable (duckdb)``.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data.dataset import Dataset, Item
-from workbench.core.data.inputs import sqlite_problem
+from workbench.core.engines.base import ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.sandbox.sqlexec import SandboxedDatabase, table_columns
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.bird_metrics import bird_outcome
-from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, foreign_key_map, hardness, normalize
+from workbench.core.scoring.databases import DbInfo, db_info
+from workbench.core.scoring.exact import HARDNESS_LEVELS, exact_match, hardness, normalize
 from workbench.core.scoring.gold_cache import GoldCache, cache_file, default_path, for_process
 from workbench.core.scoring.spider_sql import SpiderParseError, SpiderSchema, empty_sql, parse_sql
-from workbench.core.scoring.suite import database_files, execution_verdicts
+from workbench.core.scoring.suite import ExecutionVerdicts, execution_verdicts
 
 SCORING_TIMEOUT_S = ExecLimits.time_limit_s
 SCORING_MAX_ROWS = ExecLimits.max_rows
@@ -65,67 +67,8 @@ def parse_predictions(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _DbInfo:
-    """What scoring needs to know about one database, in a form worker processes can receive."""
-
-    db_id: str
-    db_file: str
-    suite: bool  # whether other *.sqlite files beside it are its test-suite databases (Spider layout)
-    tables: dict[str, list[str]]  # from the file, or from tables.json when it is unusable
-    fk_pairs: tuple[tuple[int, int], ...]
-    table_names: tuple[str, ...]
-    column_names: tuple[tuple[int, str], ...]
-    problem: str = ""  # set when the database is missing or unusable: its items are unscorable
-    bird_metrics: bool = False  # BIRD's EX (set of rows) and Soft-F1 in place of Spider's EX and exact match
-
-    def spider_schema(self) -> SpiderSchema:
-        return SpiderSchema({t.lower(): [c.lower() for c in cols] for t, cols in self.tables.items()})
-
-    def fk_map(self) -> dict[str, str]:
-        return foreign_key_map(self.table_names, self.column_names, self.fk_pairs)
-
-    def files(self) -> list[str]:
-        """The main database, then its test-suite databases (none outside the Spider layout)."""
-        return database_files(os.path.dirname(self.db_file), self.db_id) if self.suite else [self.db_file]
-
-    def open_databases(self) -> list[SandboxedDatabase]:
-        bounds = watchdog.limits()  # the pool's, in a worker
-        return [
-            SandboxedDatabase(p, bounds.time_limit_s, bounds.max_rows, bounds.max_result_bytes) for p in self.files()
-        ]
-
-
-def _db_info(dataset: Dataset, db_id: str) -> _DbInfo:
-    schema = dataset.schema(db_id)
-    raw = schema.raw
-    path = dataset.db_path(db_id)
-    tables: dict[str, list[str]] = {}
-    problem = sqlite_problem(path)
-    if problem:  # missing, empty or not a database at all: every item is unscorable
-        problem = f"database missing or unusable: {path}: {problem}"
-    else:
-        try:
-            tables = table_columns(path)
-        except Exception as exc:  # a corrupt file: every item is unscorable
-            problem = f"database missing or unusable: {path}: {exc}"
-    if problem:
-        tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
-    return _DbInfo(
-        db_id,
-        str(path),
-        dataset.has_test_suites,
-        tables,
-        tuple(tuple(p) for p in raw["foreign_keys"]),
-        tuple(raw["table_names_original"]),
-        tuple(tuple(c) for c in raw["column_names_original"]),
-        problem,
-        dataset.bird_metrics,
-    )
-
-
-@dataclass(frozen=True)
 class _DbJob:
-    info: _DbInfo
+    info: DbInfo
     items: tuple[tuple[int, str, str], ...]  # (index, gold, prediction)
     gold_cache: Path | None = None  # the gold cache's file (None: this process's memory only)
 
@@ -137,28 +80,48 @@ def _gold_hardness(schema: SpiderSchema, gold: str) -> str | None:
         return None
 
 
-def _unscorable(info: _DbInfo, schema: SpiderSchema, index: int, gold: str) -> Verdict:
+def exact_note(engine: str, otherwise: str) -> str:
+    """What a reason says for exact-set match: ``otherwise`` on SQLite, where it applies, else that it does not."""
+    return otherwise if engine == "sqlite" else f"not applicable ({engine})"
+
+
+def execution_verdict(
+    index: int, db_id: str, level: str | None, ex: ExecutionVerdicts, suite: bool, em: bool | None, em_reason: str,
+    engine: str,
+) -> Verdict:  # fmt: skip
+    """A Spider verdict from its execution and exact-set outcomes; off SQLite, exact-set match is not applicable."""
+    if engine != "sqlite":
+        em, em_reason = None, exact_note(engine, em_reason)
+    if ex.exec_match is None:
+        return Verdict(index, db_id, level, None, em, ex.exec_reason)
+    on_suite = f"; test suite: {ex.ts_reason}" if suite else ""
+    reason = f"execution: {ex.exec_reason}{on_suite}; exact: {em_reason}"
+    return Verdict(index, db_id, level, ex.exec_match, em, reason, ex.ts_match)
+
+
+def _unscorable(info: DbInfo, schema: SpiderSchema, index: int, gold: str) -> Verdict:
     return Verdict(index, info.db_id, _gold_hardness(schema, gold), None, None, info.problem)
 
 
-def _stopped(
-    info: _DbInfo, schema: SpiderSchema, index: int, gold: str, phase: str, bound: str, detail: str
-) -> Verdict:
+def _stopped(info: DbInfo, schema: SpiderSchema, index: int, gold: str, phase: str, bound: str, detail: str) -> Verdict:
     """The verdict for an item whose work hit a bound (the gold query's: unscorable; else the prediction fails)."""
     level = None if info.bird_metrics else _gold_hardness(schema, gold)
     if phase == "gold query":
         return Verdict(index, info.db_id, level, None, None, f"gold query fails: {bound}: {detail}")
-    ts = False if len(info.files()) > 1 else None
+    ts = False if len(info.refs()) > 1 else None
     if info.bird_metrics:
         why = f"execution (BIRD): prediction fails: {bound}: {detail}; exact: not applicable (BIRD)"
         return Verdict(index, info.db_id, level, False, None, why, soft_f1=0.0)
-    return Verdict(index, info.db_id, level, False, False, f"execution: prediction fails: {bound}: {detail}; "
-                   "exact: not compared", ts)  # fmt: skip
+    em = False if info.engine == "sqlite" else None
+    return Verdict(index, info.db_id, level, False, em, f"execution: prediction fails: {bound}: {detail}; "
+                   f"exact: {exact_note(info.engine, 'not compared')}", ts)  # fmt: skip
 
 
-def killed_verdict(dataset_root: str, db_id: str, index: int, gold: str, killed: WorkerKilled) -> Verdict:
+def killed_verdict(
+    dataset_root: str, db_id: str, index: int, gold: str, killed: WorkerKilled, allow_privileged_role: bool = False
+) -> Verdict:
     """The verdict for an item whose worker the pool stopped (see ``BoundedPool``)."""
-    info = _db_info(_DATASETS.setdefault(dataset_root, Dataset(dataset_root)), db_id)
+    info = db_info(_dataset(dataset_root, allow_privileged_role), db_id)
     return _stopped(info, info.spider_schema(), index, gold, killed.phase, killed.bound, killed.detail)
 
 
@@ -185,8 +148,8 @@ def _score_db(job: _DbJob) -> list[Verdict]:
 
 
 def _score_any(
-    info: _DbInfo,
-    dbs: list[SandboxedDatabase],
+    info: DbInfo,
+    dbs: list[ReadOnlyDatabase],
     schema: SpiderSchema,
     fk_map: dict[str, str],
     index: int,
@@ -196,46 +159,47 @@ def _score_any(
 ) -> Verdict:
     """Spider's verdict, or BIRD's for a BIRD dataset (bird_metrics.py: both queries run as written)."""
     if not info.bird_metrics:
-        return _score_item(dbs, schema, fk_map, info.db_id, index, gold, pred, golds)
+        return _score_item(dbs, schema, fk_map, info, index, gold, pred, golds)
     ex, f1, why = bird_outcome(golds.result(dbs[0], gold), dbs[0], pred, MAX_PREDICTION_CHARS)
     return Verdict(index, info.db_id, None, ex, None, why, soft_f1=f1)
 
 
 def _score_item(
-    dbs: list[SandboxedDatabase],
+    dbs: list[ReadOnlyDatabase],
     schema: SpiderSchema,
     fk_map: dict[str, str],
-    db_id: str,
+    info: DbInfo,
     index: int,
     gold: str,
     pred: str,
     golds: GoldCache,
 ) -> Verdict:
+    db_id, spider_sqlite = info.db_id, info.engine == "sqlite"
     pred = pred.replace("value", "1")  # the official evaluator does this to every prediction
     try:
         gold_tree = parse_sql(schema, gold)
     except SpiderParseError as exc:
-        return Verdict(index, db_id, None, None, None, f"gold query does not parse: {exc}")
-    level = hardness(gold_tree)
+        if spider_sqlite:  # another dialect's gold may be outside Spider's grammar: it only has no hardness
+            return Verdict(index, db_id, None, None, None, f"gold query does not parse: {exc}")
+        gold_tree = None
+    level = None if gold_tree is None else hardness(gold_tree)
     if len(pred) > MAX_PREDICTION_CHARS:
         why = f"prediction too long: {len(pred)} characters (limit {MAX_PREDICTION_CHARS})"
-        return Verdict(index, db_id, level, False, False, f"execution: {why}; exact: not compared",
+        return Verdict(index, db_id, level, False, False if spider_sqlite else None,
+                       f"execution: {why}; exact: {exact_note(info.engine, 'not compared')}",
                        False if len(dbs) > 1 else None)  # fmt: skip
     ex = execution_verdicts(dbs, gold, pred, golds.result)
-    try:
-        with watchdog.bounded(watchdog.limits().time_limit_s, watchdog.PARSING):
-            pred_tree = parse_sql(schema, pred)
-        parse_note = ""
-    except SpiderParseError as exc:
-        pred_tree, parse_note = empty_sql(), f"prediction outside Spider's grammar ({exc})"
-    em, em_reason = exact_match(normalize(pred_tree, schema, fk_map), normalize(gold_tree, schema, fk_map))
-    if parse_note:
-        em_reason = parse_note
-    if ex.exec_match is None:
-        return Verdict(index, db_id, level, None, em, ex.exec_reason)
-    suite = f"; test suite: {ex.ts_reason}" if len(dbs) > 1 else ""
-    reason = f"execution: {ex.exec_reason}{suite}; exact: {em_reason}"
-    return Verdict(index, db_id, level, ex.exec_match, em, reason, ex.ts_match)
+    em, em_reason = None, ""
+    if spider_sqlite and gold_tree is not None:
+        try:
+            with watchdog.bounded(watchdog.limits().time_limit_s, watchdog.PARSING):
+                pred_tree = parse_sql(schema, pred)
+            parse_note = ""
+        except SpiderParseError as exc:
+            pred_tree, parse_note = empty_sql(), f"prediction outside Spider's grammar ({exc})"
+        em, em_reason = exact_match(normalize(pred_tree, schema, fk_map), normalize(gold_tree, schema, fk_map))
+        em_reason = parse_note or em_reason
+    return execution_verdict(index, db_id, level, ex, len(dbs) > 1, em, em_reason, info.engine)
 
 
 class Scorer:
@@ -278,7 +242,7 @@ class Scorer:
         for item, pred in zip(items, predictions, strict=True):
             by_db.setdefault(item.db_id, []).append((item.index, item.query, pred))
         jobs = [
-            _DbJob(_db_info(self.dataset, db_id), tuple(entries), self.gold_cache) for db_id, entries in by_db.items()
+            _DbJob(db_info(self.dataset, db_id), tuple(entries), self.gold_cache) for db_id, entries in by_db.items()
         ]
         return jobs
 
@@ -360,22 +324,34 @@ def summarize(verdicts: Sequence[Verdict], levels: Sequence[str] = HARDNESS_LEVE
 
 
 # --- one item at a time (the runner scores answers as they arrive) -------------------
-_DATASETS: dict[str, Dataset] = {}
-_CONTEXTS: dict[tuple[str, str], tuple[_DbInfo, SpiderSchema, dict[str, str], list[SandboxedDatabase]]] = {}
+_DATASETS: dict[tuple[str, bool], Dataset] = {}
+_CONTEXTS: dict[tuple[str, str, bool], tuple[DbInfo, SpiderSchema, dict[str, str], list[ReadOnlyDatabase]]] = {}
 
 
-def _context(dataset_root: str, db_id: str) -> tuple[_DbInfo, SpiderSchema, dict[str, str], list[SandboxedDatabase]]:
-    key = (dataset_root, db_id)
+def _dataset(location: str, allow_privileged_role: bool) -> Dataset:
+    key = (location, allow_privileged_role)
+    if key not in _DATASETS:
+        _DATASETS[key] = Dataset(location, allow_privileged_role=allow_privileged_role)
+    return _DATASETS[key]
+
+
+def _context(
+    dataset_root: str, db_id: str, allow_privileged_role: bool
+) -> tuple[DbInfo, SpiderSchema, dict[str, str], list[ReadOnlyDatabase]]:
+    key = (dataset_root, db_id, allow_privileged_role)
     if key not in _CONTEXTS:
-        info = _db_info(_DATASETS.setdefault(dataset_root, Dataset(dataset_root)), db_id)
+        info = db_info(_dataset(dataset_root, allow_privileged_role), db_id)
         dbs = [] if info.problem else info.open_databases()
         _CONTEXTS[key] = (info, info.spider_schema(), info.fk_map(), dbs)
     return _CONTEXTS[key]
 
 
-def score_one(dataset_root: str, db_id: str, index: int, gold: str, pred: str) -> Verdict:
-    """Score one prediction; safe to call in a worker process (caches per process)."""
-    info, schema, fk_map, dbs = _context(dataset_root, db_id)
+def score_one(
+    dataset_root: str, db_id: str, index: int, gold: str, pred: str, allow_privileged_role: bool = False
+) -> Verdict:
+    """Score one prediction; safe to call in a worker process (caches per process). ``dataset_root`` is the
+    dataset's ``location`` (a folder, a file or a PostgreSQL URL)."""
+    info, schema, fk_map, dbs = _context(dataset_root, db_id, allow_privileged_role)
     if info.problem:
         return _unscorable(info, schema, index, gold)
     golds = for_process(default_path())

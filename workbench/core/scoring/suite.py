@@ -16,18 +16,17 @@ differs on any database is wrong for TS; the first such database is named.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from workbench.core.data.inputs import is_sqlite_file
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef, ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
-from workbench.core.sandbox.sqlexec import QueryError, SandboxedDatabase, open_readonly
+from workbench.core.sandbox.sqlexec import QueryError
 from workbench.core.scoring.execution import compare_results, order_matters, prepare_for_execution
 
-GoldRows = Callable[[SandboxedDatabase, str], Any]  # (database, prepared gold SQL) -> its outcome, cached
+GoldRows = Callable[[ReadOnlyDatabase, str], Any]  # (database, prepared gold SQL) -> its outcome, cached
 
 
 def database_files(db_dir: str, db_id: str) -> list[str]:
@@ -37,17 +36,14 @@ def database_files(db_dir: str, db_id: str) -> list[str]:
     others = sorted(
         path
         for path in (os.path.join(db_dir, n) for n in os.listdir(db_dir) if n.endswith(".sqlite"))
-        if path != main and is_sqlite_file(Path(path)) and _opens(path)
+        if path != main and registry.problem(DatabaseRef("sqlite", path)) == ""
     )
     return [main, *others]
 
 
-def _opens(path: str) -> bool:
-    try:
-        open_readonly(path).close()
-    except sqlite3.Error:
-        return False
-    return True
+def _name(db: ReadOnlyDatabase) -> str:
+    """How a reason names a database: its file's name, or its label on a server."""
+    return db.ref.path.name if db.ref.is_file else db.ref.label()
 
 
 @dataclass(frozen=True)
@@ -58,16 +54,14 @@ class ExecutionVerdicts:
     ts_reason: str = ""
 
 
-def execution_verdicts(
-    dbs: Sequence[SandboxedDatabase], gold: str, pred: str, gold_rows: GoldRows
-) -> ExecutionVerdicts:
+def execution_verdicts(dbs: Sequence[ReadOnlyDatabase], gold: str, pred: str, gold_rows: GoldRows) -> ExecutionVerdicts:
     """EX on ``dbs[0]`` (the main database) and, when more are given (the suite), TS on all of them."""
     g_sql, p_sql = prepare_for_execution(gold), prepare_for_execution(pred)
     ordered = order_matters(g_sql)
     main, suite = dbs[0], dbs[1:]
     g_out = gold_rows(main, g_sql)
     if isinstance(g_out, QueryError):
-        return ExecutionVerdicts(None, f"gold query fails on {main.path.name}: {g_out}")
+        return ExecutionVerdicts(None, f"gold query fails on {_name(main)}: {g_out}")
     p_out = main.execute(p_sql, watchdog.PREDICTION)
     if isinstance(p_out, QueryError):
         ex, ex_reason = False, f"prediction fails: {p_out}"
@@ -79,15 +73,15 @@ def execution_verdicts(
     for db in suite:
         out = gold_rows(db, g_sql)
         if isinstance(out, QueryError):
-            return ExecutionVerdicts(ex, ex_reason, None, f"gold query fails on {db.path.name}: {out}")
+            return ExecutionVerdicts(ex, ex_reason, None, f"gold query fails on {_name(db)}: {out}")
         golds.append(out)
     if not ex:
-        return ExecutionVerdicts(ex, ex_reason, False, f"wrong on {main.path.name}")
+        return ExecutionVerdicts(ex, ex_reason, False, f"wrong on {_name(main)}")
     for db, g in zip(suite, golds, strict=True):
         p = db.execute(p_sql, watchdog.PREDICTION)
         if isinstance(p, QueryError):
-            return ExecutionVerdicts(ex, ex_reason, False, f"prediction fails on {db.path.name}: {p}")
+            return ExecutionVerdicts(ex, ex_reason, False, f"prediction fails on {_name(db)}: {p}")
         same, why = compare_results(g.rows, p.rows, ordered)
         if not same:
-            return ExecutionVerdicts(ex, ex_reason, False, f"{db.path.name}: {why}")
+            return ExecutionVerdicts(ex, ex_reason, False, f"{_name(db)}: {why}")
     return ExecutionVerdicts(ex, ex_reason, True, f"same on all {len(dbs)} databases")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from workbench.core.data.inputs import sqlite_problem
+from workbench.core.engines.sqlite_engine import file_problem
 from workbench.core.store.migrations import MIGRATIONS, OWNER_MIGRATION, QUESTIONS_MIGRATION, SOFT_F1_MIGRATION
 
 
@@ -25,7 +25,7 @@ class StoreConnection:
 
     def __init__(self, path: str | Path, migrations: list[Callable[[sqlite3.Connection], None]] | None = None) -> None:
         self.path = Path(path)
-        problem = sqlite_problem(self.path)
+        problem = file_problem(self.path)
         if problem not in ("", "missing", "empty file"):  # a new or empty file becomes a store
             raise StoreError(f"{self.path}: not a run store ({problem})")
         try:

@@ -99,6 +99,9 @@ def generate_suite(
     if not dataset.has_test_suites or dataset.tables_path is None:
         raise SuiteError(f"{dataset.root}: a test suite needs a Spider-format folder (tables.json, "
                          "database/<db_id>/<db_id>.sqlite)")  # fmt: skip
+    if dataset.engine != "sqlite":
+        raise SuiteError(f"{dataset.root}: a test suite is built from SQLite databases; this dataset is on "
+                         f"{dataset.engine} (engine.toml)")  # fmt: skip
     items = dataset.load_split(options.split).items
     items = items[: options.limit] if options.limit is not None else items
     by_db: dict[str, list[Item]] = {}

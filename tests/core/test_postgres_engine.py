@@ -126,7 +126,8 @@ def test_introspection_matches_the_sqlite_file_and_reads_comments(
     from workbench.core.data.introspect import introspect as introspect_sqlite
 
     found = registry.introspect(demo_pg["library"], "library")
-    sqlite_schema = introspect_sqlite(demo_path / "database" / "library" / "library.sqlite", "library").raw
+    library = DatabaseRef("sqlite", str(demo_path / "database" / "library" / "library.sqlite"))
+    sqlite_schema = introspect_sqlite(library, "library").raw
     for key in ("table_names_original", "column_names_original", "primary_keys", "column_names"):
         assert found.entry[key] == sqlite_schema[key], key
     assert sorted(found.entry["foreign_keys"]) == sorted(sqlite_schema["foreign_keys"])

@@ -197,3 +197,28 @@ def test_a_cache_folder_that_cannot_be_written_leaves_scoring_in_memory(tmp_path
         assert cache.result(db, "SELECT count(*) FROM pet").rows == [(2,)]
         assert cache.result(db, "SELECT count(*) FROM pet").rows == [(2,)]
     assert cache.path is None and blocked.is_file()
+
+
+def test_a_files_digest_is_kept_per_stamp_so_a_new_process_does_not_hash_it_again(tmp_path: Path) -> None:
+    db, _, _ = pets(tmp_path)
+    ref = DatabaseRef("sqlite", str(db))
+    cache_path = tmp_path / "cache" / gold_cache.FILE_NAME
+    first = GoldCache(cache_path)
+    digest = first.identity(ref)
+    assert digest == registry.identity(ref)
+    first.close()
+    stamp = registry.stamp(ref)
+    with sqlite3.connect(cache_path) as conn:
+        assert conn.execute("SELECT stamp, digest FROM files").fetchall() == [(stamp, digest)]
+    change_keeping_size_and_mtime(db, "UPDATE pet SET name = 'max' WHERE id = 1")  # the ctime still moves
+    assert registry.stamp(ref) != stamp
+    again = GoldCache(cache_path)
+    changed = again.identity(ref)
+    again.close()
+    assert changed is not None and changed != digest
+    with sqlite3.connect(cache_path) as conn:
+        assert dict(conn.execute("SELECT stamp, digest FROM files").fetchall()) == {
+            stamp: digest,
+            registry.stamp(ref): changed,
+        }
+    assert registry.stamp(DatabaseRef("postgres", "postgresql://u@h/db")) is None

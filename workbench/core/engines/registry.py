@@ -9,6 +9,7 @@ PostgreSQL never imports their drivers. Each engine module provides the same fun
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -82,6 +83,19 @@ def identity(ref: DatabaseRef) -> str | None:
     """A digest that changes whenever the database's contents may have (for caches); None: do not cache."""
     digest: str | None = engine_module(ref.engine).identity(ref)
     return digest
+
+
+def stamp(ref: DatabaseRef) -> str | None:
+    """A cheap token that changes whenever a database file may have changed (its path, device, inode, size,
+    mtime and ctime: any write changes the ctime); None for a server or a file that cannot be read."""
+    if not ref.is_file:
+        return None
+    try:
+        st = os.stat(ref.path)
+        where = str(ref.path.resolve())
+    except OSError:
+        return None
+    return repr((ref.engine, where, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
 
 
 def copy_from_sqlite(source: Path, ref: DatabaseRef) -> None:

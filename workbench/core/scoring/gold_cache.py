@@ -1,8 +1,9 @@
 """Gold query results kept on disk, so a second score of a split executes only the predictions.
 
 An entry is keyed by the database's identity as its engine gives it (``engines.registry.identity``:
-for a SQLite file a BLAKE2b digest of its bytes, remembered per path, device, inode, size, mtime
-and ctime, so an unchanged file is hashed once per process and any write makes it hashed again),
+for a SQLite or DuckDB file a BLAKE2b digest of its bytes, remembered in the cache file per stamp:
+path, device, inode, size, mtime and ctime, so an unchanged file is hashed once, not once per
+process, and any write makes it hashed again),
 the gold SQL as it runs and the execution limits; it holds the result's columns and rows,
 marshalled and zlib-compressed, with a digest of its own. A database without an identity (a
 PostgreSQL server, whose contents may change unseen) has its gold results kept in the process's
@@ -32,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.engines import registry
-from workbench.core.engines.base import ReadOnlyDatabase
+from workbench.core.engines.base import DatabaseRef, ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.sqlexec import Outcome, QueryResult
 
 FILE_NAME = "gold-results.sqlite"
-FORMAT = 2  # PRAGMA user_version; a file of another format is emptied
+FORMAT = 3  # PRAGMA user_version; a file of another format is emptied
 DEFAULT_MAX_BYTES = 256_000_000
 MAX_ENTRY_BYTES = 16_000_000  # a larger result is not kept on disk (still in memory)
 MEMORY_ENTRIES = 512
@@ -46,6 +47,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, payload BLOB NOT NULL, digest BLOB NOT NULL,
                                     size INTEGER NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS results_by_age ON results (created);
+CREATE TABLE IF NOT EXISTS files (stamp TEXT PRIMARY KEY, digest TEXT NOT NULL);
 """
 
 
@@ -94,6 +96,7 @@ class GoldCache:
         self.path = path
         self.max_bytes = max_bytes
         self._memory: OrderedDict[str, Outcome] = OrderedDict()
+        self._identities: dict[str, str] = {}  # a file's stamp -> its content digest
         self._db: sqlite3.Connection | None = None
         self._pid = 0
         self._written = 0
@@ -119,10 +122,28 @@ class GoldCache:
 
     def _key(self, db: ReadOnlyDatabase, sql: str) -> tuple[str, bool]:
         """The entry's key, and whether it may be kept on disk (the database has an identity)."""
-        digest = registry.identity(db.ref)
+        digest = self.identity(db.ref)
         where = digest if digest is not None else ("memory", db.ref)
         limits = (db.timeout_s, db.max_rows, db.max_bytes, watchdog.limits().memory_limit_mb)
         return hashlib.blake2b(repr((where, limits, sql)).encode(), digest_size=20).hexdigest(), digest is not None
+
+    def identity(self, ref: DatabaseRef) -> str | None:
+        """The database's content identity (``registry.identity``), remembered in the cache file per file stamp
+        (``registry.stamp``), so an unchanged database file is hashed once, not once per process."""
+        stamp = registry.stamp(ref)
+        if stamp is None:
+            return registry.identity(ref)
+        known = self._identities.get(stamp)
+        if known is None:
+            known = self._query("SELECT digest FROM files WHERE stamp = ?", (stamp,)) if self.path else None
+            if known is None:
+                known = registry.identity(ref)
+                if known is None:
+                    return None
+                if self.path is not None:
+                    self._execute("INSERT OR REPLACE INTO files VALUES (?, ?)", (stamp, known))
+            self._identities[stamp] = str(known)
+        return str(known)
 
     # --- the file --------------------------------------------------------------------
     def _read(self, key: str) -> QueryResult | None:
@@ -214,7 +235,7 @@ def _open(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
-            db.executescript("DROP TABLE IF EXISTS results; DROP TABLE IF EXISTS files;")  # files: format 1
+            db.executescript("DROP TABLE IF EXISTS results; DROP TABLE IF EXISTS files;")
             db.execute(f"PRAGMA user_version = {FORMAT}")
         db.executescript(_SCHEMA)
     except sqlite3.Error:

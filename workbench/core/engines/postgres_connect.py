@@ -13,11 +13,13 @@ database or those schemas, CREATEROLE, or a member of the server-file roles) unl
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
 from workbench.core import secrets
 from workbench.core.engines.base import DatabaseRef, EngineError
+from workbench.core.sandbox.bounded_pool import HANDED_PREFIX
 
 KEYRING_SERVICE = "workbench-postgres"
 CONNECT_TIMEOUT_S = 10
@@ -70,6 +72,10 @@ def resolve_password(ref: DatabaseRef) -> str | None:
             )
         secrets.remember(value)
         return value
+    handed = handed_variable(ref)
+    if handed in os.environ:  # read from the keyring by the process that started this worker
+        secrets.remember(os.environ[handed])
+        return os.environ[handed]
     try:
         import keyring
         import keyring.errors
@@ -79,8 +85,16 @@ def resolve_password(ref: DatabaseRef) -> str | None:
         value = keyring.get_password(KEYRING_SERVICE, ref.location)
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         return None
-    secrets.remember(value)
+    if value is not None:
+        secrets.remember(value)
+        os.environ[handed] = value  # this process's worker processes get it with their tasks (bounded_pool)
     return value
+
+
+def handed_variable(ref: DatabaseRef) -> str:
+    """The variable a password read from the keyring is handed to worker processes in (named by a digest of
+    the URL, so the name says nothing of it)."""
+    return HANDED_PREFIX + "PG_" + hashlib.blake2b(ref.location.encode(), digest_size=8).hexdigest()
 
 
 def store_password(ref: DatabaseRef, password: str) -> None:
@@ -115,10 +129,13 @@ def first_line(exc: BaseException) -> str:
 def connect(ref: DatabaseRef, password: str | None, options: str = "") -> Any:
     """A psycopg connection to ``ref`` (transactions, no autocommit); EngineError naming the URL when it fails."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     problem = url_problem(ref.location)
     if problem:
         raise EngineError(problem)
+    given = str(conninfo_to_dict(ref.location).get("options") or "")  # the URL's own (e.g. -c search_path=...)
+    options = f"{given} {options}".strip()
     try:
         conn = psycopg.connect(
             ref.location,

@@ -35,6 +35,13 @@ from workbench.core.sandbox import lifeline_forkserver as _preloaded  # noqa: F4
 from workbench.core.sandbox.watchdog import ExecLimits
 
 _TICK_S = 0.05
+# Environment variables the owner sets at run time for its workers (e.g. a database password it read from the
+# keyring, which a worker's own keyring may not reach): sent with every task, never written anywhere.
+HANDED_PREFIX = "WORKBENCH_HANDED_"
+
+
+def handed_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(HANDED_PREFIX)}
 
 
 class WorkerKilled(Exception):
@@ -99,7 +106,8 @@ def _worker_main(conn: Connection, slot: Any, limits: ExecLimits, owner: int) ->
             return
         if message is None:
             return
-        task_id, fn, args, kwargs = message
+        task_id, fn, args, kwargs, handed = message
+        os.environ.update(handed)
         try:
             reply = (task_id, True, fn(*args, **kwargs))
         except MemoryError:
@@ -185,7 +193,7 @@ class BoundedPool(Executor):
                 idle.slot[0] = 0.0
                 idle.slot[1] = -1.0
                 try:
-                    idle.conn.send((task.id, task.fn, task.args, task.kwargs))
+                    idle.conn.send((task.id, task.fn, task.args, task.kwargs, handed_environment()))
                 except Exception as exc:  # e.g. an argument that cannot be pickled
                     task.future.set_exception(exc)
                     continue

@@ -11,7 +11,8 @@ from tests.bird_data import QUESTIONS, write_bird
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, add_test_profiles, await_in_qt
 from workbench.core.runs.runspec import VariantSpec
-from workbench.ui.main_window import MainWindow, stands_for_folder
+from workbench.ui.dataset_dialogs import stands_for_folder
+from workbench.ui.main_window import MainWindow
 from workbench.ui.session import AppPaths
 
 RUN_TIMEOUT_MS = 60_000

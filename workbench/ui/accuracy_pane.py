@@ -105,6 +105,7 @@ class AccuracyModel(QAbstractTableModel):
         self.session = session
         self.summaries: list[VariantSummary] = []
         self.columns = COLUMNS  # the open dataset's (columns_for)
+        self.exact_na = False  # the dataset's engine is not SQLite: exact-set match does not apply
         self.baseline: Arm | None = None
         self.beside: list[Arm] = []  # other runs' arms shown beside this run's (the Runs pane's "Show together")
         self.comparisons: dict[str, ArmComparison] = {}
@@ -136,6 +137,7 @@ class AccuracyModel(QAbstractTableModel):
             self.comparisons.update(baseline_comparisons(base, {summary.variant: arm}))
         dataset = self.session.dataset
         columns = columns_for(levels, dataset is not None and dataset.bird_metrics)
+        self.exact_na = dataset is not None and dataset.engine != "sqlite"
         if [s.variant for s in fresh] != [s.variant for s in self.summaries] or columns != self.columns:
             self.beginResetModel()
             self.summaries, self.columns = fresh, columns
@@ -163,7 +165,7 @@ class AccuracyModel(QAbstractTableModel):
             if column in self.session.results.hardness_levels:
                 return f"execution accuracy on {column} questions (count); click to list them"
             return {"EX %": "execution accuracy; click to list the wrong answers",
-                    "EM %": "exact-set match (Spider)",
+                    "EM %": "exact-set match (Spider; SQLite only: n/a on DuckDB and PostgreSQL)",
                     SOFT_F1: "BIRD's Soft-F1 (cells matched per row); exact-set match does not apply to BIRD",
                     "95% CI": "Wilson interval of execution accuracy",
                     "TS %": "test-suite accuracy: right on every database of the suite (shown when there is one)",
@@ -184,7 +186,7 @@ class AccuracyModel(QAbstractTableModel):
                 return self.prompts.get(summary.variant, "")
             if column in BASELINE_COLUMNS:
                 return comparison_text(self.comparisons.get(summary.variant), column)
-            return cell_text(summary, column)
+            return "n/a" if column == "EM %" and self.exact_na else cell_text(summary, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column == "failed" and summary.failed:

@@ -11,6 +11,7 @@ import html
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from workbench.core.data.engine_setting import ENGINE_LABELS
 from workbench.core.prompts.context import Context
 from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.runs.runspec import VariantSpec
@@ -96,6 +97,7 @@ class ContextPane(QWidget):
         parts = [f"<p><b>{html.escape(spec.name)}</b>: {html.escape(spec.profile)}, retrieval "
                  f"{html.escape(spec.retrieval)}{f' (k={spec.k})' if spec.retrieval != 'none' else ''}, "
                  f"mode {spec.mode}</p>"]  # fmt: skip
+        parts += self._engine_line()
         if spec.retrieval == "skeleton":
             parts.append("<p><i>HyDE: examples are chosen after a draft answer, at run time; shown without.</i></p>")
         if context.examples:
@@ -117,6 +119,16 @@ class ContextPane(QWidget):
                 f"<pre style='background:#f4f4f4; margin-top:2px'>{html.escape(message['content'])}</pre>"
             )
         self.view.setHtml("".join(parts))
+
+    def _engine_line(self) -> list[str]:
+        """Where the selected question's database is and which SQL dialect it speaks."""
+        session = self.session
+        item = next((i for i in session.items if i.index == session.current_index), None)
+        if item is None or session.dataset is None:
+            return []
+        ref = session.dataset.database(item.db_id)
+        return [f"<p>database <code>{html.escape(ref.label())}</code>: engine {ENGINE_LABELS[ref.engine]}, "
+                f"SQL dialect {html.escape(ref.dialect)}</p>"]  # fmt: skip
 
     def _evidence_and_descriptions(self) -> list[str]:
         """The selected question's evidence and its database's column descriptions (BIRD), when it has them."""

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from workbench.core.data.bird import is_bird_folder
 from workbench.core.data.dataset import DatasetError
 from workbench.core.reports.export import write_report
 from workbench.core.runs.runspec import VariantSpec
@@ -28,6 +27,7 @@ from workbench.paths import DEMO_DATASET
 from workbench.ui.accuracy_pane import AccuracyPane
 from workbench.ui.confirmations import confirm_quit_mid_run
 from workbench.ui.context_pane import ContextPane
+from workbench.ui.dataset_dialogs import pick_dataset, pick_postgres, stands_for_folder
 from workbench.ui.dispute_dialog import PANE_SHORTCUTS
 from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.gold_overlay import GoldOverlay
@@ -53,13 +53,6 @@ from workbench.ui.window_layout import (
 )
 
 LAYOUT_VERSION = 1
-DATASET_FILTER = "Datasets (tables.json *_tables.json *.sqlite *.sqlite3 *.db);;All files (*)"
-QUESTIONS_FILTER = "Question files (*.csv *.jsonl);;All files (*)"
-
-
-def stands_for_folder(chosen: Path) -> bool:
-    """A file that opens its folder: Spider's ``tables.json``, or a JSON file of a BIRD folder (``dev_tables.json``)."""
-    return chosen.name == "tables.json" or (chosen.suffix == ".json" and is_bird_folder(chosen.parent))
 
 
 class MainWindow(QMainWindow):
@@ -134,6 +127,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = {}
         editor = self.prompt.editor
         self._action("&File", "Open dataset…", self.choose_dataset, QKeySequence.StandardKey.Open)
+        self._action("&File", "Open PostgreSQL database…", self.choose_postgres, "Ctrl+Shift+O")
         self._action("&File", "Open demo dataset", lambda: self.open_dataset(DEMO_DATASET))
         file_menu = self._menus["&File"]
         assert isinstance(file_menu, QMenu)
@@ -190,10 +184,11 @@ class MainWindow(QMainWindow):
         self.questions.restore_widths(saved_columns(self.settings))
         specs = self._stored_specs() or self.session.default_specs()
         self.session.set_specs(specs)
-        root = Path(str(self.settings.value("dataset", str(DEMO_DATASET))))
+        root = str(self.settings.value("dataset", str(DEMO_DATASET)))  # a folder, a file or a PostgreSQL URL
         split = str(self.settings.value("split", "dev"))
         questions = self.settings.value("questions")
-        if not self.open_dataset(root, split, Path(str(questions)) if questions else None) and root != DEMO_DATASET:
+        opened = self.open_dataset(root, split, Path(str(questions)) if questions else None)
+        if not opened and root != str(DEMO_DATASET):
             self.open_dataset(DEMO_DATASET)
         self.prompt.reload_templates()
         last = self._last_run()
@@ -232,7 +227,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("state", self.saveState(LAYOUT_VERSION))
         save_columns(self.settings, self.questions.remember_widths())
         if self.session.dataset is not None:
-            self.settings.setValue("dataset", str(self.session.dataset.root))
+            self.settings.setValue("dataset", self.session.dataset.location)
             questions = self.session.dataset.questions
             self.settings.setValue("questions", str(questions) if questions else "")
             self.settings.setValue("split", self.session.split)
@@ -255,9 +250,11 @@ class MainWindow(QMainWindow):
         self.close()
 
     # --- actions -----------------------------------------------------------------------
-    def open_dataset(self, root: Path, split: str | None = None, questions: Path | None = None) -> bool:
+    def open_dataset(
+        self, root: str | Path, split: str | None = None, questions: Path | None = None, privileged: bool = False
+    ) -> bool:
         try:
-            self.session.open_dataset(root, split, questions)
+            self.session.open_dataset(root, split, questions, privileged)
         except DatasetError as exc:
             self.show_problem(f"Cannot open {root}:\n{exc}")
             return False
@@ -265,20 +262,10 @@ class MainWindow(QMainWindow):
         return True
 
     def choose_dataset(self) -> None:
-        """A Spider folder's tables.json, a BIRD folder's dev_tables.json (or any of its JSON files), or a
-        database file and then its question file."""
-        title = "Open a dataset: a Spider folder's tables.json, a BIRD folder's dev_tables.json, or a database"
-        chosen, _ = QFileDialog.getOpenFileName(self, title, "", DATASET_FILTER)
-        if not chosen:
-            return
-        questions: Path | None = None
-        if not stands_for_folder(Path(chosen)):
-            picked, _ = QFileDialog.getOpenFileName(self, f"Questions for {Path(chosen).name}",
-                                                    str(Path(chosen).parent), QUESTIONS_FILTER)  # fmt: skip
-            if not picked:
-                return
-            questions = Path(picked)
-        self.open_chosen_dataset(Path(chosen), questions)
+        """File ▸ Open dataset: a Spider or BIRD folder by one of its JSON files, or a database and its questions."""
+        chosen = pick_dataset(self)
+        if chosen is not None:
+            self.open_chosen_dataset(*chosen)
 
     def open_chosen_dataset(self, chosen: Path, questions: Path | None) -> bool:
         """Open what the dialogs chose: a ``tables.json`` opens its Spider folder, a BIRD folder's JSON file
@@ -286,6 +273,13 @@ class MainWindow(QMainWindow):
         if stands_for_folder(chosen):
             return self.open_dataset(chosen.parent)
         return self.open_dataset(chosen, None, questions)
+
+    def choose_postgres(self) -> bool:
+        """A PostgreSQL database (its URL, password source and question file) from the dialog."""
+        choice = pick_postgres(self)
+        if choice is None:
+            return False
+        return self.open_dataset(choice.ref.location, None, choice.questions, choice.ref.allow_privileged_role)
 
     def _fill_recent_menu(self) -> None:
         menu = self.recent_menu
@@ -300,7 +294,7 @@ class MainWindow(QMainWindow):
         if action.data() is None:
             return
         entry = self._recent_shown[int(action.data())]
-        self.open_dataset(entry.root_path, None, entry.questions_path)
+        self.open_dataset(entry.root, None, entry.questions_path)
 
     def choose_run(self) -> None:
         runs = self.session.store.runs()

@@ -209,9 +209,7 @@ class OutputsPane(QWidget):
         arm, dataset = self.baseline, self.session.dataset
         if arm is None or dataset is None:
             return None
-        return (
-            arm if (arm.run.dataset_root, arm.run.split) == (str(dataset.root.resolve()), self.session.split) else None
-        )
+        return arm if (arm.run.dataset_root, arm.run.split) == (dataset.identity[0], self.session.split) else None
 
     def _ensure_cards(self, names: list[str], models: dict[str, str]) -> None:
         if list(self.cards) == names:

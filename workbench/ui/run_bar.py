@@ -96,7 +96,7 @@ class RunBar(QWidget):
     def _dataset_changed(self) -> None:
         dataset = self.session.dataset
         self.dataset_label.setText(f"<b>{dataset.name}</b>" if dataset else "<i>no dataset</i>")
-        self.dataset_label.setToolTip(str(dataset.root) if dataset else "")
+        self.dataset_label.setToolTip(f"{dataset.location} ({dataset.engine})" if dataset else "")
         self.split.clear()
         if dataset is not None:
             self.split.addItems(dataset.splits)

@@ -131,12 +131,14 @@ class AppSession(QObject):
             return self.store.save_prompt_version(name, load_template(name).text)
         return versions[-1].id
 
-    def open_dataset(self, root: Path, split: str | None = None, questions: Path | None = None) -> None:
+    def open_dataset(
+        self, root: str | Path, split: str | None = None, questions: Path | None = None, privileged: bool = False
+    ) -> None:
         """Open a Spider folder, or a database with its ``questions`` file; on failure nothing changes and the
         reason is raised."""
         if self.running:
             raise DatasetError("a run is in progress: cancel it before opening another dataset")
-        dataset = Dataset(root, questions)
+        dataset = Dataset(root, questions, allow_privileged_role=privileged)  # a folder, a file or a URL
         splits = dataset.splits
         if not splits:
             expected = "dev.json, train_spider.json, …" if dataset.tables_path else "a .csv or .jsonl question file"
@@ -156,7 +158,8 @@ class AppSession(QObject):
 
     def set_split(self, split: str) -> None:
         if self.dataset is not None and split != self.split:
-            self.open_dataset(self.dataset.root, split, self.dataset.questions)
+            dataset = self.dataset
+            self.open_dataset(dataset.location, split, dataset.questions, dataset.allow_privileged_role)
 
     def set_specs(self, specs: list[VariantSpec]) -> None:
         self.specs = list(specs)
@@ -362,7 +365,7 @@ class AppSession(QObject):
         if dataset is not None and self.split == run.split and dataset.identity == (run.dataset_root, run.questions):
             return True
         try:
-            self.open_dataset(Path(run.dataset_root), run.split, Path(run.questions) if run.questions else None)
+            self.open_dataset(run.dataset_root, run.split, Path(run.questions) if run.questions else None)
         except DatasetError as exc:
             self.problem.emit(f"cannot {purpose} {run.name!r}: {exc}")
             return False

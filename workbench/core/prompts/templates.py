@@ -189,8 +189,11 @@ def _column(text: str, line: int) -> int:
 class SchemaView:
     """What a template sees as ``schema``: renderings of one database's schema."""
 
-    def __init__(self, schema: Schema, db_path: Path | None = None, tables: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, schema: Schema, db_path: Path | None = None, tables: Sequence[str] | None = None, dialect: str = "sqlite"
+    ) -> None:
         self._schema = schema
+        self.dialect = dialect  # the engine whose DDL ``create_table`` speaks (``data.dialects``)
         self._db_path = db_path
         self._tables = [t.lower() for t in tables] if tables is not None else None
 
@@ -207,7 +210,7 @@ class SchemaView:
 
     @property
     def create_table(self) -> str:
-        return self._subset().create_table_sql()
+        return self._subset().create_table_sql(dialect=self.dialect)
 
     @property
     def compact(self) -> str:
@@ -237,7 +240,7 @@ class SchemaView:
         if style == "compact":
             text = schema.compact(foreign_keys, descriptions)
         else:
-            text = schema.create_table_sql(foreign_keys, descriptions)
+            text = schema.create_table_sql(foreign_keys, descriptions, self.dialect)
         if sample_rows > 0 and self._db_path is not None:
             text += "\n" + self._samples(schema, sample_rows)
         return text

@@ -98,6 +98,7 @@ def test_each_changed_result_is_reported_with_its_position(tmp_path: Path, capsy
         ("Is there an ada?", "SELECT name FROM person WHERE name LIKE 'ada'"),  # SQLite's LIKE ignores case
         ("A blob?", "SELECT zeroblob(2)"),  # no such function in DuckDB
         ("Broken?", "SELECT nope FROM person"),  # fails on both: not a change
+        ("Ada's age?", 'SELECT age FROM person WHERE name = "Ada"'),  # SQLite's string in double quotes
     ]
     write_json(root / "dev.json", [{"db_id": "people", "question": q, "query": s} for q, s in questions])
     (root / "dev_gold.sql").write_text("SELECT count(*) / 2 FROM person\tpeople\n\nSELECT 1\tpeople\n")
@@ -109,10 +110,28 @@ def test_each_changed_result_is_reported_with_its_position(tmp_path: Path, capsy
         "changed: dev.json item 2 (people): result differs: 1 rows on sqlite, 0 on duckdb; only on sqlite: ('Ada',)",
         lines[2],
         "changed: dev_gold.sql line 1 (people): result differs: 1 rows on sqlite, 1 on duckdb; only on sqlite: (1,)",
-        "converted 1 databases, 7 gold queries; 4 changed their result",
+        "converted 1 databases, 8 gold queries; 4 changed their result",
     ]
     assert lines[2].startswith("changed: dev.json item 3 (people): fails on duckdb: runtime: Catalog Error")
     assert (out / "dev_gold.sql").read_text().splitlines()[1] == ""  # blank lines kept where they were
+    assert json.loads((out / "dev.json").read_text())[5]["query"] == "SELECT age FROM person WHERE name = 'Ada'"
+
+
+@pytest.mark.parametrize(
+    ("gold", "columns", "converted"),
+    [
+        ('SELECT a FROM t WHERE country = "France"', ["a", "country"], "SELECT a FROM t WHERE country = 'France'"),
+        ('SELECT "a" FROM t WHERE "country" = "x"', ["a", "country"], "SELECT \"a\" FROM t WHERE \"country\" = 'x'"),
+        ('SELECT count(*) AS "n" FROM t ORDER BY "n"', ["a"], 'SELECT COUNT(*) AS "n" FROM t ORDER BY "n" NULLS FIRST'),
+        ("SELECT T2.name FROM a AS T1 JOIN b AS T2 ON T1.id = T2.id GROUP BY T1.id", ["id", "name"],
+         'SELECT MIN(T2.name) AS "name" FROM a AS T1 JOIN b AS T2 ON T1.id = T2.id GROUP BY T1.id'),
+        ("SELECT dept, count(*) FROM t GROUP BY dept", ["dept"], "SELECT dept, COUNT(*) FROM t GROUP BY dept"),
+        ("SELEC nothing", [], "SELEC nothing"),  # not a query sqlglot reads: as written
+    ],
+)  # fmt: skip
+def test_transpiling_sqlite_habits(gold: str, columns: list[str], converted: str) -> None:
+    assert transpile(gold, "duckdb", columns) == converted
+    assert transpile(gold, "sqlite", columns) == gold
 
 
 @pytest.mark.parametrize(
@@ -167,3 +186,23 @@ def test_the_source_is_left_as_it_was(tmp_path: Path, demo_copy: Path) -> None:
     conn.execute("BEGIN EXCLUSIVE")  # nothing left holding the source
     conn.rollback()
     conn.close()
+
+
+def test_a_bird_folder_converts_with_its_descriptions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.bird_data import QUESTIONS, write_bird
+
+    root = write_bird(tmp_path / "bird")
+    out = tmp_path / "bird-duckdb"
+    assert main(["dataset", "convert", str(root), "--to", "duckdb", "--out", str(out)]) == 0
+    summary = SUMMARY.fullmatch(capsys.readouterr().out.splitlines()[-1])
+    assert summary is not None and summary.group(2) == str(2 * len(QUESTIONS))  # dev.json and dev.sql
+    for db in (root / "dev_databases").iterdir():
+        assert (out / "dev_databases" / db.name / f"{db.name}.duckdb").is_file()
+        for description in (db / "database_description").iterdir():
+            assert (out / "dev_databases" / db.name / "database_description" / description.name).read_bytes() == (
+                description.read_bytes()
+            )
+    assert (out / "dev_tables.json").read_bytes() == (root / "dev_tables.json").read_bytes()
+    converted = json.loads((out / "dev.json").read_text())
+    assert [c["SQL"] for c in converted] == [transpile(str(q["SQL"]), "duckdb") for q in QUESTIONS]
+    assert [c["evidence"] for c in converted] == [q["evidence"] for q in QUESTIONS]

@@ -146,10 +146,15 @@ def _difference(source: Outcome, target: Outcome, engine: str, gold: str) -> str
 class _Checker:
     """Runs each (database, gold) pair once on both engines and remembers what changed."""
 
-    def __init__(self, engine: str, sources: dict[str, Path], refs: dict[str, DatabaseRef]) -> None:
-        self.engine, self.sources, self.refs = engine, sources, refs
+    def __init__(
+        self, engine: str, sources: dict[str, Path], refs: dict[str, DatabaseRef], columns: dict[str, frozenset[str]]
+    ) -> None:
+        self.engine, self.sources, self.refs, self.columns = engine, sources, refs, columns
         self._seen: dict[tuple[str, str], str] = {}
         self._open: dict[str, tuple[Any, Any]] = {}
+
+    def transpile(self, db_id: str, gold: str) -> str:
+        return transpile(gold, self.engine, self.columns.get(db_id, frozenset()))
 
     def reason(self, db_id: str, gold: str, converted: str) -> str:
         key = (db_id, gold)
@@ -181,7 +186,7 @@ def _question_rows(data: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-def _convert_questions(path: Path, dest: Path, engine: str, checker: _Checker, found: Conversion) -> None:
+def _convert_questions(path: Path, dest: Path, checker: _Checker, found: Conversion) -> None:
     rows = _question_rows(json.loads(path.read_text(encoding="utf-8")))
     if rows is None:
         shutil.copy2(path, dest)
@@ -189,7 +194,7 @@ def _convert_questions(path: Path, dest: Path, engine: str, checker: _Checker, f
     for k, row in enumerate(rows):
         key = next(key for key in GOLD_KEYS if isinstance(row.get(key), str))
         gold, db_id = row[key], str(row.get("db_id", ""))
-        row[key] = transpile(gold, engine)
+        row[key] = checker.transpile(db_id, gold)
         found.queries += 1
         reason = checker.reason(db_id, gold, row[key])
         if reason:
@@ -197,14 +202,14 @@ def _convert_questions(path: Path, dest: Path, engine: str, checker: _Checker, f
     dest.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _convert_gold_lines(path: Path, dest: Path, engine: str, checker: _Checker, found: Conversion) -> None:
+def _convert_gold_lines(path: Path, dest: Path, checker: _Checker, found: Conversion) -> None:
     lines = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         gold, sep, db_id = line.strip().rpartition("\t")
         if not sep or not gold.strip():
             lines.append(line)
             continue
-        converted = transpile(gold.strip(), engine)
+        converted = checker.transpile(db_id.strip(), gold.strip())
         found.queries += 1
         reason = checker.reason(db_id.strip(), gold.strip(), converted)
         if reason:
@@ -240,15 +245,16 @@ def convert_dataset(root: Path, target: Target, progress: Callable[[str], None] 
                 shutil.copy2(extra, dest)
     found.databases = len(refs)
     (target.out / "engine.toml").write_text(target.setting(), encoding="utf-8")
-    checker = _Checker(target.engine, files, refs)
+    columns = {db_id: frozenset(c.name for c in schema.columns) for db_id, schema in schemas.items()}
+    checker = _Checker(target.engine, files, refs, columns)
     try:
         for path in sorted(p for p in root.iterdir() if p.is_file() and p.name != "engine.toml" and p.suffix != ".py"):
             progress(f"checking {path.name}")
             dest = target.out / path.name
             if path.suffix == ".json" and not path.name.endswith("tables.json"):
-                _convert_questions(path, dest, target.engine, checker, found)
+                _convert_questions(path, dest, checker, found)
             elif path.suffix in GOLD_SUFFIXES:
-                _convert_gold_lines(path, dest, target.engine, checker, found)
+                _convert_gold_lines(path, dest, checker, found)
             else:
                 shutil.copy2(path, dest)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

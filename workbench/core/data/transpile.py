@@ -5,19 +5,26 @@ PostgreSQL refuse, is a bare column beside ``GROUP BY`` (``SELECT T2.name ... GR
 SQLite takes the value from some row of the group. Such a column, in the select list or in
 ``ORDER BY``, is wrapped in ``MIN(...)`` (named as before), which gives the same value whenever
 the column is determined by the group, the case such queries mean; where it is not, the
-conversion's check reports the changed result. A query sqlglot cannot read is kept as written:
-the check then says whether the target runs it.
+conversion's check reports the changed result. Another is a string in double quotes
+(``WHERE name = "Ada"``, all over Spider's gold): SQLite reads a double-quoted word that names
+no column as a string, so, given the database's column names, such a word becomes a string
+literal. A query sqlglot cannot read is kept as written: the check then says whether the
+target runs it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from workbench.core.engines.base import SQLGLOT_DIALECTS
 
 
-def transpile(sql: str, engine: str) -> str:
-    """``sql`` (SQLite) in ``engine``'s dialect; unchanged for SQLite or when sqlglot cannot read it."""
+def transpile(sql: str, engine: str, columns: Collection[str] = ()) -> str:
+    """``sql`` (SQLite) in ``engine``'s dialect; unchanged for SQLite or when sqlglot cannot read it.
+
+    ``columns``: the database's column names; a double-quoted word that is none of them (nor a
+    name the query itself gives) is SQLite's string and becomes a string literal."""
     if engine == "sqlite":
         return sql
     import sqlglot
@@ -28,6 +35,8 @@ def transpile(sql: str, engine: str) -> str:
         if len(trees) != 1 or not isinstance(trees[0], exp.Query):
             return sql  # not one query sqlglot understands: as written
         tree = trees[0]
+        if columns:
+            _strings_for_unknown_quoted_names(tree, {c.lower() for c in columns}, exp)
         for select in list(tree.find_all(exp.Select)):
             if select.args.get("group"):
                 _wrap_bare_columns(select, exp)
@@ -64,3 +73,14 @@ def _wrap_bare_columns(select: Any, exp: Any) -> None:
         bare = isinstance(column, exp.Column) and not _grouped(column, keys, exp)
         if bare and (column.table or column.name.lower() not in aliases):
             ordered.set("this", exp.Min(this=column.copy()))
+
+
+def _strings_for_unknown_quoted_names(tree: Any, columns: set[str], exp: Any) -> None:
+    given = {a.alias.lower() for a in tree.find_all(exp.Alias, exp.TableAlias) if a.alias}
+    given |= {t.name.lower() for t in tree.find_all(exp.Table)}
+    for column in list(tree.find_all(exp.Column)):
+        name = column.this
+        if not (isinstance(name, exp.Identifier) and name.quoted) or column.table:
+            continue
+        if name.this.lower() not in columns and name.this.lower() not in given:
+            column.replace(exp.Literal.string(name.this))

@@ -9,6 +9,7 @@ workbench compare BASELINE CONTENDER [--json] [--fail-on-regression]
 workbench local start|stop|status
 workbench finetune export|validate|start|status|cancel
 workbench dataset check DIR [--questions FILE]
+workbench dataset convert DIR --to duckdb|postgres --out DIR [--url postgresql://...] [--json]
 workbench testsuite generate --dataset DIR [--per-db N] [--split S] [--seed K] [--out DIR | --in-place]
 workbench disputes list|export [OUT] --dataset DIR [--split S] [--json]
 

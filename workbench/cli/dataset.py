@@ -1,4 +1,5 @@
-"""`workbench dataset check`: what a dataset holds and what is wrong with its gold SQL."""
+"""`workbench dataset check`: what a dataset holds and what is wrong with its gold SQL; `dataset convert` lives in
+``dataset_convert``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from workbench.cli.common import CliError, add_privileged_role_arg, dataset_location
+from workbench.cli.dataset_convert import add_convert_arguments
 from workbench.core.data.check import check_dataset
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.data.inputs import one_line
@@ -43,3 +45,4 @@ def add_arguments(dataset: argparse.ArgumentParser) -> None:
     check.add_argument("--questions", type=Path, help="question file (.csv or .jsonl) for a database file or URL")
     add_privileged_role_arg(check)
     check.set_defaults(func=cmd_check)
+    add_convert_arguments(verbs)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from workbench.core.data.dialects import column_type, identifier
 from workbench.core.data.inputs import type_name
 
 REQUIRED_KEYS = (
@@ -92,24 +93,31 @@ class Schema:
         return any(c.description for c in self.columns)
 
     # --- renderings for prompts ---------------------------------------------
-    def create_table_sql(self, with_foreign_keys: bool = True, descriptions: bool = False) -> str:
-        """The schema as CREATE TABLE statements; ``descriptions`` adds each column's as a ``--`` comment."""
+    def create_table_sql(
+        self, with_foreign_keys: bool = True, descriptions: bool = False, dialect: str = "sqlite"
+    ) -> str:
+        """The schema as CREATE TABLE statements in ``dialect``'s DDL (``dialects``: type names, quoting);
+        ``descriptions`` adds each column's as a ``--`` comment."""
+
+        def written(name: str) -> str:
+            return identifier(name, dialect)
+
         blocks = []
         for t in self.tables:
-            lines = [f"  {_ident(c.name)} {c.type}" for c in t.columns]
+            lines = [f"  {written(c.name)} {column_type(c.type, dialect)}" for c in t.columns]
             notes = [_comment(c.description) if descriptions else "" for c in t.columns]
             if t.primary_key:
-                lines.append(f"  PRIMARY KEY ({', '.join(_ident(n) for n in t.primary_key)})")
+                lines.append(f"  PRIMARY KEY ({', '.join(written(n) for n in t.primary_key)})")
             if with_foreign_keys:
                 lines.extend(
-                    f"  FOREIGN KEY ({_ident(fk.column)}) REFERENCES {_ident(fk.ref_table)}({_ident(fk.ref_column)})"
+                    f"  FOREIGN KEY ({written(fk.column)}) REFERENCES {written(fk.ref_table)}({written(fk.ref_column)})"
                     for fk in self.foreign_keys
                     if fk.table == t.name
                 )
             notes += [""] * (len(lines) - len(notes))
             last = len(lines) - 1
             body = "\n".join(line + ("," if k < last else "") + notes[k] for k, line in enumerate(lines))
-            blocks.append(f"CREATE TABLE {_ident(t.name)} (\n" + body + "\n);")
+            blocks.append(f"CREATE TABLE {written(t.name)} (\n" + body + "\n);")
         return "\n".join(blocks)
 
     def compact(self, with_foreign_keys: bool = True, descriptions: bool = False) -> str:
@@ -132,10 +140,6 @@ def _one_line(text: str) -> str:
 
 def _comment(description: str) -> str:
     return f" -- {_one_line(description)}" if description.strip() else ""
-
-
-def _ident(name: str) -> str:
-    return name if name.replace("_", "").isalnum() and not name[:1].isdigit() else f'"{name}"'
 
 
 def _need(entry: Mapping[str, Any], key: str, kind: type, where: str) -> Any:

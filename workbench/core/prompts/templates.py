@@ -192,10 +192,16 @@ class SchemaView:
     """What a template sees as ``schema``: renderings of one database's schema."""
 
     def __init__(
-        self, schema: Schema, database: DatabaseRef | None = None, tables: Sequence[str] | None = None
+        self,
+        schema: Schema,
+        database: DatabaseRef | None = None,
+        tables: Sequence[str] | None = None,
+        dialect: str | None = None,
     ) -> None:
         self._schema = schema
         self._database = database  # where sample rows come from
+        # the engine whose DDL ``create_table`` speaks (``data.dialects``): the database's, unless named
+        self.dialect = dialect or (database.engine if database is not None else "sqlite")
         self._tables = [t.lower() for t in tables] if tables is not None else None
 
     def _subset(self) -> Schema:
@@ -211,7 +217,7 @@ class SchemaView:
 
     @property
     def create_table(self) -> str:
-        return self._subset().create_table_sql()
+        return self._subset().create_table_sql(dialect=self.dialect)
 
     @property
     def compact(self) -> str:
@@ -241,7 +247,7 @@ class SchemaView:
         if style == "compact":
             text = schema.compact(foreign_keys, descriptions)
         else:
-            text = schema.create_table_sql(foreign_keys, descriptions)
+            text = schema.create_table_sql(foreign_keys, descriptions, self.dialect)
         if sample_rows > 0 and self._database is not None:
             text += "\n" + self._samples(self._database, schema, sample_rows)
         return text

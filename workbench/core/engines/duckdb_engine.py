@@ -1,0 +1,225 @@
+"""DuckDB, embedded: a ``.duckdb`` file read by untrusted SQL without any way to change it or reach outside.
+
+Each layer is enough on its own for the common attacks:
+  * the file is opened ``read_only``: no write, DDL or ATTACH can change it;
+  * ``enable_external_access = false``: no other file, no URL (``read_csv``, ``COPY … TO``,
+    ``ATTACH``, ``INSTALL``), extensions neither autoloaded nor autoinstalled, unsigned ones
+    refused, and ``lock_configuration`` so that no ``SET`` or ``PRAGMA`` can undo any of it;
+  * a memory limit (half the pool's per-worker ceiling), one thread, no spilling to disk;
+  * exactly one statement, which DuckDB's own parser says is a SELECT and which starts with
+    SELECT, WITH or VALUES (``sqlexec.starts_with_read``);
+  * a timer that interrupts the statement at its deadline, and ``watchdog.bounded`` so a
+    ``BoundedPool`` supervisor kills the worker past the grace;
+  * rows and bytes of the result capped while fetching, every value normalised
+    (``base.normalise_row``) so results compare equal to SQLite's.
+Every failure comes back as a :class:`QueryError` with the same kinds as ``sqlexec``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from workbench.core import startup
+from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, normalise_row
+from workbench.core.engines.files import content_digest
+from workbench.core.sandbox import watchdog
+from workbench.core.sandbox.sqlexec import EXECUTION_LOG, ErrorKind, Outcome, QueryError, QueryResult, starts_with_read
+
+THREADS = 1
+MIN_MEMORY_MB = 64
+
+
+def _config() -> dict[str, Any]:
+    memory_mb = max(MIN_MEMORY_MB, watchdog.limits().memory_limit_mb // 2)
+    return {
+        "enable_external_access": False,
+        "autoload_known_extensions": False,
+        "autoinstall_known_extensions": False,
+        "allow_unsigned_extensions": False,
+        "allow_community_extensions": False,
+        "memory_limit": f"{memory_mb}MB",
+        "threads": THREADS,
+        "temp_directory": "",
+        "lock_configuration": True,
+    }
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """``path`` opened read-only and locked down; raises :class:`EngineError` naming it when it cannot be."""
+    if not path.is_file():
+        raise EngineError(f"{path}: no such DuckDB file")
+    try:
+        startup.mark("first database opened")
+        return duckdb.connect(str(path), read_only=True, config=_config())
+    except duckdb.Error as exc:
+        raise EngineError(f"{path}: DuckDB cannot open it: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _size(value: object) -> int:
+    return 49 + len(value) if isinstance(value, str | bytes) else 28
+
+
+def _classify(exc: duckdb.Error, timed_out: bool) -> ErrorKind:
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.InterruptException) or "interrupted" in text:
+        return "timeout" if timed_out else "runtime"
+    if isinstance(exc, duckdb.PermissionException) or "read-only" in text or "configuration has been locked" in text:
+        return "denied"
+    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in text or "bad_alloc" in text:
+        return "memory"
+    if isinstance(exc, duckdb.ParserException | duckdb.SyntaxException):
+        return "syntax"
+    return "runtime"
+
+
+def _log_execution(log: str, phase: int, path: Path) -> None:
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(f"{watchdog.PHASES[phase]}\t{path}\n")
+
+
+class DuckDBDatabase:
+    """One read-only, locked-down connection to one ``.duckdb`` file, reused for many statements."""
+
+    def __init__(self, ref: DatabaseRef, timeout_s: float, max_rows: int, max_bytes: int, phase: int) -> None:
+        self.ref = ref
+        self.timeout_s = timeout_s
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.phase = phase
+        self.path = ref.path
+        self._conn = connect(ref.path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> DuckDBDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _one_select(self, sql: str) -> str | QueryError:
+        """The one statement in ``sql`` when it is a SELECT, else why not."""
+        if not starts_with_read(sql):
+            return QueryError("denied", "only SELECT, WITH or VALUES queries may run")
+        try:
+            statements = self._conn.extract_statements(sql)
+        except duckdb.Error as exc:
+            return QueryError(_classify(exc, False), _first_line(exc))
+        if len(statements) != 1:
+            return QueryError("denied", f"exactly one statement may run, not {len(statements)}")
+        if statements[0].type != duckdb.StatementType.SELECT:
+            return QueryError("denied", f"only SELECT queries may run, not {statements[0].type.name}")
+        return sql
+
+    def execute(self, sql: str, phase: int | None = None) -> Outcome:
+        checked = self._one_select(sql)
+        if isinstance(checked, QueryError):
+            return checked
+        phase = self.phase if phase is None else phase
+        if EXECUTION_LOG in os.environ:
+            _log_execution(os.environ[EXECUTION_LOG], phase, self.path)
+        with watchdog.bounded(self.timeout_s, phase):
+            return self._execute(checked)
+
+    def _execute(self, sql: str) -> Outcome:
+        start = time.perf_counter()
+        fired = threading.Event()
+
+        def interrupt() -> None:
+            fired.set()
+            self._conn.interrupt()
+
+        timer = threading.Timer(self.timeout_s, interrupt)
+        timer.daemon = True
+        try:
+            timer.start()
+        except RuntimeError:  # no memory left for a thread under the worker's ceiling
+            return QueryError("memory", "no memory left to start the statement's timer")
+        try:
+            cursor = self._conn.execute(sql)  # the connection itself: its result is replaced by the next statement
+            rows = self._fetch(cursor)
+            if isinstance(rows, QueryError):
+                return QueryError(rows.kind, rows.message, time.perf_counter() - start)
+            columns = [d[0] for d in cursor.description or ()]
+            return QueryResult(rows, columns, time.perf_counter() - start)
+        except duckdb.Error as exc:
+            kind = _classify(exc, fired.is_set())
+            message = f"exceeded {self.timeout_s:g} s" if kind == "timeout" else _first_line(exc)
+            return QueryError(kind, message, time.perf_counter() - start)
+        except MemoryError:
+            return QueryError("memory", "the query needed more memory than allowed", time.perf_counter() - start)
+        except (OverflowError, ValueError) as exc:
+            return QueryError("runtime", str(exc) or type(exc).__name__, time.perf_counter() - start)
+        finally:
+            timer.cancel()
+            timer.join()
+
+    def _fetch(self, cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]] | QueryError:
+        rows: list[tuple[Any, ...]] = []
+        size = 0
+        batch_size = 256
+        while True:
+            batch = [normalise_row(row) for row in cursor.fetchmany(batch_size)]
+            if not batch:
+                return rows
+            rows.extend(batch)
+            if len(rows) > self.max_rows:
+                return QueryError("too_many_rows", f"more than {self.max_rows} rows")
+            size += 64 * len(batch) + sum(map(_size, itertools.chain.from_iterable(batch)))
+            if size > self.max_bytes:
+                return QueryError("too_large", f"more than {self.max_bytes / 1e6:g} MB")
+            batch_size = max(1, min(256, (self.max_bytes - size) * len(rows) // (size * 4)))
+
+
+# --- the engine module's functions (see registry) --------------------------------------
+def open_database(
+    ref: DatabaseRef, timeout_s: float, max_rows: int, max_bytes: int, phase: int, reverse_unordered: bool
+) -> DuckDBDatabase:
+    """A read-only, bounded connection to the ``.duckdb`` file; ``reverse_unordered`` does not apply to DuckDB."""
+    return DuckDBDatabase(ref, timeout_s, max_rows, max_bytes, phase)
+
+
+def problem(ref: DatabaseRef) -> str:
+    try:
+        connect(ref.path).close()
+    except EngineError as exc:
+        return str(exc)
+    return ""
+
+
+def introspect(ref: DatabaseRef, db_id: str) -> Introspection:
+    from workbench.core.engines.duckdb_catalog import read_catalog
+
+    conn = connect(ref.path)
+    try:
+        return read_catalog(conn, db_id)
+    except duckdb.Error as exc:
+        raise EngineError(f"{ref.path}: cannot read its schema: {_first_line(exc)}") from None
+    finally:
+        conn.close()
+
+
+def identity(ref: DatabaseRef) -> str | None:
+    try:
+        return content_digest(ref.path)
+    except OSError:
+        return None
+
+
+def copy_from_sqlite(source: Path, ref: DatabaseRef) -> None:
+    from workbench.core.engines.duckdb_copy import copy_sqlite_file
+
+    copy_sqlite_file(source, ref.path)

@@ -19,7 +19,6 @@ from workbench.core.engines.files import content_digest
 from workbench.core.sandbox.bounded_pool import BoundedPool
 from workbench.core.sandbox.sqlexec import EXECUTION_LOG, QueryError, QueryResult, SandboxedDatabase
 from workbench.core.sandbox.watchdog import ExecLimits
-from workbench.core.scoring.gold_cache import file_digest
 from workbench.paths import DEMO_DATASET
 
 DEMO_DBS = ("library", "clinic", "shop", "transit")
@@ -249,7 +248,8 @@ def test_missing_and_foreign_files_cannot_be_opened(tmp_path: Path) -> None:
 def test_identity_is_the_content_digest(library: Path) -> None:
     ref = DatabaseRef("duckdb", str(library))
     first = registry.identity(ref)
-    assert first == content_digest(library) == file_digest(library)  # the gold cache's digest of the same bytes
+    sqlite_copy = registry.identity(DatabaseRef("sqlite", str(library)))  # what the gold cache keys a SQLite file by
+    assert first == content_digest(library) == sqlite_copy
     conn = duckdb.connect(str(library))
     conn.execute("UPDATE book SET pages = pages + 1")
     conn.close()

@@ -25,7 +25,7 @@ from workbench.core.data.dataset import DatasetError, SpiderSource, open_source
 from workbench.core.data.transpile import transpile
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, EngineError
-from workbench.core.sandbox.sqlexec import Outcome, QueryError, SandboxedDatabase
+from workbench.core.sandbox.sqlexec import Outcome, QueryError
 
 TARGETS = ("duckdb", "postgres")
 GOLD_KEYS = ("query", "SQL")  # Spider's and BIRD's key of the gold query in a question file
@@ -169,7 +169,8 @@ class _Checker:
     def _connections(self, db_id: str) -> tuple[Any, Any]:
         if db_id not in self._open:
             self.close()  # one database pair open at a time: questions come grouped by database
-            self._open[db_id] = (SandboxedDatabase(self.sources[db_id]), registry.open_database(self.refs[db_id]))
+            source = registry.open_database(DatabaseRef("sqlite", str(self.sources[db_id])))
+            self._open[db_id] = (source, registry.open_database(self.refs[db_id]))
         return self._open[db_id]
 
     def close(self) -> None:
@@ -227,7 +228,8 @@ def convert_dataset(root: Path, target: Target, progress: Callable[[str], None] 
         raise DatasetError(f"{root}: convert takes a Spider or BIRD folder (tables.json or dev_tables.json)")
     schemas = source.load_schemas()
     target.out.mkdir(parents=True, exist_ok=True)
-    files = {db_id: source.db_path(db_id) for db_id in schemas if source.db_path(db_id).is_file()}
+    located = {db_id: source.database(db_id).path for db_id in schemas}
+    files = {db_id: path for db_id, path in located.items() if path.is_file()}
     refs: dict[str, DatabaseRef] = {}
     found = Conversion(target.engine, target.out)
     for k, (db_id, path) in enumerate(files.items(), start=1):

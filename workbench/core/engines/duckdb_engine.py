@@ -28,7 +28,7 @@ import duckdb
 
 from workbench.core import startup
 from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, normalise_row
-from workbench.core.engines.files import content_digest
+from workbench.core.engines.files import file_identity
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.sqlexec import EXECUTION_LOG, ErrorKind, Outcome, QueryError, QueryResult, starts_with_read
 
@@ -212,11 +212,7 @@ def introspect(ref: DatabaseRef, db_id: str) -> Introspection:
         conn.close()
 
 
-def identity(ref: DatabaseRef) -> str | None:
-    try:
-        return content_digest(ref.path)
-    except OSError:
-        return None
+identity = file_identity  # the file's content digest (engines/files.py)
 
 
 def copy_from_sqlite(source: Path, ref: DatabaseRef) -> None:

@@ -8,14 +8,13 @@ fixed statements only), and gives the file's content digest for the gold cache.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from workbench.core.engines.base import DatabaseRef, EngineError, Introspection
+from workbench.core.engines.files import file_identity
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.sqlexec import SandboxedDatabase, open_for_introspection, open_readonly
 from workbench.core.sandbox.sqlexec import table_columns as file_table_columns
@@ -192,22 +191,7 @@ def table_columns(ref: DatabaseRef) -> dict[str, list[str]]:
 
 
 # --- for caches -------------------------------------------------------------------------
-_DIGESTS: dict[tuple[Any, ...], str] = {}
-
-
-def identity(ref: DatabaseRef) -> str | None:
-    """BLAKE2b of the file's bytes (about 1 GB/s), remembered per path, inode, size, mtime and ctime, so an
-    unchanged file is hashed once per process and any write makes it hashed again; None if it cannot be read."""
-    path = ref.path
-    try:
-        st = os.stat(path)
-        key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        if key not in _DIGESTS:
-            with open(path, "rb") as f:
-                _DIGESTS[key] = hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
-    except OSError:
-        return None
-    return _DIGESTS[key]
+identity = file_identity  # the file's content digest (engines/files.py)
 
 
 def copy_from_sqlite(source: Path, ref: DatabaseRef) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from workbench.core.secrets import mask
 from workbench.core.store.connection import StoreConnection, _now
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ScoreRow:
-    """One variant's outcome on one question: what the store writes and reads, and what the run's events carry."""
+    """One variant's outcome on one question: what the store writes and reads, and what the run's events carry.
+
+    Slotted: a stored run of 100,000 items holds one per variant and item (a third of the memory).
+    """
 
     variant_id: int
     item_index: int
@@ -32,35 +35,55 @@ class ScoreRow:
     completion_tokens: int = 0
 
 
+@dataclass(frozen=True)
+class ArmFigures:
+    """What one variant's rows in a run add up to, as the run list shows them (summed by the store)."""
+
+    answered: int  # scored or unscorable
+    scored: int
+    correct: int  # scored with an execution match
+    cost: float
+
+
 class ScoresMixin(StoreConnection):
     def save_score(self, run_id: int, row: ScoreRow) -> None:
+        self.save_scores(run_id, [row])
+
+    def save_scores(self, run_id: int, rows: Iterable[ScoreRow]) -> None:
+        """Write ``rows`` (each replacing the stored row of its variant and item) in one transaction."""
+        soft_f1 = self._has_soft_f1
+        now = _now()
+        values = (
+            (
+                run_id,
+                row.variant_id,
+                row.item_index,
+                row.db_id,
+                row.hardness,
+                row.request_hash,
+                row.predicted_sql,
+                _opt_int(row.exec_match),
+                _opt_int(row.exact_match),
+                row.status,
+                mask(row.reason),
+                now,
+                row.cost,
+                int(row.cached),
+                row.latency_ms,
+                row.prompt_tokens,
+                row.completion_tokens,
+                _opt_int(row.ts_match),
+                *((row.soft_f1,) if soft_f1 else ()),
+            )
+            for row in rows
+        )
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO scores (run_id, variant_id, item_index, db_id, hardness, request_hash, "
                 "predicted_sql, exec_match, exact_match, status, reason, created_at, cost, cached, latency_ms, "
-                f"prompt_tokens, completion_tokens, ts_match{', soft_f1' if self._has_soft_f1 else ''}) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' if self._has_soft_f1 else ''})",
-                (
-                    run_id,
-                    row.variant_id,
-                    row.item_index,
-                    row.db_id,
-                    row.hardness,
-                    row.request_hash,
-                    row.predicted_sql,
-                    _opt_int(row.exec_match),
-                    _opt_int(row.exact_match),
-                    row.status,
-                    mask(row.reason),
-                    _now(),
-                    row.cost,
-                    int(row.cached),
-                    row.latency_ms,
-                    row.prompt_tokens,
-                    row.completion_tokens,
-                    _opt_int(row.ts_match),
-                    *((row.soft_f1,) if self._has_soft_f1 else ()),
-                ),
+                f"prompt_tokens, completion_tokens, ts_match{', soft_f1' if soft_f1 else ''}) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{', ?' if soft_f1 else ''})",
+                values,
             )
 
     def done_items(self, run_id: int) -> set[tuple[int, int]]:
@@ -69,6 +92,22 @@ class ScoresMixin(StoreConnection):
             "SELECT variant_id, item_index FROM scores WHERE run_id = ? AND status != 'failed'", (run_id,)
         )
         return {(int(v), int(i)) for v, i in rows}
+
+    def arm_figures(self) -> dict[tuple[int, int], ArmFigures]:
+        """(run id, variant id) -> its rows' counts and cost, for every run, summed in one statement."""
+        rows = self.db.execute(
+            "SELECT run_id, variant_id, sum(status != 'failed'), sum(status = 'scored'), "
+            "sum(status = 'scored' AND exec_match = 1), total(cost) FROM scores GROUP BY run_id, variant_id"
+        )
+        return {(int(r), int(v)): ArmFigures(int(a), int(s), int(c), float(cost)) for r, v, a, s, c, cost in rows}
+
+    def verdicts(self, run_id: int, variant_id: int) -> dict[int, bool]:
+        """A variant's scored items in a run -> whether each matched on execution."""
+        rows = self.db.execute(
+            "SELECT item_index, exec_match FROM scores WHERE run_id = ? AND variant_id = ? AND status = 'scored'",
+            (run_id, variant_id),
+        )
+        return {int(i): bool(m) for i, m in rows}
 
     def scores(self, run_id: int) -> Iterator[ScoreRow]:
         cur = self.db.execute(

@@ -142,7 +142,9 @@ class PlotsPane(QWidget):
         session = self.session
         if session.dataset is None or session.state in ("starting", "running", "paused"):
             return  # redrawn when the run ends
-        self.history = prompt_history(session.store, session.dataset, session.split, self.read_runs)
+        self.history = prompt_history(
+            session.store, session.dataset, session.split, self.read_runs, {session.split: len(session.items)}
+        )
         if self._plots is not None:  # else drawn when the plots are made
             self._draw_history()
 

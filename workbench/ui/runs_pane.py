@@ -127,7 +127,11 @@ class RunsPane(QWidget):
         """Read the runs on the open dataset again; the current row and expansions follow the same runs."""
         dataset = self.session.dataset
         current = self._key(self.tree.currentIndex())
-        self.model.set_runs(run_list(self.session.store, dataset, self.read_runs) if dataset is not None else [])
+        self.model.set_runs(
+            run_list(self.session.store, dataset, self.read_runs, {self.session.split: len(self.session.items)})
+            if dataset is not None
+            else []
+        )
         self.tree.expandAll()
         if current is not None:
             index = self.model.arm_index(*current)

@@ -148,9 +148,14 @@ def arm_rows(
 ReadRuns = dict[tuple[str, int, str, str], list[ArmRow]]  # (store, run id, state, updated) -> the run's arms
 
 
-def run_list(store: Store, dataset: Dataset, read: ReadRuns | None = None) -> list[RunRow]:
-    """Every stored run on ``dataset`` (any split), newest first; runs already in ``read`` are not read again."""
-    sizes: dict[str, int | None] = {}
+def run_list(
+    store: Store, dataset: Dataset, read: ReadRuns | None = None, sizes: dict[str, int | None] | None = None
+) -> list[RunRow]:
+    """Every stored run on ``dataset`` (any split), newest first; runs already in ``read`` are not read again.
+
+    ``sizes``: splits whose size the caller knows (the app: the open split's), so their files are not read again.
+    """
+    sizes = dict(sizes or {})
     identity = dataset.identity
     listed = [info for info in reversed(store.runs()) if (info.dataset_root, info.questions) == identity]
     key_of = {info.id: (str(store.path), info.id, info.state, info.updated_at) for info in listed}

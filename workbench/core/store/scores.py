@@ -117,31 +117,27 @@ class ScoresMixin(StoreConnection):
             "ORDER BY variant_id, item_index",
             (run_id,),
         )
-        for r in cur:
+        for r in cur:  # SQLite gives ints, floats and str already: only the 0/1/NULL flags are converted
             yield ScoreRow(
-                variant_id=int(r[0]),
-                item_index=int(r[1]),
+                variant_id=r[0],
+                item_index=r[1],
                 db_id=r[2],
                 hardness=r[3],
-                exec_match=_opt_bool(r[4]),
-                exact_match=_opt_bool(r[5]),
+                exec_match=None if r[4] is None else r[4] == 1,
+                exact_match=None if r[5] is None else r[5] == 1,
                 status=r[6],
                 reason=r[7],
                 predicted_sql=r[8],
                 request_hash=r[9],
-                cost=float(r[10]),
-                cached=bool(r[11]),
+                cost=r[10],
+                cached=r[11] == 1,
                 latency_ms=r[12],
-                prompt_tokens=int(r[13]),
-                completion_tokens=int(r[14]),
-                ts_match=_opt_bool(r[15]),
+                prompt_tokens=r[13],
+                completion_tokens=r[14],
+                ts_match=None if r[15] is None else r[15] == 1,
                 soft_f1=r[16],
             )
 
 
 def _opt_int(value: bool | None) -> int | None:
     return None if value is None else int(value)
-
-
-def _opt_bool(value: int | None) -> bool | None:
-    return None if value is None else bool(value)

@@ -13,6 +13,7 @@ from workbench.core.reports.results import RunResults
 from workbench.core.reports.run_list import ReadRuns, run_list
 from workbench.core.reports.stats import wilson_interval
 from workbench.core.store import Store
+from workbench.core.store.scores import ARM_FIGURES_SQL
 
 
 def test_runs_are_listed_newest_first_with_their_arms(demo_path: Path, tmp_path: Path) -> None:
@@ -122,3 +123,9 @@ def test_the_run_list_reads_a_bounded_number_of_statements_and_verdicts_only_whe
             (s.variant, s.correct, s.completed) for s in expected
         ]
     assert counts[0] == counts[1]
+
+
+def test_the_arms_figures_are_summed_from_an_index_not_the_rows(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    plan = store.db.execute(f"EXPLAIN QUERY PLAN {ARM_FIGURES_SQL}").fetchall()
+    assert any("COVERING INDEX scores_figures" in str(step) for step in plan), plan

@@ -35,6 +35,12 @@ class ScoreRow:
     completion_tokens: int = 0
 
 
+ARM_FIGURES_SQL = (  # answered, scored, right and cost per run and variant: from the scores_figures index alone
+    "SELECT run_id, variant_id, sum(status != 'failed'), sum(status = 'scored'), "
+    "sum(status = 'scored' AND exec_match = 1), total(cost) FROM scores GROUP BY run_id, variant_id"
+)
+
+
 @dataclass(frozen=True)
 class ArmFigures:
     """What one variant's rows in a run add up to, as the run list shows them (summed by the store)."""
@@ -95,10 +101,7 @@ class ScoresMixin(StoreConnection):
 
     def arm_figures(self) -> dict[tuple[int, int], ArmFigures]:
         """(run id, variant id) -> its rows' counts and cost, for every run, summed in one statement."""
-        rows = self.db.execute(
-            "SELECT run_id, variant_id, sum(status != 'failed'), sum(status = 'scored'), "
-            "sum(status = 'scored' AND exec_match = 1), total(cost) FROM scores GROUP BY run_id, variant_id"
-        )
+        rows = self.db.execute(ARM_FIGURES_SQL)
         return {(int(r), int(v)): ArmFigures(int(a), int(s), int(c), float(cost)) for r, v, a, s, c, cost in rows}
 
     def verdicts(self, run_id: int, variant_id: int) -> dict[int, bool]:

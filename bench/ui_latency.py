@@ -19,9 +19,6 @@ showing (about a second; a user's first click comes later). Last line:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._app_process import add_child_arguments, run_child, run_in_app, write_figures  # noqa: E402
+
 TICK_MS = 5
 
 
@@ -37,9 +36,7 @@ def child(args: argparse.Namespace) -> None:
     """The app itself: open, show, run, watch the loop; write the figures as JSON."""
     import asyncio
 
-    import qasync
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from workbench.core.endpoints.profiles import EndpointProfile, ProfileStore
     from workbench.core.runs.runspec import VariantSpec
@@ -50,9 +47,6 @@ def child(args: argparse.Namespace) -> None:
     paths = AppPaths(work / "workspace.sqlite", work / "profiles.json", work / "ui.ini")
     profile = EndpointProfile(name="bench", base_url=args.base_url, model="gold", concurrency=16, timeout_s=30)
     ProfileStore(paths.profiles).save({"bench": profile})
-    app = QApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     figures: dict[str, float] = {}
     gaps: list[float] = []
 
@@ -90,35 +84,24 @@ def child(args: argparse.Namespace) -> None:
         window.close()
         await session.shutdown()
 
-    with loop:
-        loop.run_until_complete(main())
+    run_in_app(main)
     gaps.sort()
     figures["max_stall_ms"] = max(0.0, gaps[-1]) if gaps else 0.0
     figures["p99_stall_ms"] = max(0.0, gaps[int(0.99 * (len(gaps) - 1))]) if gaps else 0.0
     figures["ticks"] = len(gaps)
-    Path(args.out).write_text(json.dumps(figures))
+    write_figures(args.out, figures)
 
 
 def one_run(base_url: str, dataset: Path, results: int, folder: Path) -> dict[str, float]:
-    work = Path(tempfile.mkdtemp(dir=folder))
-    out = work / "figures.json"
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    spawned = time.time()
-    cmd = [sys.executable, __file__, "--child", "--base-url", base_url, "--dataset", str(dataset),
-           "--results", str(results), "--work", str(work), "--out", str(out),
-           "--spawned-at", repr(spawned)]  # fmt: skip
-    subprocess.run(cmd, env=env, check=True, stderr=subprocess.DEVNULL, timeout=600)
-    return dict(json.loads(out.read_text()))
+    options = {"--base-url": base_url, "--dataset": str(dataset), "--results": str(results)}
+    return run_child(__file__, folder, options)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for hidden in ("--base-url", "--dataset", "--work", "--out"):
-        ap.add_argument(hidden, help=argparse.SUPPRESS)
-    ap.add_argument("--spawned-at", type=float, help=argparse.SUPPRESS)
+    add_child_arguments(ap, "--base-url", "--dataset")
     args = ap.parse_args()
     if args.child:
         child(args)

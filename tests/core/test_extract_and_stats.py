@@ -66,3 +66,16 @@ def test_percentile() -> None:
 )
 def test_mcnemar_exact(b: int, c: int, p: float) -> None:
     assert mcnemar_p(b, c) == pytest.approx(p)
+
+
+def test_mcnemar_p_of_many_pairs_agrees_with_the_exact_sum() -> None:
+    """Past EXACT_MCNEMAR_PAIRS the tail is summed in floating point: the same p-value, to 1e-9."""
+    import math
+
+    from workbench.core.reports.stats import EXACT_MCNEMAR_PAIRS
+
+    for b, c in ((EXACT_MCNEMAR_PAIRS // 2, EXACT_MCNEMAR_PAIRS // 2 + 1), (600, 700), (560, 2000), (1500, 1500)):
+        n = b + c
+        assert n > EXACT_MCNEMAR_PAIRS
+        exact = min(1.0, 2 * sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n)
+        assert mcnemar_p(b, c) == pytest.approx(exact, rel=1e-9, abs=1e-300)

@@ -9,9 +9,11 @@ import pytest
 from tests.core.test_experiments import _row, fill_store
 from workbench.core.data.dataset import Dataset
 from workbench.core.reports.history import prompt_history
+from workbench.core.reports.results import RunResults
 from workbench.core.reports.run_list import ReadRuns, run_list
 from workbench.core.reports.stats import wilson_interval
 from workbench.core.store import Store
+from workbench.core.store.scores import ARM_FIGURES_SQL
 
 
 def test_runs_are_listed_newest_first_with_their_arms(demo_path: Path, tmp_path: Path) -> None:
@@ -85,3 +87,45 @@ def test_history_compares_on_the_common_items_and_marks_incomplete_runs(demo_pat
     assert [p.accuracy for p in points] == [5 / 20, 10 / 20, 1.0]
     assert (points[1].low, points[1].high) == wilson_interval(10, 20)
     assert points[2].incomplete_reason == "cancelled, 14 of 14 answered; EX on the 8 of 20 common items"
+
+
+def _many_runs(store: Store, root: Path, count: int) -> None:
+    dataset_id = store.dataset_id(str(root.resolve()), "demo")
+    ids = [store.variant_id(name, "http://e", "gold", {}, "none", None) for name in ("x", "y")]
+    for k in range(count):
+        run_id = store.create_run(f"many-{k}", dataset_id, "dev", 5, ids)
+        for variant_id in ids:
+            store.save_scores(run_id, [_row(variant_id, i, (i + k) % 2 == 0, 0.0, 1.0) for i in range(5)])
+        store.set_state(run_id, "completed")
+
+
+def test_the_run_list_reads_a_bounded_number_of_statements_and_verdicts_only_when_asked(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    """Listing 40 runs issues as many SQL statements as listing 20; no arm's rows are read until history asks."""
+    dataset = Dataset(demo_path)
+    counts = []
+    for count in (20, 40):
+        store = Store(tmp_path / f"w{count}.sqlite")
+        _many_runs(store, demo_path, count)
+        statements: list[str] = []
+        store.db.set_trace_callback(statements.append)
+        rows = run_list(store, dataset)
+        store.db.set_trace_callback(None)
+        assert len(rows) == count
+        assert not any("item_index" in s for s in statements)  # no row of any arm was read
+        counts.append(len(statements))
+        arm = rows[-1].arms[0]  # many-0, x: items 0, 2, 4 right
+        assert (arm.asked, arm.answered, arm.scored, arm.correct) == (5, 5, 5, 3)
+        assert dict(arm.verdicts) == {0: True, 1: False, 2: True, 3: False, 4: True}
+        expected = RunResults.from_store(store, rows[0].info.id).summaries()
+        assert [(a.variant, a.correct, a.scored) for a in rows[0].arms] == [
+            (s.variant, s.correct, s.completed) for s in expected
+        ]
+    assert counts[0] == counts[1]
+
+
+def test_the_arms_figures_are_summed_from_an_index_not_the_rows(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    plan = store.db.execute(f"EXPLAIN QUERY PLAN {ARM_FIGURES_SQL}").fetchall()
+    assert any("COVERING INDEX scores_figures" in str(step) for step in plan), plan

@@ -55,7 +55,7 @@ class PlotsPane(QWidget):
         super().__init__()
         self.session = session
         self.bars: list[tuple[str, float, float, float]] = []  # what the variant plot shows: name, value, lo, hi
-        self.history: list[HistoryPoint] = []
+        self._history: list[HistoryPoint] | None = None  # None: to be read (when shown or asked for)
         self.read_runs: ReadRuns = {}  # finished runs' figures, read once
         self._plots: tuple[Any, Any, QLabel] | None = None  # variants plot, history plot, history note
         session.results_changed.connect(self.refresh_variants)
@@ -63,6 +63,20 @@ class PlotsPane(QWidget):
         session.dataset_changed.connect(self.refresh_history)
         self.refresh_variants()
         self.refresh_history()
+
+    @property
+    def history(self) -> list[HistoryPoint]:
+        """The history plot's points, read from the store when first asked for since the runs changed."""
+        if self._history is None:
+            session = self.session
+            self._history = (
+                prompt_history(
+                    session.store, session.dataset, session.split, self.read_runs, {session.split: len(session.items)}
+                )
+                if session.dataset is not None
+                else []
+            )
+        return self._history
 
     @property
     def variants_plot(self) -> pyqtgraph.PlotWidget:
@@ -142,8 +156,8 @@ class PlotsPane(QWidget):
         session = self.session
         if session.dataset is None or session.state in ("starting", "running", "paused"):
             return  # redrawn when the run ends
-        self.history = prompt_history(session.store, session.dataset, session.split, self.read_runs)
-        if self._plots is not None:  # else drawn when the plots are made
+        self._history = None  # read again when drawn or asked for: a hidden tab reads nothing (every verdict
+        if self._plots is not None:  # of every run on the split, 300,000 for a 100k-item run of 3 variants)
             self._draw_history()
 
     def _draw_history(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.data.items import Item
 from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
 from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
@@ -41,11 +42,15 @@ class QuestionsModel(QAbstractTableModel):
         self.variants: list[str] = []
         self.search = ""
         self._questions: dict[int, tuple[str, str]] = {}
+        self._questions_of: list[Item] | None = None  # the split whose questions ``_questions`` holds
+        self.positions: dict[int, int] = {}  # item index -> its row
         self.overlay = GoldOverlay.of(session)  # disputes and gold problems: marks and tooltips on the question
 
     def reload(self) -> None:
         session = self.session
-        self._questions = {i.index: (i.db_id, i.question) for i in session.items}
+        if self._questions_of is not session.items:  # once per split: 100k items take a tenth of a second
+            self._questions = {i.index: (i.db_id, i.question) for i in session.items}
+            self._questions_of = session.items
         needle = self.search.lower()
         rows = [
             i
@@ -56,6 +61,7 @@ class QuestionsModel(QAbstractTableModel):
         if rows != self.rows or variants != self.variants:
             self.beginResetModel()
             self.rows, self.variants = rows, variants
+            self.positions = {index: row for row, index in enumerate(rows)}
             self.endResetModel()
         elif rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(rows) - 1, self.columnCount() - 1))
@@ -225,7 +231,7 @@ class QuestionsPane(QWidget):
             + (" · no question matches" if hidden_all else "")
         )
         self.show_all.setVisible(hidden_all)
-        if self.model.rows and self.session.current_index not in self.model.rows:
+        if self.model.rows and self.session.current_index not in self.model.positions:
             self.session.select_question(self.model.rows[0])  # the outputs follow the list: never a hidden question
         self._select(self.session.current_index)
         if self.table.horizontalHeader().count() != self._sized_columns:
@@ -263,9 +269,9 @@ class QuestionsPane(QWidget):
         return self.column_widths
 
     def _select(self, index: int | None) -> None:
-        if index is None or index not in self.model.rows:
+        row = self.model.positions.get(index) if index is not None else None
+        if row is None:
             return
-        row = self.model.rows.index(index)
         if self.table.currentIndex().row() != row:
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))

@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
 
 from workbench.core.reports.experiments import Arm, ArmComparison, ArmError, compare, run_arm
 from workbench.core.reports.run_list import ArmRow, ReadRuns, RunRow, run_list
-from workbench.ui.runs_model import ArmKey, RunsModel
+from workbench.ui.runs_model import COLUMNS, ArmKey, RunsModel
 from workbench.ui.session import AppSession
 
+COLUMN_WIDTHS = {"run": 190, "date (UTC)": 120, "split": 60, "answered": 100, "state": 90, "model": 130,
+                 "prompt": 120, "retrieval": 100, "EX %": 60, "95% CI": 100, "cost $": 70}  # fmt: skip
 COMPARISON_COLUMNS = ("variant", "prompt", "common items", "EX baseline %", "EX %", "Δ EX (95% CI)", "fixed",
                       "broken", "McNemar p")  # fmt: skip
 
@@ -64,7 +66,10 @@ class RunsPane(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setUniformRowHeights(True)
         self.tree.setAllColumnsShowFocus(True)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.tree.header()  # fixed widths: fitting the contents measures every row (seconds at 500 runs)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, name in enumerate(COLUMNS):
+            header.resizeSection(column, COLUMN_WIDTHS.get(name, 80))
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.setToolTip("Enter opens a run; Ctrl+B pins the variant as the baseline")
         self.open_button = QPushButton("Open")
@@ -122,7 +127,11 @@ class RunsPane(QWidget):
         """Read the runs on the open dataset again; the current row and expansions follow the same runs."""
         dataset = self.session.dataset
         current = self._key(self.tree.currentIndex())
-        self.model.set_runs(run_list(self.session.store, dataset, self.read_runs) if dataset is not None else [])
+        self.model.set_runs(
+            run_list(self.session.store, dataset, self.read_runs, {self.session.split: len(self.session.items)})
+            if dataset is not None
+            else []
+        )
         self.tree.expandAll()
         if current is not None:
             index = self.model.arm_index(*current)

@@ -48,11 +48,29 @@ class ArmSpec:
 
 def arm_specs(store: Store, run_id: int) -> dict[str, ArmSpec]:
     """Each variant of a run (by name, in the run's order) with its spec."""
-    kept = {s["name"]: s for s in store.run_specs(run_id) or []}
+    return _arm_specs(store, store.run_specs(run_id), store.variant_details(run_id))
+
+
+def every_run_arm_specs(store: Store) -> dict[int, dict[str, ArmSpec]]:
+    """``arm_specs`` of every run (run id -> its variants' specs), in a fixed number of statements."""
+    kept, details = store.runs_specs(), store.runs_variant_details()
     labels = store.version_labels()
     names = {v.id: v.name for v in store.prompt_versions()}
+    return {run_id: _arm_specs(store, kept.get(run_id), d, labels, names) for run_id, d in details.items()}
+
+
+def _arm_specs(
+    store: Store,
+    stored: list[dict[str, Any]] | None,
+    details: list[dict[str, Any]],
+    labels: dict[int, str] | None = None,
+    names: dict[int, str] | None = None,
+) -> dict[str, ArmSpec]:
+    kept = {s["name"]: s for s in stored or []}
+    labels = store.version_labels() if labels is None else labels
+    names = {v.id: v.name for v in store.prompt_versions()} if names is None else names
     out = {}
-    for d in store.variant_details(run_id):
+    for d in details:
         version, spec = d["prompt_version_id"], kept.get(d["name"], {})
         out[d["name"]] = ArmSpec(
             d["model"],

@@ -71,9 +71,12 @@ def _point(run: RunRow, arm: ArmRow, common: set[int]) -> HistoryPoint:
                         run.info.state, arm.answered, arm.asked)  # fmt: skip
 
 
-def prompt_history(store: Store, dataset: Dataset, split: str, read: ReadRuns | None = None) -> list[HistoryPoint]:
-    """One point per (run, variant) with answers on the common items, oldest run first (``read``: see run_list)."""
-    runs = [r for r in reversed(run_list(store, dataset, read)) if r.info.split == split]
+def prompt_history(
+    store: Store, dataset: Dataset, split: str, read: ReadRuns | None = None, sizes: dict[str, int | None] | None = None
+) -> list[HistoryPoint]:
+    """One point per (run, variant) with answers on the common items, oldest run first (``read``, ``sizes``: see
+    run_list)."""
+    runs = [r for r in reversed(run_list(store, dataset, read, sizes)) if r.info.split == split]
     common = common_items(runs)
     points = [_point(r, a, common) for r in runs for a in r.arms if a.verdicts]
     return [p for p in points if p.n]  # a point with none of the common items is left out

@@ -5,19 +5,51 @@ item limit); an arm's *answered* count is its items with an answer (scored or un
 item was not answered). A run is complete when it is in state ``completed`` and every arm answered
 every asked item; a cancelled run, or one with failures, is not, and plots mark it (history.py).
 
-Reading a run's figures reads all its rows; a caller that lists again and again (the GUI, at every
-run's start and end) passes a ``ReadRuns`` dict, and a run that no process is working on is read
-once: its rows are final until it is resumed, which changes its state and time.
+The list is read in a fixed number of statements whatever the number of runs: the runs, their
+variants and specs, and every arm's figures summed by the store (``Store.arm_figures``); an arm's
+verdicts (item -> execution match, which history reads) are read from the store only when first
+asked for (``StoredVerdicts``). A caller that lists again and again (the GUI, at every run's start
+and end) passes a ``ReadRuns`` dict, and a run that no process is working on is read once: its
+rows are final until it is resumed, which changes its state and time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from workbench.core.data.dataset import Dataset, DatasetError
-from workbench.core.reports.experiments import ArmSpec, arm_specs
-from workbench.core.reports.results import RunResults
-from workbench.core.store import LIVE_STATES, RunInfo, Store
+from workbench.core.reports.experiments import ArmSpec, every_run_arm_specs
+from workbench.core.reports.stats import wilson_interval
+from workbench.core.store import LIVE_STATES, ArmFigures, RunInfo, Store
+
+
+class StoredVerdicts(Mapping[int, bool]):
+    """One arm's scored items -> execution match, read from the store the first time they are asked for."""
+
+    def __init__(self, store: Store, run_id: int, variant_id: int) -> None:
+        self._source = (store, run_id, variant_id)
+        self._read: dict[int, bool] | None = None
+
+    @property
+    def _verdicts(self) -> dict[int, bool]:
+        if self._read is None:
+            self._read = self._source[0].verdicts(*self._source[1:])
+        return self._read
+
+    @property
+    def read(self) -> bool:
+        """Whether the verdicts were read from the store yet."""
+        return self._read is not None
+
+    def __getitem__(self, index: int) -> bool:
+        return self._verdicts[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._verdicts)
+
+    def __len__(self) -> int:
+        return len(self._verdicts)
 
 
 @dataclass(frozen=True)
@@ -32,7 +64,7 @@ class ArmRow:
     correct: int
     interval: tuple[float, float]  # Wilson 95% interval of EX
     cost: float
-    verdicts: dict[int, bool] = field(default_factory=dict, repr=False)  # scored item -> execution match
+    verdicts: Mapping[int, bool] = field(default_factory=dict, repr=False)  # scored item -> execution match
 
     @property
     def execution_accuracy(self) -> float:
@@ -75,56 +107,75 @@ class RunRow:
         return self.info.state == "completed" and all(a.asked is not None and a.answered >= a.asked for a in self.arms)
 
 
-def asked_items(dataset: Dataset, split: str, limit: int | None) -> int | None:
-    """How many items of ``split`` a run with item limit ``limit`` sets out to answer; None if unreadable."""
-    try:
-        size = len(dataset.source.items(split))
-    except (DatasetError, OSError):
+def asked_items(
+    dataset: Dataset, split: str, limit: int | None, sizes: dict[str, int | None] | None = None
+) -> int | None:
+    """How many items of ``split`` a run with item limit ``limit`` sets out to answer; None if unreadable.
+
+    ``sizes`` (split -> its size) keeps each split's size for the next run asked about: one read of its file.
+    """
+    sizes = {} if sizes is None else sizes
+    if split not in sizes:
+        try:
+            sizes[split] = len(dataset.source.items(split))
+        except (DatasetError, OSError):
+            sizes[split] = None
+    size = sizes[split]
+    if size is None:
         return None
     return min(size, limit) if limit else size
 
 
-def arm_rows(store: Store, info: RunInfo, asked: int | None) -> list[ArmRow]:
-    """A run's arms with their figures (each arm asked ``asked`` items)."""
-    results = RunResults.from_store(store, info.id)
-    specs = arm_specs(store, info.id)
+def arm_rows(
+    store: Store,
+    info: RunInfo,
+    asked: int | None,
+    specs: dict[str, ArmSpec],
+    variants: list[tuple[int, str, str]],
+    figures: Mapping[tuple[int, int], ArmFigures],
+) -> list[ArmRow]:
+    """A run's arms (``variants``: id, name, model, in the run's order) with their figures (each asked ``asked``)."""
     out = []
-    for summary in results.summaries():
-        spec = specs.get(summary.variant) or ArmSpec(summary.model, "", "", "none", None, None)
-        out.append(
-            ArmRow(
-                summary.variant,
-                spec,
-                asked,
-                summary.completed + summary.unscorable,
-                summary.completed,
-                summary.correct,
-                summary.interval,
-                summary.cost,
-                results.verdicts(summary.variant),
-            )
-        )
+    for variant_id, name, model in variants:
+        f = figures.get((info.id, variant_id)) or ArmFigures(0, 0, 0, 0.0)
+        spec = specs.get(name) or ArmSpec(model, "", "", "none", None, None)
+        interval = wilson_interval(f.correct, f.scored)
+        verdicts = StoredVerdicts(store, info.id, variant_id)
+        out.append(ArmRow(name, spec, asked, f.answered, f.scored, f.correct, interval, f.cost, verdicts))
     return out
 
 
 ReadRuns = dict[tuple[str, int, str, str], list[ArmRow]]  # (store, run id, state, updated) -> the run's arms
 
 
-def run_list(store: Store, dataset: Dataset, read: ReadRuns | None = None) -> list[RunRow]:
-    """Every stored run on ``dataset`` (any split), newest first; runs already in ``read`` are not read again."""
-    sizes: dict[tuple[str, int | None], int | None] = {}
+def run_list(
+    store: Store, dataset: Dataset, read: ReadRuns | None = None, sizes: dict[str, int | None] | None = None
+) -> list[RunRow]:
+    """Every stored run on ``dataset`` (any split), newest first; runs already in ``read`` are not read again.
+
+    ``sizes``: splits whose size the caller knows (the app: the open split's), so their files are not read again.
+    """
+    sizes = dict(sizes or {})
+    identity = dataset.identity
+    listed = [info for info in reversed(store.runs()) if (info.dataset_root, info.questions) == identity]
+    key_of = {info.id: (str(store.path), info.id, info.state, info.updated_at) for info in listed}
+    known = {i: read[k] for i, k in key_of.items() if read is not None and k in read}
+    specs: dict[int, dict[str, ArmSpec]] = {}
+    figures: dict[tuple[int, int], ArmFigures] = {}
+    variants: dict[int, list[tuple[int, str, str]]] = {}
+    if len(known) < len(listed):  # the runs not read before: their variants, specs and figures at once
+        specs, figures = every_run_arm_specs(store), store.arm_figures()
+        variants = {
+            run_id: [(d["id"], d["name"], d["model"]) for d in details]
+            for run_id, details in store.runs_variant_details().items()
+        }
     rows = []
-    for info in reversed(store.runs()):
-        if (info.dataset_root, info.questions) != dataset.identity:
-            continue
-        key = (str(store.path), info.id, info.state, info.updated_at)
-        arms = read.get(key) if read is not None else None
+    for info in listed:
+        arms = known.get(info.id)
         if arms is None:
-            limits = (info.split, info.item_limit)
-            if limits not in sizes:
-                sizes[limits] = asked_items(dataset, info.split, info.item_limit)
-            arms = arm_rows(store, info, sizes[limits])
+            asked = asked_items(dataset, info.split, info.item_limit, sizes)
+            arms = arm_rows(store, info, asked, specs.get(info.id, {}), variants.get(info.id, []), figures)
             if read is not None and info.state not in LIVE_STATES:
-                read[key] = arms
+                read[key_of[info.id]] = arms
         rows.append(RunRow(info, arms))
     return rows

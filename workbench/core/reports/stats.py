@@ -31,13 +31,20 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+EXACT_MCNEMAR_PAIRS = 1000  # up to this many discordant pairs the p-value is summed in exact integers
+
+
 def mcnemar_p(b: int, c: int) -> float:
     """Two-sided exact McNemar test p-value for b and c discordant pairs (binomial, p = 1/2)."""
     n = b + c
     if n == 0:
         return 1.0
     k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    if n <= EXACT_MCNEMAR_PAIRS:
+        tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    else:  # the same sum in floating point: big integers' cost grows with n squared (minutes at 100k items)
+        top = math.lgamma(n + 1) - n * math.log(2)
+        tail = math.fsum(math.exp(top - math.lgamma(i + 1) - math.lgamma(n - i + 1)) for i in range(k + 1))
     return min(1.0, 2 * tail)
 
 

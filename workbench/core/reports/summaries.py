@@ -39,6 +39,9 @@ class VariantSummary:
     cached_latencies_ms: list[float] = field(default_factory=list, repr=False)  # as measured when first answered
     override_correct: int = 0  # EX with overrides (overrides.py): right once disputes apply
     override_n: int = 0  # scored items not left out by a dispute
+    _percentiles: dict[tuple[int, float], float | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )  # latency percentiles asked for since the last row was added
 
     def add(self, row: ScoreRow, overrides: Overrides = NO_OVERRIDES) -> None:
         verdict = overrides.verdict(row)
@@ -68,6 +71,8 @@ class VariantSummary:
         self.cost += row.cost
         self.cached += row.cached
         if row.latency_ms is not None:
+            if self._percentiles:
+                self._percentiles.clear()
             (self.cached_latencies_ms if row.cached else self.latencies_ms).append(row.latency_ms)
 
     @property
@@ -103,11 +108,18 @@ class VariantSummary:
 
     def latency_ms(self, q: float) -> float | None:
         """The ``q``-th percentile of this run's measured latencies; None when no answer was measured here."""
-        return percentile(self.latencies_ms, q)
+        return self._percentile(self.latencies_ms, q)
 
     def cached_latency_ms(self, q: float) -> float | None:
         """The same over answers from the cache, as they were measured when first asked."""
-        return percentile(self.cached_latencies_ms, q)
+        return self._percentile(self.cached_latencies_ms, q)
+
+    def _percentile(self, values: list[float], q: float) -> float | None:
+        """Remembered until the next row is added: the accuracy table asks for each cell at every repaint."""
+        key = (id(values), q)
+        if key not in self._percentiles:
+            self._percentiles[key] = percentile(values, q)
+        return self._percentiles[key]
 
     def to_json(self) -> dict[str, Any]:
         """The summary's figures; ``soft_f1`` only where computed (a BIRD dataset)."""

@@ -36,13 +36,14 @@ from workbench.core.store.migrations import MIGRATIONS
 from workbench.core.store.prompt_versions import PromptVersion, PromptVersionsMixin
 from workbench.core.store.response_cache import ResponseCacheMixin
 from workbench.core.store.runs import LIVE_STATES, RunInfo, RunsMixin
-from workbench.core.store.scores import ScoreRow, ScoresMixin
+from workbench.core.store.scores import ArmFigures, ScoreRow, ScoresMixin
 
 __all__ = [
     "DISPUTE_KINDS",
     "DISPUTE_LABELS",
     "LIVE_STATES",
     "MIGRATIONS",
+    "ArmFigures",
     "Dispute",
     "PromptVersion",
     "RunInfo",

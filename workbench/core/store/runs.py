@@ -106,21 +106,37 @@ class RunsMixin(StoreConnection):
 
     def run(self, name_or_id: str | int) -> RunInfo:
         column = "r.id" if isinstance(name_or_id, int) or str(name_or_id).isdigit() else "r.name"
-        row = self.db.execute(
-            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at, "
-            f"{'r.owner' if self._has_owner else 'NULL'}, {'r.questions' if self._has_questions else 'NULL'} "
-            f"FROM runs AS r JOIN datasets AS d ON r.dataset_id = d.id WHERE {column} = ?",
-            (name_or_id,),
-        ).fetchone()
+        row = self.db.execute(f"{self._run_select()} WHERE {column} = ?", (name_or_id,)).fetchone()
         if row is None:
             raise StoreError(f"no run {name_or_id!r} in {self.path}")
-        info = RunInfo(*row)
-        if info.state in LIVE_STATES and not lifeline.alive(info.owner):
-            return dataclasses.replace(info, state="interrupted")  # its process died without saying so
-        return info
+        return _run_info(row)
 
     def runs(self) -> list[RunInfo]:
-        return [self.run(int(r[0])) for r in self.db.execute("SELECT id FROM runs ORDER BY id")]
+        """Every run, oldest first, read in one statement."""
+        return [_run_info(row) for row in self.db.execute(f"{self._run_select()} ORDER BY r.id")]
+
+    def _run_select(self) -> str:
+        return (
+            "SELECT r.id, r.name, d.root, r.split, r.item_limit, r.state, r.created_at, r.updated_at, "
+            f"{'r.owner' if self._has_owner else 'NULL'}, {'r.questions' if self._has_questions else 'NULL'} "
+            "FROM runs AS r JOIN datasets AS d ON r.dataset_id = d.id"
+        )
+
+    def runs_variant_details(self) -> dict[int, list[dict[str, Any]]]:
+        """``variant_details`` of every run (run id -> its variants in order), read in one statement."""
+        rows = self.db.execute(
+            "SELECT rv.run_id, v.id, v.name, v.endpoint, v.model, v.prompt_version_id, v.retrieval, v.params "
+            "FROM run_variants AS rv JOIN variants AS v ON rv.variant_id = v.id ORDER BY rv.run_id, rv.position"
+        )
+        keys = ("id", "name", "endpoint", "model", "prompt_version_id", "retrieval")
+        out: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(int(r[0]), []).append(dict(zip(keys, r[1:7], strict=True)) | {"params": json.loads(r[7])})
+        return out
+
+    def runs_specs(self) -> dict[int, list[dict[str, Any]]]:
+        """``run_specs`` of every run that stored its specs, read in one statement."""
+        return {int(i): list(json.loads(s)) for i, s in self.db.execute("SELECT run_id, specs FROM run_specs")}
 
     def save_run_specs(self, run_id: int, specs: list[dict[str, Any]]) -> None:
         with self.transaction() as db:
@@ -155,3 +171,10 @@ class RunsMixin(StoreConnection):
         """Record this process as the run's owner (a store opened with fewer migrations has no such column)."""
         if self._has_owner:
             db.execute("UPDATE runs SET owner = ? WHERE id = ?", (lifeline.identity(), run_id))
+
+
+def _run_info(row: tuple[Any, ...]) -> RunInfo:
+    info = RunInfo(*row)
+    if info.state in LIVE_STATES and not lifeline.alive(info.owner):
+        return dataclasses.replace(info, state="interrupted")  # its process died without saying so
+    return info

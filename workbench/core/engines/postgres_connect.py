@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from typing import Any
 
 from workbench.core import secrets
@@ -62,39 +63,48 @@ def safe_url(url: str) -> str:
 
 
 def resolve_password(ref: DatabaseRef) -> str | None:
-    """The password for ``ref``: its environment variable, else the keyring, else None."""
+    """The password for ``ref``: its environment variable, else the keyring, else None.
+
+    Whatever is found is handed to this process's worker processes with their tasks (``bounded_pool``): a
+    worker's environment is the forkserver's, which may predate the variable, and its keyring may not reach it.
+    """
+    handed = handed_variable(ref)
     if ref.password_env:
-        value = os.environ.get(ref.password_env)
+        value = os.environ.get(ref.password_env) or os.environ.get(handed)
         if value is None:
             raise EngineError(
                 f"{safe_url(ref.label())}: the environment variable {ref.password_env} "
                 "(named for its password) is not set"
             )
-        secrets.remember(value)
-        return value
-    handed = handed_variable(ref)
-    if handed in os.environ:  # read from the keyring by the process that started this worker
-        secrets.remember(os.environ[handed])
-        return os.environ[handed]
+    elif handed in os.environ:  # read by the process that started this worker
+        value = os.environ[handed]
+    else:
+        value = _from_keyring(ref)
+        if value is None:
+            return None
+    secrets.remember(value)
+    os.environ[handed] = value
+    return value
+
+
+def _from_keyring(ref: DatabaseRef) -> str | None:
     try:
         import keyring
         import keyring.errors
     except ImportError:
         return None
     try:
-        value = keyring.get_password(KEYRING_SERVICE, ref.location)
+        value: str | None = keyring.get_password(KEYRING_SERVICE, ref.location)
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         return None
-    if value is not None:
-        secrets.remember(value)
-        os.environ[handed] = value  # this process's worker processes get it with their tasks (bounded_pool)
     return value
 
 
 def handed_variable(ref: DatabaseRef) -> str:
-    """The variable a password read from the keyring is handed to worker processes in (named by a digest of
-    the URL, so the name says nothing of it)."""
-    return HANDED_PREFIX + "PG_" + hashlib.blake2b(ref.location.encode(), digest_size=8).hexdigest()
+    """The variable a password is handed to worker processes in: named by a digest of the URL and of where the
+    password comes from (its variable, or the keyring), so the name says nothing of either."""
+    source = f"{ref.location}\0{ref.password_env}".encode()
+    return HANDED_PREFIX + "PG_" + hashlib.blake2b(source, digest_size=8).hexdigest()
 
 
 def store_password(ref: DatabaseRef, password: str) -> None:
@@ -104,6 +114,7 @@ def store_password(ref: DatabaseRef, password: str) -> None:
     import keyring.errors
 
     secrets.remember(password)
+    os.environ.pop(handed_variable(replace(ref, password_env="")), None)  # read the keyring's again
     try:
         keyring.set_password(KEYRING_SERVICE, ref.location, password)
     except (keyring.errors.KeyringError, RuntimeError, OSError) as exc:

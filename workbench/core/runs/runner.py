@@ -277,7 +277,7 @@ class Runner:
             drafted = first if isinstance(first, ItemFailed) else await self._answer(ctx, variant, item, first)
             if isinstance(drafted, ItemFailed):
                 return drafted
-            draft = extract_sql(_join_prefix(variant.answer_prefix, drafted[0].text)).sql
+            draft = extract_sql(_join_prefix(variant.answer_prefix, drafted[0].text), self.dataset.engine).sql
         prompt = await self._render(ctx, variant, item, lambda i: variant.messages(i, draft))
         answered = prompt if isinstance(prompt, ItemFailed) else await self._answer(ctx, variant, item, prompt)
         if isinstance(answered, ItemFailed):
@@ -355,7 +355,7 @@ class Runner:
     async def _score(
         self, ctx: _RunContext, variant: Variant, item: Item, key: str, answer: Completion, cached: bool
     ) -> Event:
-        extraction = extract_sql(_join_prefix(variant.answer_prefix, answer.text))
+        extraction = extract_sql(_join_prefix(variant.answer_prefix, answer.text), self.dataset.engine)
         loop = asyncio.get_running_loop()
         root, privileged = self.dataset.location, self.dataset.allow_privileged_role
         try:

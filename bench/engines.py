@@ -1,23 +1,19 @@
-"""Engines: items per second executing the demo's dev split on SQLite, DuckDB and PostgreSQL.
+"""Engines: items per second scoring the demo's dev gold on SQLite, DuckDB and PostgreSQL.
 
-    python bench/engines.py [--repeat 5]
+    python bench/engines.py [--repeat 3]
 
-Converts the demo itself into a temporary folder (``dataset convert`` to DuckDB files, and to a
-PostgreSQL server started for the run with ``tests.pg_server.start_server`` — initdb into a temp
-folder — when that module and the server binaries are there). Scoring a DuckDB or PostgreSQL
-dataset end to end needs the dataset to name its engine, so this bench measures what scoring
-does per item on each engine instead: the gold query and a prediction (the demo's sample
-predictions, transpiled like the gold) executed through ``registry.open_database``, one
-connection per database, rows fetched and normalised. items/s = (gold + prediction
-executions) / 2 per second, over ``--repeat`` passes. An engine that cannot run here (its
-module or server missing) prints ``n/a`` and says why on stderr.
+Converts the demo itself into a temporary folder (``dataset convert`` to DuckDB files, and into a
+PostgreSQL server started for the run with ``tests.pg_server.start_server``: initdb into a temp
+folder), then scores each copy's dev gold as the predictions with the real scorer (``Scorer``:
+two worker processes, the gold-result cache off so every gold query and every prediction is
+executed, verdicts built), best of ``--repeat`` passes. An engine that cannot run here (its
+driver or server binaries missing) prints ``n/a`` and says why on stderr.
 Last line: sqlite_per_s=.. duckdb_per_s=.. postgres_per_s=..
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -28,79 +24,62 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workbench.core.data.convert import Target, convert_dataset  # noqa: E402
-from workbench.core.data.transpile import transpile  # noqa: E402
-from workbench.core.engines import registry  # noqa: E402
-from workbench.core.engines.base import DatabaseRef  # noqa: E402
+from workbench.core.data.dataset import Dataset  # noqa: E402
+from workbench.core.scoring.scorer import Scorer  # noqa: E402
 from workbench.paths import DEMO_DATASET  # noqa: E402
 
-Work = list[tuple[str, str, str]]  # (db_id, gold, prediction), in the engine's dialect
 
-
-def demo_work(engine: str) -> Work:
-    dev = json.loads((DEMO_DATASET / "dev.json").read_text())
-    predictions = (DEMO_DATASET / "sample_predictions.sql").read_text().splitlines()
-    pairs = zip(dev, predictions, strict=True)
-    return [(d["db_id"], transpile(d["query"], engine), transpile(p, engine)) for d, p in pairs]
-
-
-def items_per_s(refs: dict[str, DatabaseRef], work: Work, repeat: int) -> float:
-    """Gold and prediction of every item, ``repeat`` times; one connection per database."""
-    connections = {db_id: registry.open_database(ref) for db_id, ref in refs.items()}
-    try:
-        for db_id, gold, _ in work:  # warm: first-touch costs are not what a run pays per item
-            connections[db_id].execute(gold)
-        started = time.perf_counter()
+def items_per_s(dataset: Dataset, repeat: int) -> float:
+    """Score the dev split's gold as its predictions, ``repeat`` times in one scorer; the best pass."""
+    items = dataset.load_split("dev").items
+    best = float("inf")
+    with Scorer(dataset, workers=2, gold_cache=False) as scorer:
+        scorer.score(items[:4], [i.query for i in items[:4]])  # warm: workers started, connections opened
         for _ in range(repeat):
-            for db_id, gold, prediction in work:
-                connections[db_id].execute(gold)
-                connections[db_id].execute(prediction)
-        elapsed = time.perf_counter() - started
-    finally:
-        for db in connections.values():
-            db.close()
-    return repeat * len(work) / elapsed
+            started = time.perf_counter()
+            verdicts = scorer.score(items, [i.query for i in items])
+            best = min(best, time.perf_counter() - started)
+    right = sum(bool(v.exec_match) for v in verdicts)
+    print(f"{dataset.engine}: {right}/{len(items)} gold queries match themselves", file=sys.stderr)
+    return len(items) / best
 
 
-def measure(name: str, build: Callable[[], dict[str, DatabaseRef]], repeat: int) -> str:
+def measure(name: str, build: Callable[[], Dataset], repeat: int) -> str:
     try:
-        refs = build()
+        dataset = build()
     except (ImportError, OSError, RuntimeError, ValueError) as exc:  # the engine or its server is not here
         print(f"{name}: n/a ({type(exc).__name__}: {exc})", file=sys.stderr)
         return "n/a"
-    try:
-        rate = items_per_s(refs, demo_work(name), repeat)
-    except ImportError as exc:
-        print(f"{name}: n/a ({exc})", file=sys.stderr)
-        return "n/a"
+    rate = items_per_s(dataset, repeat)
     print(f"{name}: {rate:.1f} items/s", file=sys.stderr)
     return f"{rate:.1f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as tmp:
         folder = Path(tmp)
-        db_ids = sorted({d["db_id"] for d in json.loads((DEMO_DATASET / "dev.json").read_text())})
 
-        def sqlite() -> dict[str, DatabaseRef]:
-            return {d: DatabaseRef("sqlite", str(DEMO_DATASET / "database" / d / f"{d}.sqlite")) for d in db_ids}
+        def sqlite() -> Dataset:
+            return Dataset(DEMO_DATASET)
 
-        def duckdb() -> dict[str, DatabaseRef]:
+        def duckdb() -> Dataset:
             convert_dataset(DEMO_DATASET, Target("duckdb", folder / "duckdb"))
-            return {d: DatabaseRef("duckdb", str(folder / "duckdb" / "database" / d / f"{d}.duckdb")) for d in db_ids}
+            return Dataset(folder / "duckdb")
 
         servers = []
 
-        def postgres() -> dict[str, DatabaseRef]:
-            from tests import pg_server  # written with the PostgreSQL engine; absent: n/a
+        def postgres() -> Dataset:
+            from tests import pg_server
 
             server = pg_server.start_server(folder / "pg")
             servers.append(server)
-            url = server.url(pg_server.ADMIN)
-            convert_dataset(DEMO_DATASET, Target("postgres", folder / "postgres", url))
-            return {d: DatabaseRef("postgres", url, d, allow_privileged_role=True) for d in db_ids}
+            owner = pg_server.OWNER  # the converting role; the bench reads as it too (--allow-privileged-role)
+            target = Target("postgres", folder / "postgres", server.url(owner), pg_server.PASSWORD_ENV[owner])
+            convert_dataset(DEMO_DATASET, target)
+            return Dataset(folder / "postgres", allow_privileged_role=True)
 
         try:
             rates = {name: measure(name, build, args.repeat) for name, build in

@@ -15,6 +15,7 @@ import pytest
 from tests.pg_server import ADMIN, OWNER, PASSWORD_ENV, READER
 from workbench.core.data.convert import Target, convert_dataset
 from workbench.core.data.dataset import Dataset
+from workbench.core.prompts.templates import SchemaView
 from workbench.core.scoring.scorer import Scorer, Verdict, parse_predictions
 from workbench.paths import DEMO_DATASET
 
@@ -82,3 +83,14 @@ def test_the_postgres_copy_is_read_as_the_read_only_role(copies: dict[str, Path]
     ref = dataset.database("library")
     assert ref.location == pg_server.url(READER, "agree") and ref.namespace == "library"
     assert dataset.database_problem("library") == ""
+
+
+def test_prompts_show_each_engine_its_own_ddl(copies: dict[str, Path]) -> None:
+    rendered = {}
+    for engine, root in copies.items():
+        dataset = Dataset(root)
+        view = SchemaView(dataset.schema("library"), dataset.database("library"))
+        assert view.dialect == engine
+        rendered[engine] = view.create_table
+        assert rendered[engine] == dataset.schema("library").create_table_sql(dialect=engine)
+    assert len(set(rendered.values())) == 3, rendered  # three dialects, three renderings

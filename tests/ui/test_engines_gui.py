@@ -16,6 +16,8 @@ from tests.pg_server import OWNER, READER
 from tests.servers.openai import OpenAITestServer
 from tests.ui.conftest import OpenWindow, await_in_qt
 from tests.ui.test_run_flow import RUN_TIMEOUT_MS, table_row, window_with_test_variants
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef
 from workbench.core.engines.postgres_connect import KEYRING_SERVICE
 from workbench.paths import DEMO_DATASET
 from workbench.ui.dataset_dialogs import PostgresDialog
@@ -88,3 +90,16 @@ def test_a_postgres_database_opens_tests_its_role_and_scores_a_run_on_the_server
     assert float(wrong["EX %"]) < 100.0
     stored = session.store.run(session.run_info.name) if session.run_info else None
     assert stored is not None and stored.dataset_root == url and pg_server.passwords[READER] not in stored.dataset_root
+
+
+def test_a_duckdb_file_opens_like_a_sqlite_one(open_window: OpenWindow, qtbot: Any, tmp_path: Path) -> None:
+    db = tmp_path / "library.duckdb"
+    registry.copy_from_sqlite(DEMO_DATASET / "database" / "library" / "library.sqlite", DatabaseRef("duckdb", str(db)))
+    window = open_window()
+    assert window.open_chosen_dataset(db, library_questions(tmp_path))  # what File ▸ Open dataset's dialogs chose
+    dataset = window.session.dataset
+    assert dataset is not None and dataset.engine == "duckdb" and dataset.location == str(db)
+    assert len(window.session.items) >= 5
+    await_in_qt(qtbot, window.context.settle())
+    text = window.context.view.toPlainText()
+    assert "engine DuckDB, SQL dialect duckdb" in text and "CREATE TABLE" in text

@@ -17,8 +17,6 @@ Every failure comes back as a :class:`QueryError` with the same kinds as ``sqlex
 
 from __future__ import annotations
 
-import itertools
-import os
 import threading
 import time
 from pathlib import Path
@@ -30,7 +28,15 @@ from workbench.core import startup
 from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, normalise_row
 from workbench.core.engines.files import file_identity
 from workbench.core.sandbox import watchdog
-from workbench.core.sandbox.sqlexec import EXECUTION_LOG, ErrorKind, Outcome, QueryError, QueryResult, starts_with_read
+from workbench.core.sandbox.sqlexec import (
+    ErrorKind,
+    Outcome,
+    QueryError,
+    QueryResult,
+    fetch_capped,
+    log_execution,
+    starts_with_read,
+)
 
 THREADS = 1
 MIN_MEMORY_MB = 64
@@ -67,10 +73,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _size(value: object) -> int:
-    return 49 + len(value) if isinstance(value, str | bytes) else 28
-
-
 def _classify(exc: duckdb.Error, timed_out: bool) -> ErrorKind:
     text = str(exc).lower()
     if isinstance(exc, duckdb.InterruptException) or "interrupted" in text:
@@ -82,11 +84,6 @@ def _classify(exc: duckdb.Error, timed_out: bool) -> ErrorKind:
     if isinstance(exc, duckdb.ParserException | duckdb.SyntaxException):
         return "syntax"
     return "runtime"
-
-
-def _log_execution(log: str, phase: int, path: Path) -> None:
-    with open(log, "a", encoding="utf-8") as out:
-        out.write(f"{watchdog.PHASES[phase]}\t{path}\n")
 
 
 class DuckDBDatabase:
@@ -129,8 +126,7 @@ class DuckDBDatabase:
         if isinstance(checked, QueryError):
             return checked
         phase = self.phase if phase is None else phase
-        if EXECUTION_LOG in os.environ:
-            _log_execution(os.environ[EXECUTION_LOG], phase, self.path)
+        log_execution(phase, self.path)
         with watchdog.bounded(self.timeout_s, phase):
             return self._execute(checked)
 
@@ -150,7 +146,7 @@ class DuckDBDatabase:
             return QueryError("memory", "no memory left to start the statement's timer")
         try:
             cursor = self._conn.execute(sql)  # the connection itself: its result is replaced by the next statement
-            rows = self._fetch(cursor)
+            rows = fetch_capped(cursor.fetchmany, self.max_rows, self.max_bytes, normalise_row)
             if isinstance(rows, QueryError):
                 return QueryError(rows.kind, rows.message, time.perf_counter() - start)
             columns = [d[0] for d in cursor.description or ()]
@@ -166,22 +162,6 @@ class DuckDBDatabase:
         finally:
             timer.cancel()
             timer.join()
-
-    def _fetch(self, cursor: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]] | QueryError:
-        rows: list[tuple[Any, ...]] = []
-        size = 0
-        batch_size = 256
-        while True:
-            batch = [normalise_row(row) for row in cursor.fetchmany(batch_size)]
-            if not batch:
-                return rows
-            rows.extend(batch)
-            if len(rows) > self.max_rows:
-                return QueryError("too_many_rows", f"more than {self.max_rows} rows")
-            size += 64 * len(batch) + sum(map(_size, itertools.chain.from_iterable(batch)))
-            if size > self.max_bytes:
-                return QueryError("too_large", f"more than {self.max_bytes / 1e6:g} MB")
-            batch_size = max(1, min(256, (self.max_bytes - size) * len(rows) // (size * 4)))
 
 
 # --- the engine module's functions (see registry) --------------------------------------

@@ -19,8 +19,6 @@ One connection per ``open_database`` (each worker process opens its own: that is
 from __future__ import annotations
 
 import contextlib
-import itertools
-import os
 import threading
 import time
 from pathlib import Path
@@ -30,18 +28,21 @@ from workbench.core.engines import postgres_catalog, postgres_copy
 from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, normalise_row
 from workbench.core.engines.postgres_connect import check_role, connect, first_line, resolve_password, safe_url, scrub
 from workbench.core.sandbox import watchdog
-from workbench.core.sandbox.sqlexec import EXECUTION_LOG, ErrorKind, Outcome, QueryError, QueryResult, starts_with_read
+from workbench.core.sandbox.sqlexec import (
+    ErrorKind,
+    Outcome,
+    QueryError,
+    QueryResult,
+    fetch_capped,
+    log_execution,
+    starts_with_read,
+)
 
 CANCEL_GRACE_S = 1.0  # after the client's cancel, how long the server has to stop before its own timeout does
 LOCK_TIMEOUT_MS = 1_000
 _CURSOR = "workbench_rows"
-_BATCH = 256
 _DENIED_STATES = {"25006", "42501", "0A000"}  # read-only transaction, insufficient privilege, not supported here
 _TIMEOUT_STATES = {"57014", "55P03"}  # query canceled (statement timeout or our cancel), lock not available
-
-
-def _size(value: object) -> int:
-    return 49 + len(value) if isinstance(value, str | bytes | bytearray | memoryview) else 28
 
 
 def _classify(exc: Any) -> ErrorKind:
@@ -107,9 +108,7 @@ class PostgresDatabase:
         if not starts_with_read(sql):
             return QueryError("denied", "only SELECT, WITH or VALUES queries may run")
         phase = self.phase if phase is None else phase
-        if EXECUTION_LOG in os.environ:
-            with open(os.environ[EXECUTION_LOG], "a", encoding="utf-8") as out:
-                out.write(f"{watchdog.PHASES[phase]}\t{safe_url(self.ref.label())}\n")
+        log_execution(phase, safe_url(self.ref.label()))
         with watchdog.bounded(self.timeout_s + CANCEL_GRACE_S, phase):
             return self._execute(sql)
 
@@ -137,7 +136,7 @@ class PostgresDatabase:
             timer.start()
             with conn.cursor(name=_CURSOR, scrollable=False) as cur:
                 cur.execute(sql)
-                rows = self._fetch(cur)
+                rows = fetch_capped(cur.fetchmany, self.max_rows, self.max_bytes, normalise_row, first=1)
                 columns = [d.name for d in cur.description or ()]
             if isinstance(rows, QueryError):
                 return QueryError(rows.kind, rows.message, time.perf_counter() - start)
@@ -188,22 +187,6 @@ class PostgresDatabase:
         except psycopg.Error:
             conn.close()
             self._conn = None
-
-    def _fetch(self, cur: Any) -> list[tuple[Any, ...]] | QueryError:
-        rows: list[tuple[Any, ...]] = []
-        size = 0
-        batch_size = 1  # then more, as far as the rows' size so far says the byte cap allows
-        while True:
-            batch = cur.fetchmany(min(batch_size, self.max_rows + 1 - len(rows)))
-            if not batch:
-                return rows
-            rows.extend(normalise_row(row) for row in batch)
-            if len(rows) > self.max_rows:
-                return QueryError("too_many_rows", f"more than {self.max_rows} rows")
-            size += 64 * len(batch) + sum(map(_size, itertools.chain.from_iterable(batch)))
-            if size > self.max_bytes:
-                return QueryError("too_large", f"more than {self.max_bytes / 1e6:g} MB")
-            batch_size = max(1, min(_BATCH, 2 * batch_size, (self.max_bytes - size) * len(rows) // (size * 4)))
 
 
 def open_database(

@@ -24,7 +24,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -99,9 +99,35 @@ def starts_with_read(sql: str) -> bool:
     return _READ_KEYWORD.match(sql, at) is not None
 
 
-def _size(value: object) -> int:
+def value_size(value: object) -> int:
     """About what a fetched value costs in memory (bytes), for the cap on a result's size."""
-    return 49 + len(value) if isinstance(value, str | bytes) else 28
+    return 49 + len(value) if isinstance(value, str | bytes | bytearray | memoryview) else 28
+
+
+def fetch_capped(
+    fetchmany: Callable[[int], Sequence[Any]],
+    max_rows: int,
+    max_bytes: int,
+    convert: Callable[[Any], tuple[Any, ...]] = tuple,
+    first: int = 256,
+) -> list[tuple[Any, ...]] | QueryError:
+    """A cursor's rows (``fetchmany(n)``), each ``convert``-ed, or the cap they pass: never more than
+    ``max_rows + 1`` rows fetched, and batches shrink as the rows so far say the byte cap nears, so a
+    whole batch cannot overrun it (any engine: SQLite, DuckDB, a PostgreSQL server-side cursor)."""
+    rows: list[tuple[Any, ...]] = []
+    size = 0
+    batch_size = first
+    while True:
+        batch = [convert(row) for row in fetchmany(min(batch_size, max_rows + 1 - len(rows)))]
+        if not batch:
+            return rows
+        rows.extend(batch)
+        if len(rows) > max_rows:
+            return QueryError("too_many_rows", f"more than {max_rows} rows")
+        size += 64 * len(batch) + sum(map(value_size, itertools.chain.from_iterable(batch)))
+        if size > max_bytes:
+            return QueryError("too_large", f"more than {max_bytes / 1e6:g} MB")
+        batch_size = max(1, min(256, 2 * batch_size, (max_bytes - size) * len(rows) // (size * 4)))
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None) -> int:
@@ -180,11 +206,12 @@ def open_readonly(path: str | Path, reverse_unordered: bool = False) -> sqlite3.
     return conn
 
 
-def _log_execution(log: str, phase: int, path: Path) -> None:
-    """One line per statement run (``PHASE<TAB>database file``), appended from any process: for checks that
-    count what a command executed (``WORKBENCH_EXECUTION_LOG=FILE``)."""
-    with open(log, "a", encoding="utf-8") as out:
-        out.write(f"{watchdog.PHASES[phase]}\t{path}\n")
+def log_execution(phase: int, where: object) -> None:
+    """With ``WORKBENCH_EXECUTION_LOG=FILE``: one line per statement run (``PHASE<TAB>database``), appended from
+    any process, for checks that count what a command executed (any engine; ``where`` never holds a password)."""
+    if EXECUTION_LOG in os.environ:
+        with open(os.environ[EXECUTION_LOG], "a", encoding="utf-8") as out:
+            out.write(f"{watchdog.PHASES[phase]}\t{where}\n")
 
 
 def _classify(exc: sqlite3.Error, timed_out: bool) -> ErrorKind:
@@ -234,8 +261,7 @@ class SandboxedDatabase:
         if not starts_with_read(sql):
             return QueryError("denied", "only SELECT, WITH or VALUES queries may run")
         phase = self.phase if phase is None else phase
-        if EXECUTION_LOG in os.environ:
-            _log_execution(os.environ[EXECUTION_LOG], phase, self.path)
+        log_execution(phase, self.path)
         with watchdog.bounded(self.timeout_s, phase):
             return self._execute(sql)
 
@@ -253,7 +279,7 @@ class SandboxedDatabase:
         cursor = self._conn.cursor()
         try:
             cursor.execute(sql)
-            rows = self._fetch(cursor)
+            rows = fetch_capped(cursor.fetchmany, self.max_rows, self.max_bytes)
             if isinstance(rows, QueryError):
                 return QueryError(rows.kind, rows.message, time.perf_counter() - start)
             columns = [d[0] for d in cursor.description or ()]
@@ -271,23 +297,6 @@ class SandboxedDatabase:
             self._conn.set_progress_handler(None, 0)
             if self._conn.in_transaction:  # never expected: the authorizer denies writes
                 self._conn.rollback()
-
-    def _fetch(self, cursor: sqlite3.Cursor) -> list[tuple[Any, ...]] | QueryError:
-        rows: list[tuple[Any, ...]] = []
-        size = 0
-        batch_size = 256
-        while True:
-            batch = cursor.fetchmany(batch_size)
-            if not batch:
-                return rows
-            rows.extend(batch)
-            if len(rows) > self.max_rows:
-                return QueryError("too_many_rows", f"more than {self.max_rows} rows")
-            size += 64 * len(batch) + sum(map(_size, itertools.chain.from_iterable(batch)))
-            if size > self.max_bytes:
-                return QueryError("too_large", f"more than {self.max_bytes / 1e6:g} MB")
-            # large rows: fetch fewer at a time, so the cap is not overrun by a whole batch
-            batch_size = max(1, min(256, (self.max_bytes - size) * len(rows) // (size * 4)))
 
 
 def execute(

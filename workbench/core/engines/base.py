@@ -107,6 +107,33 @@ class Introspection:
     descriptions: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
+def natural_name(name: str) -> str:
+    """A readable form of an identifier, as Spider gives one: ``People_ID`` -> ``people id``."""
+    return name.replace("_", " ").strip().lower()
+
+
+def catalog_entry(
+    db_id: str,
+    tables: list[str],
+    columns: list[list[Any]],
+    types: list[str],
+    primary: list[Any],
+    foreign: list[list[int]],
+) -> dict[str, Any]:
+    """A catalog's findings as a Spider ``tables.json`` entry (``columns``: ``[table index, name]``, ``-1`` for
+    ``*``), the readable names made from the stored ones."""
+    return {
+        "db_id": db_id,
+        "table_names_original": tables,
+        "table_names": [natural_name(t) for t in tables],
+        "column_names_original": columns,
+        "column_names": [[t, "*" if t < 0 else natural_name(n)] for t, n in columns],
+        "column_types": types,
+        "primary_keys": primary,
+        "foreign_keys": foreign,
+    }
+
+
 def _iso_time(value: datetime.time) -> str:
     return value.isoformat()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from workbench.core.engines.base import Introspection
+from workbench.core.engines.base import Introspection, catalog_entry
 
 SAMPLE_VALUES = 3
 MAX_SAMPLE_CHARS = 40
@@ -28,10 +28,6 @@ _CONSTRAINTS = (
     "FROM duckdb_constraints() WHERE database_name = current_database() AND schema_name = 'main' "
     "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') ORDER BY constraint_index"
 )
-
-
-def natural_name(name: str) -> str:
-    return name.replace("_", " ").strip().lower()
 
 
 def quoted(name: str) -> str:
@@ -79,14 +75,5 @@ def read_catalog(conn: duckdb.DuckDBPyConnection, db_id: str) -> Introspection:
             target = where.get((str(parent).lower(), str(parent_column).lower()))
             if target is not None:
                 foreign.append([child, target])  # type: ignore[list-item]
-    entry = {
-        "db_id": db_id,
-        "table_names_original": [t for t, _ in tables],
-        "table_names": [natural_name(t) for t, _ in tables],
-        "column_names_original": columns,
-        "column_names": [[t, "*" if t < 0 else natural_name(n)] for t, n in columns],
-        "column_types": types,
-        "primary_keys": primary,
-        "foreign_keys": foreign,
-    }
+    entry = catalog_entry(db_id, [t for t, _ in tables], columns, types, primary, foreign)
     return Introspection(entry, samples, descriptions)

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.engines.base import DatabaseRef, Introspection, normalise_value
+from workbench.core.engines.base import DatabaseRef, Introspection, catalog_entry, normalise_value
 
 SAMPLE_VALUES = 3
 MAX_SAMPLE_CHARS = 40
 SAMPLE_TIMEOUT_MS = 2_000
-
-
-def natural_name(name: str) -> str:
-    return name.replace("_", " ").strip().lower()
 
 
 def schema_exists(conn: Any, namespace: str) -> bool:
@@ -124,14 +120,5 @@ def introspect(conn: Any, ref: DatabaseRef, db_id: str) -> Introspection:
                     foreign.append([a, b])
     conn.rollback()
     names = [table for _, _, table in tables]
-    entry = {
-        "db_id": db_id,
-        "table_names_original": names,
-        "table_names": [natural_name(t) for t in names],
-        "column_names_original": columns,
-        "column_names": [[t, "*" if t < 0 else natural_name(n)] for t, n in columns],
-        "column_types": types,
-        "primary_keys": primary,
-        "foreign_keys": foreign,
-    }
+    entry = catalog_entry(db_id, names, columns, types, primary, foreign)
     return Introspection(entry, samples, descriptions)

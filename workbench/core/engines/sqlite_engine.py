@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from workbench.core.engines.base import DatabaseRef, EngineError, Introspection
+from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, catalog_entry
 from workbench.core.engines.files import file_identity
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.sqlexec import SandboxedDatabase, open_for_introspection, open_readonly
@@ -92,11 +92,6 @@ def problem(ref: DatabaseRef) -> str:
 
 
 # --- the catalog ------------------------------------------------------------------------
-def natural_name(name: str) -> str:
-    """A readable form of an identifier, as Spider gives one: ``People_ID`` -> ``people id``."""
-    return name.replace("_", " ").strip().lower()
-
-
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -142,16 +137,7 @@ def _entry(conn: sqlite3.Connection, db_id: str) -> dict[str, Any]:
             b = where.get((str(parent).lower(), str(parent_col).lower())) if parent_col is not None else None
             if a is not None and b is not None:  # a key to a table that is not there is not a schema fact
                 foreign.append([a, b])
-    return {
-        "db_id": db_id,
-        "table_names_original": tables,
-        "table_names": [natural_name(t) for t in tables],
-        "column_names_original": columns,
-        "column_names": [[t, "*" if t < 0 else natural_name(n)] for t, n in columns],
-        "column_types": types,
-        "primary_keys": primary,
-        "foreign_keys": foreign,
-    }
+    return catalog_entry(db_id, tables, columns, types, primary, foreign)
 
 
 def _samples(conn: sqlite3.Connection, entry: dict[str, Any]) -> dict[tuple[str, str], tuple[str, ...]]:

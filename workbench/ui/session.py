@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,8 @@ from workbench.core.data.dataset import Dataset, DatasetError, Item
 from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore, default_profiles_path
-from workbench.core.prompts.context import Context, load_template
-from workbench.core.prompts.templates import PromptTemplate, TemplateProblem, bundled_templates
+from workbench.core.prompts.context import Context
+from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.reports.results import QuestionFilter, RunResults
 from workbench.core.runs.batch import BatchRunner
 from workbench.core.runs.batch_lines import BatchLimits
@@ -33,15 +33,14 @@ from workbench.core.runs.runspec import LOCAL_PROFILE, SpecError, VariantSpec
 from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
-from workbench.paths import RESOURCES
 from workbench.ui.context_previews import ContextPreviews
 from workbench.ui.local_service import LocalModelService
 from workbench.ui.scoring_workers import ScoringWorkers
+from workbench.ui.session_prompts import PromptVersions
 
 FLUSH_MS = 150
 # what stops a run with a message for the user (anything else is a bug and propagates)
 RUN_PROBLEMS = (SpecError, ProfileError, StoreError, LocalModelError, DatasetError, TemplateProblem, PlatformError)
-TEMPLATES_DIR = RESOURCES / "templates"
 
 
 @dataclass
@@ -51,7 +50,7 @@ class AppPaths:
     ui_settings: Path = field(default_factory=lambda: Path(user_config_dir("workbench")) / "ui.ini")
 
 
-class AppSession(QObject):
+class AppSession(PromptVersions, QObject):
     dataset_changed = Signal()
     question_selected = Signal(int)  # an item index in the current split
     filter_changed = Signal()
@@ -100,11 +99,6 @@ class AppSession(QObject):
         self.reload_profiles()
 
     # --- setup -------------------------------------------------------------------------
-    def ensure_bundled_templates(self) -> None:
-        for name, template in bundled_templates(TEMPLATES_DIR).items():
-            if not self.store.prompt_versions(name):
-                self.store.save_prompt_version(name, template.text)
-
     def reload_profiles(self) -> None:
         try:
             self.profiles = self.profile_store.load()
@@ -116,20 +110,6 @@ class AppSession(QObject):
     def save_profiles(self, profiles: dict[str, EndpointProfile]) -> None:
         self.profile_store.save(profiles)
         self.reload_profiles()
-
-    def default_specs(self) -> list[VariantSpec]:
-        """Out of the box: the local model, zero-shot and with retrieved examples."""
-        version = self.latest_version("completion_few_shot")
-        return [
-            VariantSpec("local-zero", LOCAL_PROFILE, version, "none", 0, mode="completion"),
-            VariantSpec("local-bm25", LOCAL_PROFILE, version, "bm25", 3, mode="completion"),
-        ]
-
-    def latest_version(self, name: str) -> int:
-        versions = self.store.prompt_versions(name)
-        if not versions:
-            return self.store.save_prompt_version(name, load_template(name).text)
-        return versions[-1].id
 
     def open_dataset(
         self, root: str | Path, split: str | None = None, questions: Path | None = None, privileged: bool = False
@@ -193,21 +173,6 @@ class AppSession(QObject):
         if item is None:
             raise ValueError(f"no question {index} in {self.split}")
         return await self.previews.build(spec, self.dataset, self.split, item)
-
-    def save_template(self, name: str, body: str, parent_id: int | None) -> int:
-        """A new prompt version (the same id when nothing changed); variants on the parent move to it."""
-        PromptTemplate.parse(name, body)  # raises TemplateProblem: a broken template is never saved
-        version = self.store.save_prompt_version(name, body, parent_id)
-        if version != parent_id:
-            moved = [s for s in self.specs if s.template_version == parent_id]
-            label = self.store.version_label(version)
-            if moved:
-                self.set_specs([replace(s, template_version=version) if s in moved else s for s in self.specs])
-                self.message.emit(f"saved {name} {label}; {', '.join(s.name for s in moved)} now use it")
-            else:
-                self.message.emit(f"saved {name} {label}")
-            self.templates_changed.emit()
-        return version
 
     # --- runs --------------------------------------------------------------------------
     @property

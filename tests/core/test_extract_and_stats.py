@@ -79,3 +79,10 @@ def test_mcnemar_p_of_many_pairs_agrees_with_the_exact_sum() -> None:
         assert n > EXACT_MCNEMAR_PAIRS
         exact = min(1.0, 2 * sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n)
         assert mcnemar_p(b, c) == pytest.approx(exact, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres"])
+def test_a_line_comment_does_not_swallow_the_rest_of_a_multi_line_query(dialect: str) -> None:
+    answer = "```sql\nSELECT name -- the singer's name\nFROM singer -- all of them\nWHERE note = '--not a comment'\n```"
+    assert extract_sql(answer, dialect).sql == "SELECT name FROM singer WHERE note = '--not a comment'"
+    assert extract_sql("SELECT count(*) -- how many\nFROM t;", dialect).sql == "SELECT count(*) FROM t"

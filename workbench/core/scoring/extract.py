@@ -3,7 +3,8 @@
 Tried in order: the last fenced code block (```sql ... ```), the last line starting with
 ``SQL:``, the last line that starts with SELECT/WITH, then the first SELECT anywhere; each
 up to a semicolon, a blank line or the end. The result is one
-line (predictions files hold one query per line) without a trailing semicolon.
+line (predictions files hold one query per line) without a trailing semicolon; its ``--``
+comments (outside quotes) are dropped first, so one cannot swallow the lines after it.
 
 A fence may be tagged with any engine's name (``sql``, ``sqlite``, ``duckdb``, ``postgresql``,
 ``postgres``, ``psql``, ``pgsql``). ``dialect`` says whose SQL the answer holds: for DuckDB and
@@ -16,6 +17,7 @@ parser knows is still extracted as written.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Every pattern here is linear in the answer's length: a model's answer is hostile input.
@@ -51,8 +53,9 @@ class Extraction:
         return bool(self.sql)
 
 
-def _one_line(sql: str) -> str:
-    sql = " ".join(sql.split())
+def _one_line(sql: str, dialect: str = "sqlite") -> str:
+    """``sql`` on one line: its ``--`` comments dropped first (else a comment would swallow what follows it)."""
+    sql = " ".join(_without_line_comments(sql, dialect).split())
     while sql.endswith(";"):
         sql = sql[:-1].rstrip()
     return sql
@@ -61,11 +64,25 @@ def _one_line(sql: str) -> str:
 def _until_semicolon(text: str, dialect: str = "sqlite") -> str:
     if dialect == "sqlite":
         return text.split(";", 1)[0]
-    return text[: _statement_end(text, dialect)]
+    ends = (start for kind, start, _ in _scan(text, dialect) if kind == ";")
+    return text[: next(ends, len(text))]
 
 
-def _statement_end(text: str, dialect: str) -> int:
-    """Where the first statement of ``text`` ends: its first semicolon outside quotes and comments.
+def _without_line_comments(text: str, dialect: str) -> str:
+    """``text`` without its ``--`` comments (those outside quotes), each up to its line's end."""
+    if "--" not in text:
+        return text
+    kept, at = [], 0
+    for kind, start, after in _scan(text, dialect):
+        if kind == "--":
+            kept.append(text[at:start])
+            at = after
+    return "".join(kept) + text[at:]
+
+
+def _scan(text: str, dialect: str) -> Iterator[tuple[str, int, int]]:
+    """The semicolons and ``--`` comments of ``text`` outside quotes, names, block comments and (PostgreSQL)
+    dollar-quoted strings, as (kind, start, end).
 
     One pass: each quote, comment or dollar-quoted string is skipped by a ``find`` from where it
     opens, so the scan is linear in the text's length; one left open runs to the end."""
@@ -73,12 +90,13 @@ def _statement_end(text: str, dialect: str) -> int:
     while at < end:
         special = _SPECIAL.search(text, at)
         if special is None:
-            return end
+            return
         at = special.start()
         char = text[at]
         if char == ";":
-            return at
-        if char in "'\"":
+            yield ";", at, at + 1
+            at += 1
+        elif char in "'\"":
             close = at + 1
             while True:  # a doubled quote is one quote inside the literal
                 close = text.find(char, close)
@@ -88,7 +106,9 @@ def _statement_end(text: str, dialect: str) -> int:
             at = end if close < 0 else close + 1
         elif text.startswith("--", at):
             newline = text.find("\n", at)
-            at = end if newline < 0 else newline + 1
+            after = end if newline < 0 else newline
+            yield "--", at, after
+            at = after
         elif text.startswith("/*", at):
             close = text.find("*/", at + 2)
             at = end if close < 0 else close + 2
@@ -97,7 +117,6 @@ def _statement_end(text: str, dialect: str) -> int:
             at = end if close < 0 else close + len(tag.group())
         else:
             at += 1
-    return end
 
 
 def _outside_brackets(answer: str, starts: list[re.Match[str]]) -> list[re.Match[str]]:
@@ -116,15 +135,15 @@ def extract_sql(answer: str, dialect: str = "sqlite") -> Extraction:
     """The query in ``answer``, written in ``dialect`` ("sqlite", "duckdb" or "postgres")."""
     fences = [f for f in _fenced_blocks(answer) if _QUERY_START.search(f)]
     if fences:
-        return Extraction(_one_line(_until_semicolon(fences[-1], dialect)), "fence")
+        return Extraction(_one_line(_until_semicolon(fences[-1], dialect), dialect), "fence")
     lines = _SQL_LINE.findall(answer)
     if lines:
-        return Extraction(_one_line(_until_semicolon(lines[-1], dialect)), "sql-line")
+        return Extraction(_one_line(_until_semicolon(lines[-1], dialect), dialect), "sql-line")
     # the last query that starts a line (a reasoning reply ends with its answer), else the first SELECT
     starts = _outside_brackets(answer, list(_LINE_START.finditer(answer)))
     first = None if starts else _QUERY_START.search(answer)
     starts = starts or ([first] if first else [])
     if starts:
         rest = answer[starts[-1].start(1) :]
-        return Extraction(_one_line(_until_semicolon(rest, dialect).split("\n\n", 1)[0]), "select")
+        return Extraction(_one_line(_until_semicolon(rest, dialect).split("\n\n", 1)[0], dialect), "select")
     return Extraction("", "none")

@@ -97,8 +97,14 @@ class DuckDBDatabase:
         self.phase = phase
         self.path = ref.path
         self._conn = connect(ref.path)
+        try:
+            self._deadlines = _Interrupter(self._conn)
+        except RuntimeError:  # no memory left for a thread under the worker's ceiling
+            self._conn.close()
+            raise EngineError(f"{ref.label()}: no memory left to start the statements' timer") from None
 
     def close(self) -> None:
+        self._deadlines.close()
         self._conn.close()
 
     def __enter__(self) -> DuckDBDatabase:
@@ -132,18 +138,7 @@ class DuckDBDatabase:
 
     def _execute(self, sql: str) -> Outcome:
         start = time.perf_counter()
-        fired = threading.Event()
-
-        def interrupt() -> None:
-            fired.set()
-            self._conn.interrupt()
-
-        timer = threading.Timer(self.timeout_s, interrupt)
-        timer.daemon = True
-        try:
-            timer.start()
-        except RuntimeError:  # no memory left for a thread under the worker's ceiling
-            return QueryError("memory", "no memory left to start the statement's timer")
+        armed = self._deadlines.arm(self.timeout_s)
         try:
             cursor = self._conn.execute(sql)  # the connection itself: its result is replaced by the next statement
             rows = fetch_capped(cursor.fetchmany, self.max_rows, self.max_bytes, normalise_row)
@@ -152,7 +147,7 @@ class DuckDBDatabase:
             columns = [d[0] for d in cursor.description or ()]
             return QueryResult(rows, columns, time.perf_counter() - start)
         except duckdb.Error as exc:
-            kind = _classify(exc, fired.is_set())
+            kind = _classify(exc, self._deadlines.fired(armed))
             message = f"exceeded {self.timeout_s:g} s" if kind == "timeout" else _first_line(exc)
             return QueryError(kind, message, time.perf_counter() - start)
         except MemoryError:
@@ -160,8 +155,53 @@ class DuckDBDatabase:
         except (OverflowError, ValueError) as exc:
             return QueryError("runtime", str(exc) or type(exc).__name__, time.perf_counter() - start)
         finally:
-            timer.cancel()
-            timer.join()
+            self._deadlines.disarm()
+
+
+class _Interrupter:
+    """One thread per connection that interrupts the statement running past its deadline (a thread per
+    statement cost about a millisecond each)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+        self._wake = threading.Condition()
+        self._deadline: float | None = None
+        self._armed = 0  # which statement the deadline is for
+        self._fired = -1  # the last statement interrupted
+        self._closed = False
+        threading.Thread(target=self._watch, name="duckdb-deadline", daemon=True).start()
+
+    def arm(self, seconds: float) -> int:
+        with self._wake:
+            self._armed += 1
+            self._deadline = time.monotonic() + seconds
+            self._wake.notify()
+            return self._armed
+
+    def disarm(self) -> None:
+        with self._wake:
+            self._deadline = None
+
+    def fired(self, armed: int) -> bool:
+        return self._fired == armed
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+
+    def _watch(self) -> None:
+        with self._wake:
+            while not self._closed:
+                if self._deadline is None:
+                    self._wake.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                self._fired, self._deadline = self._armed, None
+                self._conn.interrupt()
 
 
 # --- the engine module's functions (see registry) --------------------------------------

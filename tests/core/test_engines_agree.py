@@ -15,6 +15,8 @@ import pytest
 from tests.pg_server import ADMIN, OWNER, PASSWORD_ENV, READER
 from workbench.core.data.convert import Target, convert_dataset
 from workbench.core.data.dataset import Dataset
+from workbench.core.data.engine_setting import ENGINE_LABELS
+from workbench.core.prompts.context import load_template
 from workbench.core.prompts.templates import SchemaView
 from workbench.core.scoring.scorer import Scorer, Verdict, parse_predictions
 from workbench.paths import DEMO_DATASET
@@ -93,4 +95,7 @@ def test_prompts_show_each_engine_its_own_ddl(copies: dict[str, Path]) -> None:
         assert view.dialect == engine
         rendered[engine] = view.create_table
         assert rendered[engine] == dataset.schema("library").create_table_sql(dialect=engine)
+        variables = {"schema": view, "question": "How many books?", "examples": [], "evidence": "", "hyde_draft": ""}
+        system = load_template("zero_shot").render(variables)[0]["content"]
+        assert f"You are an expert in {ENGINE_LABELS[engine]}." in system  # the instructions name the engine too
     assert len(set(rendered.values())) == 3, rendered  # three dialects, three renderings

@@ -28,6 +28,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 
+from workbench.core.data.engine_setting import ENGINE_LABELS
 from workbench.core.data.schema import Schema
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef
@@ -218,6 +219,11 @@ class SchemaView:
     @property
     def create_table(self) -> str:
         return self._subset().create_table_sql(dialect=self.dialect)
+
+    @property
+    def engine(self) -> str:
+        """The database engine's name as a prompt says it ("SQLite", "DuckDB", "PostgreSQL")."""
+        return ENGINE_LABELS.get(self.dialect, self.dialect)
 
     @property
     def compact(self) -> str:

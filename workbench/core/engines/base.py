@@ -134,6 +134,16 @@ def catalog_entry(
     }
 
 
+def entry_columns(entry: dict[str, Any]) -> dict[str, list[str]]:
+    """Each table's columns, from a tables.json entry."""
+    tables: dict[str, list[str]] = {name: [] for name in entry["table_names_original"]}
+    names = list(tables)
+    for t_idx, column in entry["column_names_original"]:
+        if t_idx >= 0:
+            tables[names[t_idx]].append(column)
+    return tables
+
+
 def _iso_time(value: datetime.time) -> str:
     return value.isoformat()
 

@@ -46,8 +46,8 @@ def _samples(conn: duckdb.DuckDBPyConnection, table: str, column: str) -> tuple[
     return tuple(out)
 
 
-def read_catalog(conn: duckdb.DuckDBPyConnection, db_id: str) -> Introspection:
-    """The schema of the database ``conn`` has open, named ``db_id``."""
+def read_catalog(conn: duckdb.DuckDBPyConnection, db_id: str, samples_too: bool = True) -> Introspection:
+    """The schema of the database ``conn`` has open, named ``db_id`` (``samples_too``: a few values per column)."""
     tables = [(str(name), int(oid)) for name, oid in conn.execute(_TABLES).fetchall()]
     columns: list[list[Any]] = [[-1, "*"]]
     types = ["text"]
@@ -59,7 +59,8 @@ def read_catalog(conn: duckdb.DuckDBPyConnection, db_id: str) -> Introspection:
             where[(table.lower(), str(name).lower())] = len(columns)
             columns.append([t_idx, str(name)])
             types.append(str(data_type))
-            samples[(table, str(name))] = _samples(conn, table, str(name))
+            if samples_too:
+                samples[(table, str(name))] = _samples(conn, table, str(name))
             if comment:
                 descriptions[(table, str(name))] = str(comment)
     primary: list[int | list[int]] = []

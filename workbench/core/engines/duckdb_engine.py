@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from workbench.core import startup
-from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, normalise_row
+from workbench.core.engines.base import DatabaseRef, EngineError, Introspection, entry_columns, normalise_row
 from workbench.core.engines.files import file_identity
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.sqlexec import (
@@ -220,16 +220,21 @@ def problem(ref: DatabaseRef) -> str:
     return ""
 
 
-def introspect(ref: DatabaseRef, db_id: str) -> Introspection:
+def introspect(ref: DatabaseRef, db_id: str, samples_too: bool = True) -> Introspection:
     from workbench.core.engines.duckdb_catalog import read_catalog
 
     conn = connect(ref.path)
     try:
-        return read_catalog(conn, db_id)
+        return read_catalog(conn, db_id, samples_too)
     except duckdb.Error as exc:
         raise EngineError(f"{ref.path}: cannot read its schema: {_first_line(exc)}") from None
     finally:
         conn.close()
+
+
+def table_columns(ref: DatabaseRef) -> dict[str, list[str]]:
+    """Each table's columns, from the catalog alone (no sample values: what scoring needs, cheaply)."""
+    return entry_columns(introspect(ref, "", samples_too=False).entry)
 
 
 identity = file_identity  # the file's content digest (engines/files.py)

@@ -13,7 +13,14 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-from workbench.core.engines.base import ENGINES, DatabaseRef, EngineError, Introspection, ReadOnlyDatabase
+from workbench.core.engines.base import (
+    ENGINES,
+    DatabaseRef,
+    EngineError,
+    Introspection,
+    ReadOnlyDatabase,
+    entry_columns,
+)
 from workbench.core.sandbox import watchdog
 from workbench.core.sandbox.sqlexec import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S, Outcome, QueryError
 
@@ -110,10 +117,4 @@ def table_columns(ref: DatabaseRef, db_id: str) -> dict[str, list[str]]:
     if hasattr(module, "table_columns"):
         found: dict[str, list[str]] = module.table_columns(ref)
         return found
-    entry = introspect(ref, db_id).entry
-    tables: dict[str, list[str]] = {name: [] for name in entry["table_names_original"]}
-    names = list(tables)
-    for t_idx, column in entry["column_names_original"]:
-        if t_idx >= 0:
-            tables[names[t_idx]].append(column)
-    return tables
+    return entry_columns(introspect(ref, db_id).entry)

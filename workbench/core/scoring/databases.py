@@ -61,6 +61,8 @@ def db_info(dataset: Dataset, db_id: str) -> DbInfo:
     problem = registry.problem(ref)
     if problem:  # missing, empty, not a database at all, unreachable: every item is unscorable
         problem = f"database missing or unusable: {ref.label()}: {problem}"
+    elif ref.engine != "sqlite":  # the file's own names matter to exact-set match alone, which is SQLite's
+        tables = {t.name: [c.name for c in t.columns] for t in schema.tables}
     else:
         try:
             tables = registry.table_columns(ref, db_id)

@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import qasync
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -22,6 +23,8 @@ from workbench.ui import qt_platform
 from workbench.ui.main_window import MainWindow
 from workbench.ui.palette import follow_system_scheme
 from workbench.ui.session import AppPaths, AppSession
+
+FIRST_EXPOSE_WAIT_MS = 2000
 
 
 def build(paths: AppPaths | None = None) -> tuple[AppSession, MainWindow]:
@@ -67,22 +70,44 @@ def warm_up() -> asyncio.Future[None]:
 
 
 class _FirstExpose(QObject):
-    """Marks the window's first expose (its first frame can be drawn) for ``WORKBENCH_TRACE_STARTUP``."""
+    """At the window's first expose (its first frame is drawn): trace it, then start ``then`` on the next turn."""
+
+    def __init__(self, parent: QObject, then: Callable[[], object]) -> None:
+        super().__init__(parent)
+        self._then = then
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
             watched.removeEventFilter(self)
             startup.mark("window exposed")
+            QTimer.singleShot(0, self._then)
         return False
 
 
 def report_shown(window: QWidget, started: float) -> None:
-    """Say how long after the process started the window was shown (mapped), and trace its first expose."""
+    """Say how long after the process started the window was shown (mapped)."""
     in_main = 1000 * (time.perf_counter() - started)
     print(f"workbench: window shown {startup.since_start()} ({in_main:.0f} ms in main)", file=sys.stderr)
+
+
+def after_first_expose(window: QWidget, then: Callable[[], object]) -> None:
+    """Run ``then`` once the shown window has drawn its first frame, so that it does not delay that frame.
+
+    A window the system never exposes (minimised at start, say) gets it after ``FIRST_EXPOSE_WAIT_MS``.
+    """
+    ran: list[bool] = []
+
+    def once() -> None:
+        if not ran:
+            ran.append(True)
+            then()
+
     handle = window.windowHandle()
-    if handle is not None and os.environ.get(startup.TRACE_VARIABLE):
-        handle.installEventFilter(_FirstExpose(window))
+    if handle is None or handle.isExposed():
+        QTimer.singleShot(0, once)
+        return
+    handle.installEventFilter(_FirstExpose(window, once))
+    QTimer.singleShot(FIRST_EXPOSE_WAIT_MS, once)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     session, window = build()
     window.show()
     report_shown(window, started)
-    QTimer.singleShot(0, warm_up)
+    after_first_expose(window, warm_up)  # the HTTP libraries' import would compete with the first frame
     exit_after = os.environ.get("WORKBENCH_EXIT_AFTER_MS")  # smoke tests: open, show, quit
     if exit_after:
         QTimer.singleShot(int(exit_after), window.close)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.data.dataset import DatasetError
-from workbench.core.reports.export import write_report
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.secrets import mask
 from workbench.core.store import RunInfo, Store, StoreError
@@ -29,7 +29,6 @@ from workbench.ui.confirmations import confirm_quit_mid_run
 from workbench.ui.context_pane import ContextPane
 from workbench.ui.dataset_dialogs import pick_dataset, pick_postgres, stands_for_folder
 from workbench.ui.dispute_dialog import PANE_SHORTCUTS
-from workbench.ui.finetune_dialog import FineTuneDialog
 from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import ASK_AGAIN_SHORTCUT, OutputsPane
 from workbench.ui.plots_pane import PlotsPane
@@ -39,8 +38,6 @@ from workbench.ui.recent_datasets import RecentDataset, RecentDatasets
 from workbench.ui.run_bar import RunBar
 from workbench.ui.runs_pane import RunsPane
 from workbench.ui.session import AppSession
-from workbench.ui.settings_dialog import SettingsDialog
-from workbench.ui.variants_dialog import VariantsDialog
 from workbench.ui.window_layout import (
     COMPACT_WIDTH,
     add_pane_shortcuts,
@@ -51,6 +48,9 @@ from workbench.ui.window_layout import (
     save_columns,
     saved_columns,
 )
+
+if TYPE_CHECKING:  # the dialogs and the report writer load when first used, not before the window shows
+    from workbench.ui.finetune_dialog import FineTuneDialog
 
 LAYOUT_VERSION = 1
 
@@ -326,6 +326,8 @@ class MainWindow(QMainWindow):
         store_path, levels = self.session.store.path, self.session.results.hardness_levels
 
         def write() -> None:
+            from workbench.core.reports.export import write_report  # in this thread: not on the event loop
+
             store = Store(store_path)
             try:
                 write_report(store, run.id, path, kind, hardness_levels=levels)
@@ -345,14 +347,20 @@ class MainWindow(QMainWindow):
     def edit_variants(self) -> None:
         if self.session.running:
             return
+        from workbench.ui.variants_dialog import VariantsDialog
+
         VariantsDialog(self.session, self).open()
 
     def fine_tune(self) -> FineTuneDialog:
+        from workbench.ui.finetune_dialog import FineTuneDialog
+
         dialog = FineTuneDialog(self.session, self)
         dialog.open()
         return dialog
 
     def edit_settings(self) -> None:
+        from workbench.ui.settings_dialog import SettingsDialog
+
         SettingsDialog(self.session, self).open()
 
     def show_problem(self, text: str) -> None:

@@ -140,7 +140,7 @@ class EndpointClient:
         """``sends``: the store's send log, which a rate-limited profile's windows start from and write to."""
         self.profile = profile
         self.sends = sends
-        self._sdk = open_sdk(profile, api_key, aiohttp=True)
+        self._sdk = open_sdk(profile, api_key, lean=True)
         self._rng = random.Random(seed)
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
 
@@ -200,15 +200,14 @@ class EndpointClient:
             # The SDK's documented low-level call: same auth, base URL, headers, timeouts and
             # status errors, without its per-request TypedDict transform and typed parse,
             # which cost more CPU than everything else on the path (see bench/client_throughput.py).
-            body = request.body(self.profile)
-            if request.mode == "completion":
-                response = await self._sdk.post("/completions", cast_to=httpx.Response, body=body)
-                data = json.loads(response.content)
-                text = data["choices"][0].get("text") or ""
-            else:
-                response = await self._sdk.post("/chat/completions", cast_to=httpx.Response, body=body)
-                data = json.loads(response.content)
-                text = data["choices"][0]["message"].get("content") or ""
+            # The body goes as bytes, serialised once here: the SDK then sends it as it is rather
+            # than deep-copying the messages into its options and encoding them itself.
+            body = json.dumps(request.body(self.profile), ensure_ascii=False).encode()
+            path = "/completions" if request.mode == "completion" else "/chat/completions"
+            response = await self._sdk.post(path, cast_to=httpx.Response, content=body)
+            data = json.loads(response.content)
+            choice = data["choices"][0]
+            text = (choice.get("text") if request.mode == "completion" else choice["message"].get("content")) or ""
             usage = data.get("usage") or {}
         except (ValueError, KeyError, IndexError, AttributeError, TypeError, openai.APIResponseValidationError) as exc:
             raise UnreadableAnswer(f"{type(exc).__name__}: {exc}") from None

@@ -32,6 +32,7 @@ from workbench.core.endpoints.pacing import backoff_delay
 from workbench.core.endpoints.profiles import KEYRING_SERVICE, NO_KEY, EndpointProfile, ProfileError
 
 if TYPE_CHECKING:
+    import httpx
     import openai
 
 T = TypeVar("T")
@@ -90,13 +91,14 @@ def _lookup_api_key(profile: EndpointProfile) -> str:
 
 # --- the SDK -----------------------------------------------------------------------------
 def open_sdk(
-    profile: EndpointProfile, api_key: str | None = None, timeout_s: float | None = None, aiohttp: bool = False
+    profile: EndpointProfile, api_key: str | None = None, timeout_s: float | None = None, lean: bool = False
 ) -> openai.AsyncOpenAI:
     """The SDK for ``profile`` with its retries off; ``api_key`` (default: the profile's) is masked from now on.
 
-    ``timeout_s`` defaults to the profile's; ``aiohttp`` uses the SDK's aiohttp transport when
-    its extra is installed (faster for many small requests). Azure-style profiles send their
-    ``api-version`` and the key in an ``api-key`` header.
+    ``timeout_s`` defaults to the profile's; ``lean`` (for many small JSON calls: chat and
+    completions) puts ``http_transport.LeanTransport`` under the SDK, or, where the environment
+    routes the endpoint through a proxy, the SDK's aiohttp transport when its extra is installed.
+    Azure-style profiles send their ``api-version`` and the key in an ``api-key`` header.
     """
     import openai  # the SDK loads lazily (0.7 s): the window opens without it
 
@@ -108,14 +110,18 @@ def open_sdk(
         api_key=key,
         max_retries=0,  # this module's loop is the only one that retries
         timeout=profile.timeout_s if timeout_s is None else timeout_s,
-        http_client=_aiohttp_client() if aiohttp else None,
+        http_client=_lean_client(profile.base_url) if lean else None,
         **(azure if profile.api_version else {}),  # type: ignore[arg-type]
     )
 
 
-def _aiohttp_client() -> openai.DefaultAioHttpClient | None:
+def _lean_client(base_url: str) -> httpx.AsyncClient | None:
     import openai
 
+    from workbench.core.endpoints.http_transport import LeanClient, uses_proxy
+
+    if not uses_proxy(base_url):
+        return LeanClient()
     try:
         return openai.DefaultAioHttpClient()
     except RuntimeError:  # the aiohttp extra is not installed: the default transport works too

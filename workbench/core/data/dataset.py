@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from workbench.core.data.bird import BirdSource, is_bird_folder
-from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database, url_database_ref
+from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database_ref
 from workbench.core.data.introspect import introspect
 from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
 from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
@@ -34,6 +34,7 @@ from workbench.core.data.schema import Schema
 from workbench.core.data.spider import SpiderSource
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, EngineName
+from workbench.core.engines.postgres_url import url_database
 from workbench.core.engines.sqlite_engine import file_problem, is_sqlite_file
 
 DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".duckdb")

@@ -46,6 +46,9 @@ class Split:
     items: list[Item]
     missing_db: dict[str, int] = field(default_factory=dict)  # db_id -> items affected
     unusable_db: dict[str, tuple[str, int]] = field(default_factory=dict)  # db_id -> (why, items affected)
+    # db_id -> why its database cannot be used ("" when it can), for every database the items use: what
+    # load_split found, so that the scorer need not ask again (Scorer.score's database_problems)
+    database_problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def missing_count(self) -> int:
@@ -300,4 +303,4 @@ class Dataset:
             elif problem:
                 count = unusable.get(item.db_id, ("", 0))[1] + 1
                 unusable[item.db_id] = (f"{self.database(item.db_id).label()}: {problem}", count)
-        return Split(split, items, missing, unusable)
+        return Split(split, items, missing, unusable, problems)

@@ -156,6 +156,15 @@ def _databases_in(folder: Path) -> list[Path]:
     )
 
 
+def _missing(root: Path) -> str:
+    """The one line for a dataset path where nothing is: a database file, by its name, or a folder."""
+    suffix = root.suffix.lower()
+    if suffix in DATABASE_SUFFIXES:
+        engine = "DuckDB" if suffix == ".duckdb" else "SQLite"
+        return f"{root}: no such file; expected a {engine} database file"
+    return f"{root}: no such folder or file; expected a dataset folder or a database file"
+
+
 def _file_ref(path: Path) -> DatabaseRef:
     return DatabaseRef("duckdb" if path.suffix.lower() == ".duckdb" else "sqlite", str(path))
 
@@ -174,6 +183,8 @@ def open_source(root: Path, questions: Path | None = None, url: str = "") -> Dat
         if problem:
             raise DatasetError(f"{root}: not a SQLite database ({problem}); expected a dataset folder or a database")
         return OwnDataSource(root, _file_ref(root), questions)
+    if not root.exists():
+        raise DatasetError(_missing(root))
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
     spider = (root / "tables.json").exists()

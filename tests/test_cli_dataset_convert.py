@@ -138,7 +138,9 @@ def test_transpiling_sqlite_habits(gold: str, columns: list[str], converted: str
     ("args", "message"),
     [
         (["--to", "postgres", "--url", "postgresql://reader:secret@localhost/spider"],
-         "error: --url: holds a password; put it in the keyring or an environment variable"),
+         "error: --url: a password in the URL is refused: put it in the keyring or an environment variable"),
+        (["--to", "postgres", "--url", "postgresql://reader@localhost"],  # the engine.toml it writes would refuse it
+         "error: --url: expected a database name (postgresql://user@host:port/dbname)"),
         (["--to", "postgres"], "error: --url (none): expected a postgresql://user@host:port/dbname URL"),
         (["--to", "duckdb", "--url", "postgresql://localhost/x"],
          "error: --url goes with --to postgres; DuckDB files are written under --out"),

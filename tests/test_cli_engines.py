@@ -32,6 +32,20 @@ def test_a_bad_engine_setting_is_one_line_and_exit_2(demo_copy: Path) -> None:
         assert "hunter2" not in proc.stdout + proc.stderr
 
 
+def test_a_missing_database_file_is_one_line_naming_it_and_exit_2(tmp_path: Path) -> None:
+    questions = tmp_path / "questions.csv"
+    questions.write_text("question,sql\nHow many?,SELECT 1\n")
+    for name, engine in (("sales.duckdb", "DuckDB"), ("shop.sqlite", "SQLite"), ("shop.db", "SQLite")):
+        missing = tmp_path / name
+        for command in (
+            ["score", "--dataset", str(missing), "--questions", str(questions), "--predictions", "p.sql"],
+            ["dataset", "check", str(missing), "--questions", str(questions)],
+        ):
+            proc = workbench(*command)
+            assert proc.returncode == 2, proc.stderr
+            assert proc.stderr.splitlines() == [f"error: {missing}: no such file; expected a {engine} database file"]
+
+
 def test_testsuite_and_r_ves_refuse_a_dataset_on_another_engine(demo_copy: Path, tmp_path: Path) -> None:
     (demo_copy / "engine.toml").write_text('engine = "duckdb"\n')
     proc = workbench("testsuite", "generate", "--dataset", str(demo_copy), "--out", str(tmp_path / "suite"))

@@ -75,8 +75,8 @@ def test_dataset_check_reports_problems_exit_1_and_clean_exit_0(shop: tuple[Path
     assert f"problem: {broken}: line 6: gold query fails: runtime: no such table: x" in found.stdout
     assert "1 problem(s)" in found.stdout
     unreadable = workbench("dataset", "check", str(tmp_path / "nowhere"))
-    assert (
-        unreadable.returncode == 2 and unreadable.stderr.startswith("error: ") and "not a folder" in unreadable.stderr
+    assert unreadable.returncode == 2 and unreadable.stderr == (
+        f"error: {tmp_path / 'nowhere'}: no such folder or file; expected a dataset folder or a database file\n"
     )
 
 

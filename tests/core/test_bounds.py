@@ -21,7 +21,7 @@ from workbench.core.runs.runner import Runner
 from workbench.core.runs.runspec import VariantSpec
 from workbench.core.runs.variant_builder import build_variants
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
-from workbench.core.sandbox.sqlexec import SandboxedDatabase, execute, starts_with_read
+from workbench.core.sandbox.sqlexec import SandboxedDatabase, starts_with_read
 from workbench.core.sandbox.watchdog import ExecLimits
 from workbench.core.scoring.exact import HARDNESS_LEVELS
 from workbench.core.scoring.execution import prepare_for_execution
@@ -33,10 +33,6 @@ from workbench.paths import DEMO_DATASET
 # One C call that SQLite's progress handler never interrupts: a naive substring search of a
 # 20,001-character needle over an 8,000,000-character haystack (tens of seconds unbounded).
 ENDLESS_SEARCH = "SELECT instr(hex(zeroblob(4000000)), hex(zeroblob(10000)) || '1')"
-
-
-def _run_in_pool(pool: BoundedPool, path: Path, sql: str) -> object:
-    return pool.submit(execute, path, sql, 600.0, 10_000_000).result(timeout=120)
 
 
 def _execute_bounded(path: str, sql: str) -> object:

@@ -9,7 +9,6 @@ from tests.pg_server import OWNER, READER, PgServer
 from workbench.core.data.schema import REQUIRED_KEYS
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, normalise_row
-from workbench.core.sandbox import sqlexec
 from workbench.core.sandbox.sqlexec import QueryResult
 
 
@@ -61,7 +60,7 @@ def test_a_loosely_typed_sqlite_file_copies_whole(pg_server: PgServer, tmp_path:
         for sql in ("SELECT * FROM singer ORDER BY singer_id", "SELECT * FROM concert ORDER BY id",
                     "SELECT a, note FROM orphan ORDER BY a"):  # fmt: skip
             got = db.execute(sql)
-            expected = sqlexec.execute(source, sql)
+            expected = registry.execute_one(DatabaseRef("sqlite", str(source)), sql)
             assert isinstance(got, QueryResult) and isinstance(expected, QueryResult)
             if "orphan" in sql:  # PostgreSQL's text holds no NUL: it is dropped
                 expected = QueryResult([(1, "nulbyte"), (99, "much longer than three")], [], 0.0)

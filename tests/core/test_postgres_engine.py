@@ -13,7 +13,6 @@ import pytest
 from tests.pg_server import ADMIN, OWNER, READER, PgServer
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, normalise_row
-from workbench.core.sandbox import sqlexec
 from workbench.core.sandbox.sqlexec import QueryError, QueryResult
 
 # gold queries whose result really differs between SQLite and PostgreSQL (query -> why)
@@ -104,7 +103,9 @@ def test_every_demo_gold_query_gives_sqlite_rows(demo_pg: dict[str, DatabaseRef]
     open_dbs = {db_id: registry.open_database(ref, 10.0, 100_000, 50_000_000) for db_id, ref in demo_pg.items()}
     try:
         for sql, db_id in gold_lines(demo_path):
-            expected = sqlexec.execute(demo_path / "database" / db_id / f"{db_id}.sqlite", sql)
+            expected = registry.execute_one(
+                DatabaseRef("sqlite", str(demo_path / "database" / db_id / f"{db_id}.sqlite")), sql
+            )
             got = open_dbs[db_id].execute(sql)
             assert isinstance(expected, QueryResult), sql
             if not isinstance(got, QueryResult) or comparable(got.rows) != comparable(

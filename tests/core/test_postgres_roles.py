@@ -93,6 +93,8 @@ def test_problems_name_the_database(pg_server: PgServer, pg_demo: dict[str, Data
     assert registry.problem(missing).endswith("no schema no_such_db in this database")
     unreachable = DatabaseRef("postgres", "postgresql://workbench_reader@127.0.0.1:1/workbench", "library")
     assert "127.0.0.1:1/workbench#library: cannot connect" in registry.problem(unreachable)
-    assert "not a PostgreSQL URL" in registry.problem(DatabaseRef("postgres", "mysql://x@y/z"))
+    assert "mysql://x@y/z: expected a URL starting postgresql://" in registry.problem(
+        DatabaseRef("postgres", "mysql://x@y/z")
+    )
     with pytest.raises(EngineError, match="allow_privileged_role"):
         registry.copy_from_sqlite(tmp_path / "x.sqlite", pg_server.ref(OWNER, "library"))

@@ -1,4 +1,5 @@
-"""The sandbox never changes or locks a database, whatever SQL it is given."""
+"""The sandbox never changes or locks a database, whatever SQL it is given: on its own connection
+(``SandboxedDatabase``) and through the product's one-statement path (``registry.execute_one``)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_db, undecodable_schema
-from workbench.core.sandbox.sqlexec import (
-    QueryError,
-    QueryResult,
-    SandboxedDatabase,
-    execute,
-    execute_many,
-    table_columns,
-)
+from workbench.core.engines import registry
+from workbench.core.engines.base import DatabaseRef
+from workbench.core.sandbox.sqlexec import Outcome, QueryError, QueryResult, SandboxedDatabase, table_columns
 
 SCHEMA = """
 CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
@@ -79,6 +75,11 @@ HOSTILE = [
 ]
 
 
+def execute_one(path: Path, sql: str, timeout_s: float = 10.0, max_rows: int = 100_000) -> Outcome:
+    """One statement on the SQLite file ``path`` as the product runs one (a fresh connection each)."""
+    return registry.execute_one(DatabaseRef("sqlite", str(path)), sql, timeout_s, max_rows)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -89,7 +90,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def test_reads_rows_and_columns(db_path: Path) -> None:
-    out = execute(db_path, "SELECT name, age FROM person ORDER BY id")
+    out = execute_one(db_path, "SELECT name, age FROM person ORDER BY id")
     assert isinstance(out, QueryResult)
     assert out.rows == [("Ada", 36), ("Bram", None), ("Chioma", 51)]
     assert out.columns == ["name", "age"]
@@ -110,6 +111,9 @@ def test_hostile_sql_changes_nothing_and_locks_nothing(db_path: Path, sql: str) 
     assert digest(db_path) == before
     assert sorted(p.name for p in db_path.parent.iterdir()) == ["people.sqlite"]  # no journal, no WAL
     assert not Path("/tmp/workbench-evil-copy.db").exists()
+    assert isinstance(execute_one(db_path, sql, timeout_s=0.5, max_rows=1000), QueryError)  # the product's path
+    assert digest(db_path) == before
+    assert sorted(p.name for p in db_path.parent.iterdir()) == ["people.sqlite"]
     # nobody holds a lock: a writer can take an exclusive lock at once
     writer = sqlite3.connect(db_path, timeout=0)
     writer.execute("BEGIN EXCLUSIVE")
@@ -131,17 +135,17 @@ def test_hostile_sql_changes_nothing_and_locks_nothing(db_path: Path, sql: str) 
     ],
 )
 def test_errors_are_typed(db_path: Path, sql: str, kind: str) -> None:
-    out = execute(db_path, sql, timeout_s=0.3, max_rows=1000)
+    out = execute_one(db_path, sql, timeout_s=0.3, max_rows=1000)
     assert isinstance(out, QueryError)
     assert out.kind == kind, out
 
 
 def test_missing_and_corrupt_files_are_open_errors(tmp_path: Path) -> None:
-    missing = execute(tmp_path / "none.sqlite", "SELECT 1")
-    assert isinstance(missing, QueryError) and missing.kind == "open"
+    missing = execute_one(tmp_path / "none.sqlite", "SELECT 1")
+    assert isinstance(missing, QueryError) and missing.kind == "open" and "none.sqlite" in missing.message
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(os.urandom(4096))
-    corrupt = execute(bad, "SELECT 1")
+    corrupt = execute_one(bad, "SELECT 1")
     assert isinstance(corrupt, QueryError) and corrupt.kind == "open"
     assert "bad.sqlite" in corrupt.message
 
@@ -149,15 +153,16 @@ def test_missing_and_corrupt_files_are_open_errors(tmp_path: Path) -> None:
 def test_schema_text_that_is_not_utf8_is_an_open_error(tmp_path: Path) -> None:
     """SQLite's message about it is not UTF-8 either: the sqlite3 module cannot even decode it."""
     bad = undecodable_schema(tmp_path / "bad.sqlite")
-    outcome = execute(bad, "SELECT 1")
+    outcome = execute_one(bad, "SELECT 1")
     assert isinstance(outcome, QueryError) and outcome.kind == "open"
     assert "not UTF-8" in outcome.message and "bad.sqlite" in outcome.message
     with pytest.raises(sqlite3.DatabaseError, match="not UTF-8"):
         table_columns(bad)
 
 
-def test_execute_many_reuses_one_connection(db_path: Path) -> None:
-    outs = execute_many(db_path, ["SELECT 1", "DROP TABLE pet", "SELECT count(*) FROM pet"])
+def test_one_connection_serves_many_statements_past_a_refused_one(db_path: Path) -> None:
+    with registry.open_database(DatabaseRef("sqlite", str(db_path))) as db:
+        outs = [db.execute(sql) for sql in ("SELECT 1", "DROP TABLE pet", "SELECT count(*) FROM pet")]
     assert [type(o).__name__ for o in outs] == ["QueryResult", "QueryError", "QueryResult"]
     assert outs[2].rows == [(2,)]  # type: ignore[union-attr]
 
@@ -168,5 +173,5 @@ def test_invalid_utf8_text_is_decoded_lossily(tmp_path: Path) -> None:
     conn.execute("INSERT INTO t VALUES (CAST(X'41FF42' AS TEXT))")
     conn.commit()
     conn.close()
-    out = execute(path, "SELECT x FROM t")
+    out = execute_one(path, "SELECT x FROM t")
     assert isinstance(out, QueryResult) and out.rows == [("AB",)]

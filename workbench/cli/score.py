@@ -159,7 +159,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"warning: {line}", file=sys.stderr)
     update, finish = _progress(sys.stderr)
     with Scorer(dataset, workers=args.workers, limits=exec_limits(args), gold_cache=not args.no_gold_cache) as scorer:
-        verdicts = scorer.score(split.items, preds, progress=update)
+        verdicts = scorer.score(split.items, preds, progress=update, database_problems=split.database_problems)
     finish()
     rewards = _rewards(args, dataset, split, preds, verdicts) if args.r_ves else None
     if args.jsonl:

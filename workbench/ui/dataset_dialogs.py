@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.data.bird import is_bird_folder
 from workbench.core.engines.base import DatabaseRef, EngineError
+from workbench.core.engines.postgres_url import url_problem
 
 DATASET_FILTER = "Datasets (tables.json *_tables.json *.sqlite *.sqlite3 *.db *.duckdb);;All files (*)"
 QUESTIONS_FILTER = "Question files (*.csv *.jsonl);;All files (*)"
@@ -104,18 +105,18 @@ class PostgresDialog(QDialog):
 
     def database(self) -> DatabaseRef | None:
         """The database the form names (the password stored in the keyring first, if one was typed)."""
-        from workbench.core.engines import postgres_connect  # psycopg only when a PostgreSQL database is used
-
         url = self.url.text().strip()
         if not url:
             self._say(f"Enter the database's URL, e.g. {URL_HINT}", False)
             return None
-        problem = postgres_connect.url_problem(url)
+        problem = url_problem(url)
         if problem:
-            self._say(problem, False)
+            self._say(f"URL: {problem}", False)  # the URL is not repeated: it may hold the password being refused
             return None
         ref = DatabaseRef("postgres", url, allow_privileged_role=self.privileged.isChecked())
         if self.password.text():
+            from workbench.core.engines import postgres_connect  # the keyring only when a password is kept
+
             try:
                 postgres_connect.store_password(ref, self.password.text())
             except EngineError as exc:  # no secure keyring here: say so, keep nothing

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from workbench.core.data.bird import BirdSource
 from workbench.core.data.dataset import DatasetError, SpiderSource, open_source
 from workbench.core.data.transpile import transpile
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, EngineError
+from workbench.core.engines.postgres_url import URL_FORM, url_problem
 from workbench.core.sandbox.sqlexec import Outcome, QueryError
 
 TARGETS = ("duckdb", "postgres")
@@ -97,10 +97,11 @@ def check_target(engine: str, out: Path, url: str) -> None:
     if engine not in TARGETS:
         raise DatasetError(f"--to {engine}: expected one of {', '.join(TARGETS)}")
     if engine == "postgres":
-        if not url.startswith(("postgresql://", "postgres://")):
-            raise DatasetError(f"--url {url or '(none)'}: expected a postgresql://user@host:port/dbname URL")
-        if urlsplit(url).password is not None:
-            raise DatasetError("--url: holds a password; put it in the keyring or an environment variable")
+        if not url:
+            raise DatasetError(f"--url (none): expected a {URL_FORM} URL")
+        problem = url_problem(url)
+        if problem:  # the URL is not repeated: it may hold the password being refused
+            raise DatasetError(f"--url: {problem}")
     elif url:
         raise DatasetError("--url goes with --to postgres; DuckDB files are written under --out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

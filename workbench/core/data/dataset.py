@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from workbench.core.data.bird import BirdSource, is_bird_folder
-from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database, url_database_ref
+from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database_ref
 from workbench.core.data.introspect import introspect
 from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
 from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
@@ -34,6 +34,7 @@ from workbench.core.data.schema import Schema
 from workbench.core.data.spider import SpiderSource
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, EngineName
+from workbench.core.engines.postgres_url import url_database
 from workbench.core.engines.sqlite_engine import file_problem, is_sqlite_file
 
 DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".duckdb")
@@ -45,6 +46,9 @@ class Split:
     items: list[Item]
     missing_db: dict[str, int] = field(default_factory=dict)  # db_id -> items affected
     unusable_db: dict[str, tuple[str, int]] = field(default_factory=dict)  # db_id -> (why, items affected)
+    # db_id -> why its database cannot be used ("" when it can), for every database the items use: what
+    # load_split found, so that the scorer need not ask again (Scorer.score's database_problems)
+    database_problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def missing_count(self) -> int:
@@ -152,6 +156,15 @@ def _databases_in(folder: Path) -> list[Path]:
     )
 
 
+def _missing(root: Path) -> str:
+    """The one line for a dataset path where nothing is: a database file, by its name, or a folder."""
+    suffix = root.suffix.lower()
+    if suffix in DATABASE_SUFFIXES:
+        engine = "DuckDB" if suffix == ".duckdb" else "SQLite"
+        return f"{root}: no such file; expected a {engine} database file"
+    return f"{root}: no such folder or file; expected a dataset folder or a database file"
+
+
 def _file_ref(path: Path) -> DatabaseRef:
     return DatabaseRef("duckdb" if path.suffix.lower() == ".duckdb" else "sqlite", str(path))
 
@@ -170,6 +183,8 @@ def open_source(root: Path, questions: Path | None = None, url: str = "") -> Dat
         if problem:
             raise DatasetError(f"{root}: not a SQLite database ({problem}); expected a dataset folder or a database")
         return OwnDataSource(root, _file_ref(root), questions)
+    if not root.exists():
+        raise DatasetError(_missing(root))
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
     spider = (root / "tables.json").exists()
@@ -299,4 +314,4 @@ class Dataset:
             elif problem:
                 count = unusable.get(item.db_id, ("", 0))[1] + 1
                 unusable[item.db_id] = (f"{self.database(item.db_id).label()}: {problem}", count)
-        return Split(split, items, missing, unusable)
+        return Split(split, items, missing, unusable, problems)

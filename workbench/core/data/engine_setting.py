@@ -12,7 +12,7 @@ where SQLite's is ``<db_id>.sqlite``; on PostgreSQL each db_id's tables live in 
 by the db_id. Your own data may be one ``.duckdb`` file, or a ``postgresql://`` URL given where a
 dataset path goes: one database, its db_id the URL's database name, its tables in the default
 search path. Bad values raise :class:`DatasetError` naming the file, the key's line and what was
-expected.
+expected; a URL is checked by ``engines/postgres_url.url_problem``, the one check of every URL.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from workbench.core.data import inputs
 from workbench.core.data.items import DatasetError
 from workbench.core.engines.base import ENGINES, DatabaseRef, EngineName
+from workbench.core.engines.postgres_url import URL_FORM, URL_SCHEMES, url_problem
 
 SETTING_FILE = "engine.toml"
-URL_SCHEMES = ("postgresql://", "postgres://")
 ENGINE_LABELS: dict[str, str] = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL"}
 FILE_SUFFIXES: dict[str, str] = {"sqlite": ".sqlite", "duckdb": ".duckdb"}
 _KEYS = {"engine": "string", "url": "string", "password_env": "string", "allow_privileged_role": "boolean"}
@@ -54,29 +53,6 @@ class EngineSetting:
 
 def is_url(location: str | Path) -> bool:
     return isinstance(location, str) and location.startswith(URL_SCHEMES)
-
-
-def url_problem(url: str) -> str:
-    """Why ``url`` is not a PostgreSQL URL we accept ('' when it is): a password in it is refused."""
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError as exc:
-        return f"not a valid URL ({exc})"
-    if not url.startswith(URL_SCHEMES):
-        return "expected a URL starting postgresql://"
-    if parts.password is not None:
-        return "a password in the URL is refused: put it in the keyring or an environment variable"
-    if not parts.hostname and "host=" not in parts.query:
-        return "expected a host (postgresql://user@host:port/dbname)"
-    if not url_database(url):
-        return "expected a database name (postgresql://user@host:port/dbname)"
-    return ""
-
-
-def url_database(url: str) -> str:
-    """The database name a PostgreSQL URL names (its path)."""
-    return unquote(urlsplit(url).path.lstrip("/"))
 
 
 def url_database_ref(url: str, allow_privileged_role: bool = False) -> DatabaseRef:
@@ -121,7 +97,7 @@ def read_engine_setting(folder: Path) -> EngineSetting:
                 raise fail(key, f'only for engine = "postgres" (this file says {engine!r})')
         return EngineSetting(engine)
     if not url:
-        raise DatasetError(f"{path}: line 1, column 1: url: missing; expected postgresql://user@host:port/dbname")
+        raise DatasetError(f"{path}: line 1, column 1: url: missing; expected {URL_FORM}")
     problem = url_problem(url)
     if problem:
         raise fail("url", problem)

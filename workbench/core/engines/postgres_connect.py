@@ -1,9 +1,9 @@
-"""Reaching a PostgreSQL database safely: the URL, the password, the connection and the role check.
+"""Reaching a PostgreSQL database safely: the password, the connection and the role check.
 
-A URL never carries a password (one in it is refused); the password comes from the environment
-variable ``ref.password_env`` names, else the OS keyring (service ``workbench-postgres``, the URL
-as user name), else none. No message, log or repr carries it: every text that leaves this module
-goes through :func:`scrub`.
+A URL never carries a password (``postgres_url.url_problem`` refuses one, here too before any
+connection); the password comes from the environment variable ``ref.password_env`` names, else
+the OS keyring (service ``workbench-postgres``, the URL as user name), else none. No message,
+log or repr carries it: every text that leaves this module goes through :func:`scrub`.
 
 Before any statement runs, :func:`check_role` refuses a role that could change anything (a
 superuser; an owner of, or a writer to, any table of the schemas used; a role with CREATE on the
@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench.core import secrets
 from workbench.core.engines.base import DatabaseRef, EngineError
+from workbench.core.engines.postgres_url import url_problem
 from workbench.core.sandbox.bounded_pool import HANDED_PREFIX
 
 KEYRING_SERVICE = "workbench-postgres"
@@ -27,22 +28,6 @@ CONNECT_TIMEOUT_S = 10
 PRIVILEGED_FLAG = "--allow-privileged-role"
 _SERVER_FILE_ROLES = ("pg_write_server_files", "pg_execute_server_program", "pg_read_server_files")
 _MIN_SCRUBBED = 4  # a shorter password is replaced only through secrets.mask's own rules
-
-
-def url_problem(url: str) -> str:
-    """Why ``url`` is no PostgreSQL URL we accept ("" when it is): not a URL, or a password in it."""
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
-
-    if not url.startswith(("postgresql://", "postgres://")):
-        return f"{safe_url(url)}: not a PostgreSQL URL (expected postgresql://user@host:port/dbname)"
-    try:
-        params = conninfo_to_dict(url)
-    except ProgrammingError:
-        return f"{safe_url(url)}: not a valid PostgreSQL URL (expected postgresql://user@host:port/dbname)"
-    if params.get("password"):
-        return f"{safe_url(url)}: a password in the URL is refused: put it in the keyring or an environment variable"
-    return ""
 
 
 def safe_url(url: str) -> str:
@@ -144,16 +129,15 @@ def connect(ref: DatabaseRef, password: str | None, options: str = "") -> Any:
 
     problem = url_problem(ref.location)
     if problem:
-        raise EngineError(problem)
-    given = str(conninfo_to_dict(ref.location).get("options") or "")  # the URL's own (e.g. -c search_path=...)
-    options = f"{given} {options}".strip()
+        raise EngineError(f"{safe_url(ref.label())}: {problem}")
     try:
+        given = str(conninfo_to_dict(ref.location).get("options") or "")  # the URL's own (e.g. -c search_path=...)
         conn = psycopg.connect(
             ref.location,
             password=password,
             connect_timeout=CONNECT_TIMEOUT_S,
             application_name="workbench",
-            options=options,
+            options=f"{given} {options}".strip(),
             prepare_threshold=None,  # never prepared: every session reset (DISCARD ALL) stays cheap and complete
         )
     except psycopg.Error as exc:

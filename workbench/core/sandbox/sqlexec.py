@@ -297,25 +297,3 @@ class SandboxedDatabase:
             self._conn.set_progress_handler(None, 0)
             if self._conn.in_transaction:  # never expected: the authorizer denies writes
                 self._conn.rollback()
-
-
-def execute(
-    path: str | Path, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS
-) -> Outcome:
-    """Run one query against ``path`` in a fresh sandboxed connection."""
-    try:
-        db = SandboxedDatabase(path, timeout_s, max_rows)
-    except sqlite3.Error as exc:
-        return QueryError("open", f"{path}: {exc}")
-    with db:
-        return db.execute(sql)
-
-
-def execute_many(path: str | Path, statements: Sequence[str], **limits: Any) -> list[Outcome]:
-    """Run several queries on one connection (cheaper than one connection each)."""
-    try:
-        db = SandboxedDatabase(path, **limits)
-    except sqlite3.Error as exc:
-        return [QueryError("open", f"{path}: {exc}") for _ in statements]
-    with db:
-        return [db.execute(sql) for sql in statements]

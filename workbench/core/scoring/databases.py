@@ -53,12 +53,15 @@ class DbInfo:
         ]
 
 
-def db_info(dataset: Dataset, db_id: str) -> DbInfo:
+def db_info(dataset: Dataset, db_id: str, problem: str | None = None) -> DbInfo:
+    """What scoring needs of ``db_id``'s database. ``problem``: why it cannot be used ("" when it can), when the
+    caller already knows (``Split.database_problems``); None asks the engine (for a server, a connection)."""
     schema = dataset.schema(db_id)
     raw = schema.raw
     ref = dataset.database(db_id)
     tables: dict[str, list[str]] = {}
-    problem = registry.problem(ref)
+    if problem is None:
+        problem = registry.problem(ref)
     if problem:  # missing, empty, not a database at all, unreachable: every item is unscorable
         problem = f"database missing or unusable: {ref.label()}: {problem}"
     elif ref.engine != "sqlite":  # the file's own names matter to exact-set match alone, which is SQLite's

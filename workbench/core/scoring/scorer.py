@@ -11,7 +11,7 @@ and SQLite's: on another engine (or BIRD) a verdict's ``exact_match`` is None an
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -237,25 +237,30 @@ class Scorer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _jobs(self, items: Sequence[Item], predictions: Sequence[str]) -> list[_DbJob]:
+    def _jobs(
+        self, items: Sequence[Item], predictions: Sequence[str], database_problems: Mapping[str, str]
+    ) -> list[_DbJob]:
         by_db: dict[str, list[tuple[int, str, str]]] = {}
         for item, pred in zip(items, predictions, strict=True):
             by_db.setdefault(item.db_id, []).append((item.index, item.query, pred))
-        jobs = [
-            _DbJob(db_info(self.dataset, db_id), tuple(entries), self.gold_cache) for db_id, entries in by_db.items()
+        return [
+            _DbJob(db_info(self.dataset, db_id, database_problems.get(db_id)), tuple(entries), self.gold_cache)
+            for db_id, entries in by_db.items()
         ]
-        return jobs
 
     def score(
         self,
         items: Sequence[Item],
         predictions: Sequence[str],
         progress: Callable[[int, int], None] | None = None,
+        database_problems: Mapping[str, str] | None = None,
     ) -> list[Verdict]:
-        """Verdicts in item order. ``progress(done, total)`` is called as work completes."""
+        """Verdicts in item order. ``progress(done, total)`` is called as work completes. ``database_problems``:
+        what ``Dataset.load_split`` found of each database (``Split.database_problems``); a database found there is
+        not checked again (on a server, that check is a connection and the role check)."""
         if len(items) != len(predictions):
             raise ValueError(f"{len(predictions)} predictions for {len(items)} questions")
-        jobs = self._jobs(items, predictions)
+        jobs = self._jobs(items, predictions, database_problems or {})
         verdicts: dict[int, Verdict] = {}
         for batch in self._run(jobs):
             for v in batch:

@@ -68,6 +68,24 @@ def test_scoring_a_file_imports_no_heavy_library(demo_path: Path, tmp_path: Path
     assert {m for m in modules if m.startswith("workbench.cli.")} == {"workbench.cli.common", "workbench.cli.score"}
 
 
+STORE_READERS_SKIP = (
+    "workbench.core.runs.runner", "workbench.core.runs.batch", "workbench.core.runs.variant_builder",
+    "workbench.core.prompts", "workbench.core.endpoints", "workbench.core.retrieval", "workbench.local",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [("runs",), ("report", "--help")])
+def test_the_store_readers_load_no_runner_client_or_templates(argv: tuple[str, ...], tmp_path: Path) -> None:
+    """`runs` and `report` read the store: none of the runner, the endpoints' clients, templates or local model."""
+    code, modules = modules_after(*argv, *(("--store", str(tmp_path / "s.sqlite")) if argv == ("runs",) else ()))
+    assert code == 0
+    assert [m for m in heavy_in(modules) if not m.startswith("workbench.core.store")] == []
+    assert sorted(m for m in modules if m.startswith(STORE_READERS_SKIP)) == []
+    assert {m for m in modules if m.startswith("workbench.cli.")} == {
+        "workbench.cli.common", "workbench.cli.run_output", "workbench.cli.runs",
+    }  # fmt: skip
+
+
 # what `score` loads only once it has opened the dataset's first database (the scorer, its worker pool and parser)
 AFTER_FIRST_DATABASE = (
     "workbench.core.scoring.scorer", "workbench.core.scoring.exact", "workbench.core.scoring.spider_sql",

@@ -86,6 +86,12 @@ def test_the_store_readers_load_no_runner_client_or_templates(argv: tuple[str, .
     }  # fmt: skip
 
 
+def test_local_status_loads_neither_the_store_nor_the_runner() -> None:
+    code, modules = modules_after("local", "status")
+    assert code in (0, 1)  # answering or not running
+    assert heavy_in(modules) == [] and sorted(m for m in modules if m.startswith(STORE_READERS_SKIP[:4])) == []
+
+
 # what `score` loads only once it has opened the dataset's first database (the scorer, its worker pool and parser)
 AFTER_FIRST_DATABASE = (
     "workbench.core.scoring.scorer", "workbench.core.scoring.exact", "workbench.core.scoring.spider_sql",

@@ -42,13 +42,14 @@ def run_child(script: str, folder: Path, options: dict[str, str], timeout_s: flo
 
 
 def run_in_app(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """The child's side: a QApplication on a qasync loop, running ``main`` to its end."""
+    """The child's side: a QApplication (the one made already, if any) on a qasync loop, running ``main`` to its
+    end."""
     import asyncio
 
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication([])
+    app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:

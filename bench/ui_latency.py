@@ -8,11 +8,13 @@ Spider-format copy of the demo dataset with 1,000+ distinct dev questions, runs 
 the first ``--results`` of them, and watches its own event loop with a 5 ms timer.
 
 Figures: ``shown_ms`` is the time from starting the app's process to its window shown
-(first event-loop turn after ``show()``); ``max_stall_ms`` the longest gap between two
-timer ticks beyond the 5 ms interval while the run streams (every answer scored and
-stored on the way); both the worst of ``--repeat`` fresh processes (each run is printed
-too). The run starts once the app has loaded its HTTP libraries in the background after
-showing (about a second; a user's first click comes later). Last line:
+(its first frame, ``ui/first_frame.py``, drawn on the first event-loop turn after ``show()``);
+``ready`` (per run) when the main window, its session and the dataset loaded, took its
+place; ``max_stall_ms`` the longest gap between two timer ticks beyond the 5 ms interval
+while the run streams (every answer scored and stored on the way); both the worst of
+``--repeat`` fresh processes (each run is printed too). The run starts once the app has
+loaded its HTTP libraries in the background after showing (about a second; a user's first
+click comes later). Last line:
 ``max_stall_ms=.. shown_ms=..``.
 """
 
@@ -33,7 +35,19 @@ TICK_MS = 5
 
 
 def child(args: argparse.Namespace) -> None:
-    """The app itself: open, show, run, watch the loop; write the figures as JSON."""
+    """The app itself, in the app's order (``workbench.ui.app.main``): Qt, the first frame drawn, then the
+    session and the main window in its place; run, watch the loop; write the figures as JSON."""
+    from PySide6.QtWidgets import QApplication
+
+    from workbench.ui.first_frame import FirstFrame
+
+    work = Path(args.work)
+    app = QApplication([])
+    frame = FirstFrame(work / "ui.ini")
+    frame.show()
+    app.processEvents()
+    figures: dict[str, float] = {"shown_ms": (time.time() - args.spawned_at) * 1000}
+    gaps: list[float] = []
     import asyncio
 
     from PySide6.QtCore import QTimer
@@ -43,19 +57,16 @@ def child(args: argparse.Namespace) -> None:
     from workbench.ui.app import build, warm_up
     from workbench.ui.session import AppPaths
 
-    work = Path(args.work)
     paths = AppPaths(work / "workspace.sqlite", work / "profiles.json", work / "ui.ini")
     profile = EndpointProfile(name="bench", base_url=args.base_url, model="gold", concurrency=16, timeout_s=30)
     ProfileStore(paths.profiles).save({"bench": profile})
-    figures: dict[str, float] = {}
-    gaps: list[float] = []
 
     async def main() -> None:
         session, window = build(paths)
         window.open_dataset(Path(args.dataset))
-        window.show()
+        frame.hand_over(window)
         await asyncio.sleep(0)
-        figures["shown_ms"] = (time.time() - args.spawned_at) * 1000
+        figures["ready_ms"] = (time.time() - args.spawned_at) * 1000
         await warm_up()  # what the app loads in the background after showing (a user's first click comes later)
         version = session.latest_version("zero_shot")
         session.set_specs([VariantSpec("gold", "bench", version)])
@@ -118,13 +129,14 @@ def main() -> None:
         server.stop()
     for k, r in enumerate(runs, 1):
         print(
-            f"run {k}: shown {r['shown_ms']:.0f} ms; {r['scored']:.0f} results ({r['correct']:.0f} correct) "
+            f"run {k}: shown {r['shown_ms']:.0f} ms, ready {r['ready_ms']:.0f} ms; "
+            f"{r['scored']:.0f} results ({r['correct']:.0f} correct) "
             f"in {r['run_s']:.2f} s; loop stall max {r['max_stall_ms']:.1f} ms, p99 {r['p99_stall_ms']:.1f} ms "
             f"over {r['ticks']:.0f} ticks"
         )
     worst_stall = max(r["max_stall_ms"] for r in runs)
     worst_shown = max(r["shown_ms"] for r in runs)
-    print(f"goals: max_stall_ms < 50, shown_ms < 1500 (the worst of {len(runs)} fresh processes)")
+    print(f"goals: max_stall_ms < 50, shown_ms < 800 (the worst of {len(runs)} fresh processes)")
     print(f"max_stall_ms={worst_stall:.1f} shown_ms={worst_shown:.0f}")
 
 

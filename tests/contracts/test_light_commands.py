@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,66 @@ def test_scoring_a_file_imports_no_heavy_library(demo_path: Path, tmp_path: Path
     assert code == 0 and (tmp_path / "v.jsonl").is_file()
     assert heavy_in(modules) == []
     assert {m for m in modules if m.startswith("workbench.cli.")} == {"workbench.cli.common", "workbench.cli.score"}
+
+
+STORE_READERS_SKIP = (
+    "workbench.core.runs.runner", "workbench.core.runs.batch", "workbench.core.runs.variant_builder",
+    "workbench.core.prompts", "workbench.core.endpoints", "workbench.core.retrieval", "workbench.local",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [("runs",), ("report", "--help")])
+def test_the_store_readers_load_no_runner_client_or_templates(argv: tuple[str, ...], tmp_path: Path) -> None:
+    """`runs` and `report` read the store: none of the runner, the endpoints' clients, templates or local model."""
+    code, modules = modules_after(*argv, *(("--store", str(tmp_path / "s.sqlite")) if argv == ("runs",) else ()))
+    assert code == 0
+    assert [m for m in heavy_in(modules) if not m.startswith("workbench.core.store")] == []
+    assert sorted(m for m in modules if m.startswith(STORE_READERS_SKIP)) == []
+    assert {m for m in modules if m.startswith("workbench.cli.")} == {
+        "workbench.cli.common", "workbench.cli.run_output", "workbench.cli.runs",
+    }  # fmt: skip
+
+
+def test_local_status_loads_neither_the_store_nor_the_runner() -> None:
+    code, modules = modules_after("local", "status")
+    assert code in (0, 1)  # answering or not running
+    assert heavy_in(modules) == [] and sorted(m for m in modules if m.startswith(STORE_READERS_SKIP[:4])) == []
+
+
+# what `score` loads only once it has opened the dataset's first database (the scorer, its worker pool and parser)
+AFTER_FIRST_DATABASE = (
+    "workbench.core.scoring.scorer", "workbench.core.scoring.exact", "workbench.core.scoring.spider_sql",
+    "workbench.core.scoring.gold_cache", "workbench.core.sandbox.bounded_pool", "multiprocessing",
+    "concurrent.futures", "hashlib", "tomllib", "uuid",
+)  # fmt: skip
+
+
+def imported_before(event: str, *argv: str) -> tuple[list[str], list[str]]:
+    """The modules ``python -X importtime -m workbench ARGV`` imported before its start-up trace said ``event``
+    (both are written to stderr as they happen), and those it imported after. (Modules loaded through
+    ``importlib.import_module``, as the commands' own modules are, are not listed; what they import is.)"""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "workbench", *argv], cwd=ROOT, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "WORKBENCH_TRACE_STARTUP": "1", "DISPLAY": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    (at,) = [k for k, line in enumerate(lines) if line.startswith(f"startup: {event} ")]
+    names = [re.sub(r"^import time:[^|]*\|[^|]*\| *", "", line) for line in lines]
+    before = [n for n, line in zip(names[:at], lines[:at], strict=True) if line.startswith("import time:")]
+    after = [n for n, line in zip(names[at:], lines[at:], strict=True) if line.startswith("import time:")]
+    return before, after
+
+
+def test_score_opens_its_first_database_before_loading_the_scorer(demo_path: Path, tmp_path: Path) -> None:
+    before, after = imported_before(
+        "first database opened", "score", "--dataset", str(demo_path),
+        "--predictions", str(demo_path / "sample_predictions.sql"), "--jsonl", str(tmp_path / "v.jsonl"),
+    )  # fmt: skip
+    assert {"workbench.core.data.dataset", "workbench.core.scoring.predictions"} <= set(before)
+    early = {m for m in before if any(m == n or m.startswith(n + ".") for n in AFTER_FIRST_DATABASE)}
+    assert sorted(early) == []
+    assert {"workbench.core.scoring.scorer", "workbench.core.sandbox.bounded_pool"} <= set(after)  # can fail
 
 
 def test_every_command_in_the_table_gets_its_arguments_and_a_function() -> None:

@@ -29,8 +29,8 @@ from collections.abc import Collection, Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("score a predictions file against a dataset", "workbench.cli.score:add_arguments"),
     "run": ("ask endpoints to answer a split, score as answers arrive", "workbench.cli.run:add_run_arguments"),
-    "runs": ("list the runs in the store", "workbench.cli.run:add_runs_arguments"),
-    "report": ("print a run's accuracy table", "workbench.cli.run:add_report_arguments"),
+    "runs": ("list the runs in the store", "workbench.cli.runs:add_runs_arguments"),
+    "report": ("print a run's accuracy table", "workbench.cli.runs:add_report_arguments"),
     "compare": (
         "compare two runs' variants item by item (fixed, broken, Δ EX with CI)",
         "workbench.cli.compare:add_arguments",

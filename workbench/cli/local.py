@@ -6,17 +6,16 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.cli.common import CliError
-from workbench.core.data.dataset import Dataset
-from workbench.core.endpoints.profiles import EndpointProfile
-from workbench.core.runs.runner import Variant
-from workbench.core.runs.runspec import LOCAL_PROFILE
-from workbench.core.runs.variant_builder import build_variants
-from workbench.core.store import Store
 from workbench.local.models import DEFAULT_MODEL, MODELS, LocalModelError, get
-from workbench.local.prompts import local_profile, local_specs
 from workbench.local.server import LocalServer, ServerSettings, healthy, read_state, start_detached, stop_detached
+
+if TYPE_CHECKING:  # `workbench local start|stop|status` needs none of these; a run's local variants do
+    from workbench.core.data.dataset import Dataset
+    from workbench.core.endpoints.profiles import EndpointProfile
+    from workbench.core.runs.runner import Variant
 
 
 @contextlib.contextmanager
@@ -24,6 +23,8 @@ def local_variants_for_run(
     dataset: Dataset, store_path: Path, modes: list[str], model: str = DEFAULT_MODEL
 ) -> Iterator[list[Variant]]:
     """Use the server `workbench local start` left running, or run one for this command only."""
+    from workbench.local.prompts import local_profile
+
     state = read_state()
     try:
         if state is not None and healthy(state.base_url):
@@ -37,6 +38,11 @@ def local_variants_for_run(
 
 
 def _build(dataset: Dataset, store_path: Path, modes: list[str], profile: EndpointProfile) -> list[Variant]:
+    from workbench.core.runs.runspec import LOCAL_PROFILE
+    from workbench.core.runs.variant_builder import build_variants
+    from workbench.core.store import Store
+    from workbench.local.prompts import local_specs
+
     store = Store(store_path)
     try:
         return build_variants(local_specs(store, modes), dataset, store, {LOCAL_PROFILE: profile})

@@ -1,11 +1,9 @@
-"""`workbench run`, `workbench runs` and `workbench report`."""
+"""`workbench run` (`workbench runs` and `workbench report` are in ``runs.py``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import shlex
 import sqlite3
 import sys
 import time
@@ -23,16 +21,14 @@ from workbench.cli.common import (
     positive_float,
     positive_int,
 )
-from workbench.cli.run_output import Progress, format_summaries
+from workbench.cli.run_output import Progress
+from workbench.cli.runs import print_report, store_arg, unreadable
 from workbench.core.data.dataset import Dataset, DatasetError
 from workbench.core.endpoints.connection import require_keys
 from workbench.core.endpoints.platform import PlatformError
 from workbench.core.endpoints.profiles import EndpointProfile, ProfileError, ProfileStore, check_base_url
 from workbench.core.prompts.template_bounds import DEFAULT_LIMITS, TemplateLimits
 from workbench.core.prompts.templates import TemplateProblem
-from workbench.core.reports.experiments import ArmSpec, arm_specs
-from workbench.core.reports.export import write_report
-from workbench.core.reports.results import RunResults
 from workbench.core.retrieval.registry import recipe_names
 from workbench.core.runs.batch import BatchRunner
 from workbench.core.runs.batch_lines import MAX_BYTES, MAX_REQUESTS, BatchLimits
@@ -41,7 +37,7 @@ from workbench.core.runs.runner import Runner, Variant
 from workbench.core.runs.runspec import SpecError, VariantSpec
 from workbench.core.runs.variant_builder import build_variants
 from workbench.core.runs.variant_file import VariantFileError, read_limits, read_variant_file, specs_for
-from workbench.core.store import RunInfo, Store, StoreError, default_store_path
+from workbench.core.store import Store, StoreError
 from workbench.local.models import LocalModelError
 
 
@@ -158,125 +154,10 @@ def _run(args: argparse.Namespace, variants: list[Variant]) -> int:
     except (StoreError, PlatformError, TemplateProblem) as exc:
         raise CliError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
-        raise _unreadable(args.store, exc) from None
+        raise unreadable(args.store, exc) from None
     finally:
         store.close()
-    return _print_report(args.store, run_id, as_json=False)
-
-
-def _unreadable(store_path: Path, exc: sqlite3.DatabaseError) -> CliError:
-    return CliError(f"{store_path}: the run store cannot be read ({exc})")
-
-
-def _dataset_of(info: RunInfo) -> Dataset | None:
-    """The run's dataset (for its hardness levels, BIRD's three for a BIRD folder, and engine); None if it is gone."""
-    try:
-        return Dataset(info.dataset_root, info.questions)
-    except DatasetError:
-        return None
-
-
-def _levels_of(info: RunInfo) -> tuple[str, ...] | None:
-    dataset = _dataset_of(info)
-    return None if dataset is None else dataset.hardness_levels
-
-
-def _print_report(store_path: Path, run: str | int, as_json: bool) -> int:
-    store = Store(store_path)
-    try:
-        info = store.run(run)
-        dataset = _dataset_of(info)
-        results = RunResults.from_store(store, info.id, None if dataset is None else dataset.hardness_levels)
-        summaries, pairs = results.summaries(), results.comparisons()
-        disputes = store.disputes(info.dataset_root, info.split)
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        raise _unreadable(store_path, exc) from None
-    finally:
-        store.close()
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "run": info.name,
-                    "id": info.id,
-                    "dataset": info.dataset_root,
-                    "split": info.split,
-                    "state": info.state,
-                    "variants": [s.to_json() for s in summaries],
-                    "paired": [p.to_json() for p in pairs],
-                    "disputes": [d.to_json() for d in disputes],
-                },
-                indent=2,
-            )
-        )
-    else:
-        print(f"run {info.name!r} (#{info.id})  {info.dataset_root}  split {info.split}  state {info.state}")
-        print(format_summaries(summaries, "sqlite" if dataset is None else dataset.engine))
-        print(
-            f"EX%ovr: EX with the split's {len(disputes)} gold dispute(s) applied (docs/scoring.md; "
-            "workbench disputes list)"
-            if disputes
-            else "EX%ovr: EX with gold disputes applied; none on this split"
-        )
-        print("answered by: " + ", ".join(f"{s.variant} = {s.model}" for s in summaries))
-        for p in pairs:
-            print(
-                f"{p.first} vs {p.second}: {p.first_only} won, {p.second_only} lost, "
-                f"{p.both_right} both right, {p.both_wrong} both wrong (n={p.n}); McNemar p = {p.p_value:.4g}"
-            )
-    return 0
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    store = Store(args.store)
-    try:
-        runs = store.runs()
-        specs: dict[int, dict[str, ArmSpec]] = {r.id: arm_specs(store, r.id) for r in runs}
-    except sqlite3.DatabaseError as exc:
-        raise _unreadable(args.store, exc) from None
-    finally:
-        store.close()
-    if not runs:
-        print(f"no runs in {args.store}")
-    for r in runs:
-        print(f"#{r.id:<4} {r.name:<32} {r.state:<12} {r.split:<6} {r.created_at}  {r.dataset_root}")
-        for variant, spec in specs[r.id].items():
-            print(f"      {variant}: {spec.describe()}")
-    stopped = [r for r in runs if r.state in RESUMABLE]
-    for r in stopped:
-        questions = f" --questions {shlex.quote(r.questions)}" if r.questions else ""
-        print(
-            f"  #{r.id} {r.state}: continue it with  workbench run --run-name {shlex.quote(r.name)} --resume "
-            f"--dataset {shlex.quote(r.dataset_root)}{questions} --split {shlex.quote(r.split)} and the variant "
-            "options it was started with"
-        )
-    return 0
-
-
-RESUMABLE = ("interrupted", "cancelled")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    for kind, out in (("html", args.html), ("csv", args.csv)):
-        if out is None:
-            continue
-        store = Store(args.store)
-        try:
-            data = write_report(store, args.run, out, kind, args.baseline, _levels_of(store.run(args.run)),
-                                args.allow_privileged_role)  # fmt: skip
-        except StoreError as exc:
-            raise CliError(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            raise _unreadable(args.store, exc) from None
-        except OSError as exc:
-            raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-        finally:
-            store.close()
-        extra = f", {data.disagreement_total} disagreements" if kind == "html" else ""
-        print(f"wrote {out} ({kind}, {len(data.summaries)} variants{extra})", file=sys.stderr)
-    return _print_report(args.store, args.run, args.json)
+    return print_report(args.store, run_id, as_json=False)
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
@@ -333,25 +214,5 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         choices=("fewshot", "grammar", "chat"),
         help="prompt style(s) for the local model used when no endpoint is given (default: fewshot)",
     )
-    _store_arg(run)
+    store_arg(run)
     run.set_defaults(func=cmd_run)
-
-
-def add_runs_arguments(runs: argparse.ArgumentParser) -> None:
-    _store_arg(runs)
-    runs.set_defaults(func=cmd_runs)
-
-
-def add_report_arguments(report: argparse.ArgumentParser) -> None:
-    report.add_argument("run", help="run name or id")
-    report.add_argument("--json", action="store_true", help="machine-readable output")
-    report.add_argument("--html", type=Path, metavar="OUT", help="also write a self-contained HTML report")
-    report.add_argument("--csv", type=Path, metavar="OUT", help="also write the accuracy table as CSV")
-    report.add_argument("--baseline", metavar="RUN[:VARIANT]", help="the HTML report compares each variant with it")
-    add_privileged_role_arg(report)
-    _store_arg(report)
-    report.set_defaults(func=cmd_report)
-
-
-def _store_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", type=Path, default=default_store_path(), help="run store (default: your workspace)")

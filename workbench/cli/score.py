@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from workbench.cli.common import (
     CliError,
@@ -23,10 +23,13 @@ from workbench.cli.common import (
     positive_int,
 )
 from workbench.core.data.dataset import Dataset, DatasetError, Split
+from workbench.core.data.items import HARDNESS_LEVELS
 from workbench.core.data.spider import read_text
-from workbench.core.scoring import HARDNESS_LEVELS, Scorer, Verdict, parse_predictions, summarize
 from workbench.core.scoring.bird_metrics import DEFAULT_REPEATS, TimingJob, r_ves, timed_rewards
 from workbench.core.scoring.predictions import PredictionsError, looks_like_bird_json, parse_bird_predictions
+
+if TYPE_CHECKING:  # the scorer (its parser, worker pool and gold cache) loads after the dataset's first database
+    from workbench.core.scoring.scorer import Verdict
 
 
 def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -57,6 +60,8 @@ def read_predictions(path: Path, split: Split) -> list[str]:
         raise CliError(f"predictions: {exc}") from None
     if looks_like_bird_json(text):
         return _bird_predictions(path, text, split)
+    from workbench.core.scoring.scorer import parse_predictions
+
     preds = parse_predictions(text)
     if len(preds) != len(split.items):
         raise CliError(
@@ -98,6 +103,8 @@ def format_table(
     """Per hardness level: execution EX (BIRD's set EX for a BIRD dataset), test suite TS when a suite scored
     any item, then exact match EM (n/a off SQLite), or Soft-F1 for BIRD; R-VES when ``rewards`` (item -> BIRD
     reward) are given."""
+    from workbench.core.scoring.scorer import summarize
+
     table = summarize(verdicts, levels)
     suite = "ts_n" in table["all"]
     second = "soft-F1" if bird else "exact match EM"
@@ -157,6 +164,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     preds = read_predictions(args.predictions, split)
     for line in split.database_warnings():
         print(f"warning: {line}", file=sys.stderr)
+    from workbench.core.scoring.scorer import Scorer
+
     update, finish = _progress(sys.stderr)
     with Scorer(dataset, workers=args.workers, limits=exec_limits(args), gold_cache=not args.no_gold_cache) as scorer:
         verdicts = scorer.score(split.items, preds, progress=update, database_problems=split.database_problems)

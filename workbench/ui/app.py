@@ -1,8 +1,14 @@
-"""`workbench` with no arguments: the desktop app on the Qt event loop, asyncio through qasync."""
+"""`workbench` with no arguments: the desktop app on the Qt event loop, asyncio through qasync.
+
+Start-up order: Qt, then the window's first frame (``first_frame.py``: the saved geometry and
+layout, the panes' docks saying they load); once that frame is drawn, the session, the main
+window and its panes are imported and built (the dataset, the variants and the last run
+restored), the main window takes the first frame's place, and after its own first frame the
+HTTP client libraries load in a thread (``warm_up``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import importlib
@@ -11,8 +17,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import qasync
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon, QWindow
 from PySide6.QtWidgets import QApplication, QWidget
@@ -20,15 +26,23 @@ from PySide6.QtWidgets import QApplication, QWidget
 from workbench.core import startup
 from workbench.paths import DEMO_DATASET, ICON
 from workbench.ui import qt_platform
-from workbench.ui.main_window import MainWindow
+from workbench.ui.first_frame import FirstFrame, default_ui_settings_path
 from workbench.ui.palette import follow_system_scheme
-from workbench.ui.session import AppPaths, AppSession
+
+if TYPE_CHECKING:  # asyncio and qasync load once the first frame is drawn, the session and main window after it
+    import asyncio
+
+    from workbench.ui.main_window import MainWindow
+    from workbench.ui.session import AppPaths, AppSession
 
 FIRST_EXPOSE_WAIT_MS = 2000
 
 
 def build(paths: AppPaths | None = None) -> tuple[AppSession, MainWindow]:
     """The session and its window, restored from the last time (QApplication must exist)."""
+    from workbench.ui.main_window import MainWindow
+    from workbench.ui.session import AppSession
+
     session = AppSession(paths)
     window = MainWindow(session)
     window.start()
@@ -51,6 +65,8 @@ def warm_up() -> asyncio.Future[None]:
     The window opens without the openai SDK (0.7 s to import); a run or a connection test
     would otherwise pay that on the event loop the first time.
     """
+    import asyncio
+
     loop = asyncio.get_event_loop()
     done: asyncio.Future[None] = loop.create_future()
 
@@ -69,45 +85,50 @@ def warm_up() -> asyncio.Future[None]:
     return done
 
 
-class _FirstExpose(QObject):
-    """At the window's first expose (its first frame is drawn): trace it, then start ``then`` on the next turn."""
+class FirstExpose(QObject):
+    """Watches a shown window for its first expose (its first frame drawn): traces it, and runs each function
+    given to :meth:`then` on the next turn of the event loop after it, so that none delays that frame.
 
-    def __init__(self, parent: QObject, then: Callable[[], object]) -> None:
-        super().__init__(parent)
-        self._then = then
+    A window the system never exposes (minimised at start, say) runs them after ``FIRST_EXPOSE_WAIT_MS``.
+    """
+
+    def __init__(self, window: QWidget, event: str = "window exposed") -> None:
+        super().__init__(window)
+        self._event = event
+        self._released = False
+        self._waiting: list[Callable[[], object]] = []
+        handle = window.windowHandle()
+        if handle is None or handle.isExposed():
+            self._release()
+            return
+        handle.installEventFilter(self)
+        QTimer.singleShot(FIRST_EXPOSE_WAIT_MS, self, self._release)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
             watched.removeEventFilter(self)
-            startup.mark("window exposed")
-            QTimer.singleShot(0, self._then)
+            startup.mark(self._event)
+            self._release()
         return False
 
+    def then(self, run: Callable[[], object]) -> None:
+        if self._released:
+            QTimer.singleShot(0, run)
+        else:
+            self._waiting.append(run)
 
-def report_shown(window: QWidget, started: float) -> None:
-    """Say how long after the process started the window was shown (mapped)."""
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            for run in self._waiting:
+                QTimer.singleShot(0, run)
+            self._waiting.clear()
+
+
+def report_shown(started: float, what: str = "window shown") -> None:
+    """Say how long after the process started the window was shown (mapped), or ready (its session loaded)."""
     in_main = 1000 * (time.perf_counter() - started)
-    print(f"workbench: window shown {startup.since_start()} ({in_main:.0f} ms in main)", file=sys.stderr)
-
-
-def after_first_expose(window: QWidget, then: Callable[[], object]) -> None:
-    """Run ``then`` once the shown window has drawn its first frame, so that it does not delay that frame.
-
-    A window the system never exposes (minimised at start, say) gets it after ``FIRST_EXPOSE_WAIT_MS``.
-    """
-    ran: list[bool] = []
-
-    def once() -> None:
-        if not ran:
-            ran.append(True)
-            then()
-
-    handle = window.windowHandle()
-    if handle is None or handle.isExposed():
-        QTimer.singleShot(0, once)
-        return
-    handle.installEventFilter(_FirstExpose(window, once))
-    QTimer.singleShot(FIRST_EXPOSE_WAIT_MS, once)
+    print(f"workbench: {what} {startup.since_start()} ({in_main:.0f} ms in main)", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,25 +150,56 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("workbench")
     app.setWindowIcon(QIcon(str(ICON)))
     follow_system_scheme(app)  # a dark palette where the system is dark
+    frame = FirstFrame(default_ui_settings_path())
+    frame.show()
+    report_shown(started)
+    drawn = FirstExpose(frame)
+    app.processEvents()  # the first frame is drawn here where the platform has exposed it, before asyncio loads
+    import asyncio
+
+    import qasync
+
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
-    session, window = build()
-    window.show()
-    report_shown(window, started)
-    after_first_expose(window, warm_up)  # the HTTP libraries' import would compete with the first frame
+    built: list[tuple[AppSession, MainWindow]] = []
+    outcome: list[str] = []  # the smoke run's end, or "failed" when the window could not be built
+    drawn.then(lambda: load_window(frame, started, built, outcome))
+    with loop:
+        loop.run_until_complete(closed.wait())
+        for session, _ in built:
+            loop.run_until_complete(session.shutdown())
+    if "failed" in outcome:
+        return 1
+    return 0 if not os.environ.get("WORKBENCH_SMOKE_RUN") or outcome == ["completed"] else 1
+
+
+def load_window(
+    frame: FirstFrame, started: float, built: list[tuple[AppSession, MainWindow]], outcome: list[str]
+) -> None:
+    """After the first frame: build the session and the main window, which takes the frame's place."""
+    import asyncio
+
+    if not frame.isVisible():  # closed before it was drawn: the app is quitting
+        return
+    try:
+        session, window = build()
+    except BaseException:
+        outcome.append("failed")  # the traceback is printed; the app ends rather than wait behind the frame
+        QApplication.quit()
+        raise
+    built.append((session, window))
+    frame.hand_over(window)
+    FirstExpose(window, "main window exposed").then(warm_up)  # the HTTP libraries would compete with its frame
     exit_after = os.environ.get("WORKBENCH_EXIT_AFTER_MS")  # smoke tests: open, show, quit
     if exit_after:
         QTimer.singleShot(int(exit_after), window.close)
     smoke = os.environ.get("WORKBENCH_SMOKE_RUN")  # smoke tests: open, run N questions, report, quit
-    outcome: list[str] = []
     if smoke:
         QTimer.singleShot(0, lambda: asyncio.ensure_future(smoke_run(session, window, int(smoke), outcome)))
-    with loop:
-        loop.run_until_complete(closed.wait())
-        loop.run_until_complete(session.shutdown())
-    return 0 if not smoke or outcome == ["completed"] else 1
+    startup.mark("window ready")  # last: a closed stderr fails here, after the timers above are set
+    report_shown(started, "window ready")
 
 
 async def smoke_run(session: AppSession, window: MainWindow, limit: int, outcome: list[str]) -> None:

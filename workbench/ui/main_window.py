@@ -40,6 +40,9 @@ from workbench.ui.runs_pane import RunsPane
 from workbench.ui.session import AppSession
 from workbench.ui.window_layout import (
     COMPACT_WIDTH,
+    LAYOUT_VERSION,
+    MENUS,
+    TOOLBAR_NAME,
     add_pane_shortcuts,
     build_docks,
     compact_layout,
@@ -51,8 +54,6 @@ from workbench.ui.window_layout import (
 
 if TYPE_CHECKING:  # the dialogs and the report writer load when first used, not before the window shows
     from workbench.ui.finetune_dialog import FineTuneDialog
-
-LAYOUT_VERSION = 1
 
 
 class MainWindow(QMainWindow):
@@ -85,15 +86,14 @@ class MainWindow(QMainWindow):
         self.runs.pin_requested.connect(lambda run, variant: self.accuracy.pin(variant, run))
         self.runs.beside_requested.connect(self.accuracy.show_beside)
         self.run_bar = RunBar(session)
-        self.docks = build_docks(self, [
-            ("questions", "Questions", self.questions), ("outputs", "Outputs", self.outputs),
-            ("accuracy", "Accuracy", self.accuracy), ("prompt", "Prompt", self.prompt),
-            ("context", "Context", self.context), ("plots", "Plots", self.plots), ("runs", "Runs", self.runs),
-        ])  # fmt: skip
+        self.docks = build_docks(self, {
+            "questions": self.questions, "outputs": self.outputs, "accuracy": self.accuracy, "prompt": self.prompt,
+            "context": self.context, "plots": self.plots, "runs": self.runs,
+        })  # fmt: skip
         self.docks["plots"].visibilityChanged.connect(self.plots.visibility_changed)  # its plots load when shown
         self._fitted = False  # the docks are sized to the window when it is first shown (no saved layout)
         toolbar = QToolBar("Run")
-        toolbar.setObjectName("run-toolbar")
+        toolbar.setObjectName(TOOLBAR_NAME)
         toolbar.addWidget(self.run_bar)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.local_label = QLabel(f"local model: {session.local.status}")
@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
-        self._menus: dict[str, object] = {}
+        self._menus: dict[str, object] = {name: self.menuBar().addMenu(name) for name in MENUS}
         self.actions_by_name: dict[str, QAction] = {}
         editor = self.prompt.editor
         self._action("&File", "Open dataset…", self.choose_dataset, QKeySequence.StandardKey.Open)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_dir
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workbench.core.data.dataset import Dataset, DatasetError, Item
@@ -34,6 +33,7 @@ from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import RunInfo, Store, StoreError, default_store_path
 from workbench.local.models import LocalModelError
 from workbench.ui.context_previews import ContextPreviews
+from workbench.ui.first_frame import default_ui_settings_path
 from workbench.ui.local_service import LocalModelService
 from workbench.ui.scoring_workers import ScoringWorkers
 from workbench.ui.session_prompts import PromptVersions
@@ -47,7 +47,7 @@ RUN_PROBLEMS = (SpecError, ProfileError, StoreError, LocalModelError, DatasetErr
 class AppPaths:
     store: Path = field(default_factory=default_store_path)
     profiles: Path = field(default_factory=default_profiles_path)
-    ui_settings: Path = field(default_factory=lambda: Path(user_config_dir("workbench")) / "ui.ini")
+    ui_settings: Path = field(default_factory=default_ui_settings_path)
 
 
 class AppSession(PromptVersions, QObject):

@@ -11,6 +11,14 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
+LAYOUT_VERSION = 1  # of the saved dock layout (QMainWindow.saveState)
+# (key, title) of each dock, in the order of their shortcuts Ctrl+1 … Ctrl+7
+PANES = (
+    ("questions", "Questions"), ("outputs", "Outputs"), ("accuracy", "Accuracy"), ("prompt", "Prompt"),
+    ("context", "Context"), ("plots", "Plots"), ("runs", "Runs"),
+)  # fmt: skip
+MENUS = ("&File", "&Edit", "&Run", "&Go", "&View", "&Help")  # the menu bar, left to right
+TOOLBAR_NAME = "run-toolbar"
 COMPACT_WIDTH = 1280  # a window narrower than this starts in the compact layout
 COLUMNS_SETTING = "questions/columns"
 # the share of the window each pane gets (of the width, then of its column's height)
@@ -24,14 +32,15 @@ class LaidOutWindow(Protocol):
     def _action(self, menu_name: str, text: str, slot: Callable[[], object], shortcut: str | None = None) -> object: ...
 
 
-def build_docks(window: QMainWindow, panes: list[tuple[str, str, QWidget]]) -> dict[str, QDockWidget]:
-    """Questions over Accuracy on the left; Outputs over Context (tabbed with Prompt, Plots and Runs) on the right."""
+def build_docks(window: QMainWindow, widgets: dict[str, QWidget]) -> dict[str, QDockWidget]:
+    """One dock per pane of ``PANES`` holding ``widgets[key]``: Questions over Accuracy on the left; Outputs over
+    Context (tabbed with Prompt, Plots and Runs) on the right."""
     window.setDockNestingEnabled(True)
     docks: dict[str, QDockWidget] = {}
-    for key, title, widget in panes:
+    for key, title in PANES:
         dock = QDockWidget(title, window)
         dock.setObjectName(f"dock-{key}")
-        dock.setWidget(widget)
+        dock.setWidget(widgets[key])
         docks[key] = dock
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, docks["questions"])
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, docks["outputs"])

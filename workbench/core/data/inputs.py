@@ -14,7 +14,6 @@ import json
 import math
 import re
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,6 +174,8 @@ def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def read_toml(path: Path, error: type[InputError] = InputError) -> dict[str, Any]:
+    import tomllib  # only where a TOML file is read: not on the way to scoring a file
+
     text = read_text(path, error)
     try:
         return tomllib.loads(text)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,9 +167,7 @@ def normalise_value(value: Any) -> Any:
         return bytes(value)
     if isinstance(value, bytes):
         return value
-    if isinstance(value, uuid.UUID | datetime.timedelta):
-        return str(value)
-    return str(value)  # arrays, JSON, intervals, enums: their text
+    return str(value)  # UUIDs, intervals (timedelta), arrays, JSON, enums: their text
 
 
 def normalise_row(row: Iterable[Any]) -> tuple[Any, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ _DIGESTS: dict[tuple[Any, ...], str] = {}
 
 def content_digest(path: Path) -> str:
     """BLAKE2b (20 bytes, hex) of the file's bytes (about 1 GB/s)."""
+    import hashlib  # OpenSSL's library loads when a digest is first needed, not on opening a dataset
+
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
 

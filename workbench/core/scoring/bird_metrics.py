@@ -21,16 +21,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, ReadOnlyDatabase
 from workbench.core.sandbox import watchdog
-from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
 from workbench.core.sandbox.sqlexec import QueryError, QueryResult
 from workbench.core.sandbox.watchdog import ExecLimits
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Row = tuple[Any, ...]
 REWARD_BUCKETS: tuple[tuple[float, float], ...] = ((2.0, 1.25), (1.0, 1.0), (0.5, 0.75), (0.25, 0.5))
@@ -156,6 +157,8 @@ def timed_rewards(jobs: Sequence[TimingJob], limits: ExecLimits, workers: int | 
     """
     if not jobs:
         return {}
+    from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled  # the worker pool: only when timing
+
     rewards: dict[int, float] = {}
     size = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     pool = BoundedPool(size, limits, context="fork")

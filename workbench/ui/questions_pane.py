@@ -25,7 +25,7 @@ from workbench.core.reports.results import QuestionFilter
 from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
 from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.gold_overlay import GoldOverlay
-from workbench.ui.outputs_pane import verdict_text
+from workbench.ui.outputs_pane import VERDICT_LOOKS
 from workbench.ui.session import AppSession
 
 FIXED = ("#", "db", "hardness", "question")
@@ -41,22 +41,15 @@ class QuestionsModel(QAbstractTableModel):
         self.rows: list[int] = []  # item indices shown
         self.variants: list[str] = []
         self.search = ""
-        self._questions: dict[int, tuple[str, str]] = {}
-        self._questions_of: list[Item] | None = None  # the split whose questions ``_questions`` holds
         self.positions: dict[int, int] = {}  # item index -> its row
         self.overlay = GoldOverlay.of(session)  # disputes and gold problems: marks and tooltips on the question
 
     def reload(self) -> None:
         session = self.session
-        if self._questions_of is not session.items:  # once per split: 100k items take a tenth of a second
-            self._questions = {i.index: (i.db_id, i.question) for i in session.items}
-            self._questions_of = session.items
         needle = self.search.lower()
-        rows = [
-            i
-            for i in session.visible_indices()
-            if not needle or needle in self._questions[i][1].lower() or needle == str(i)
-        ]
+        rows = session.visible_indices()
+        if needle:
+            rows = [i for i in rows if needle in self._item(i).question.lower() or needle == str(i)]
         variants = list(session.results.variants)
         if rows != self.rows or variants != self.variants:
             self.beginResetModel()
@@ -65,6 +58,12 @@ class QuestionsModel(QAbstractTableModel):
             self.endResetModel()
         elif rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(rows) - 1, self.columnCount() - 1))
+
+    def _item(self, index: int) -> Item:
+        """The split's question ``index``, read from the session's items when shown (no per-row copy kept)."""
+        found = self.session.item(index)
+        assert found is not None, f"question {index} is not in the split"
+        return found
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
@@ -87,19 +86,21 @@ class QuestionsModel(QAbstractTableModel):
             return None
         item_index, column = self.rows[index.row()], index.column()
         if column >= len(FIXED):
-            row = self.session.results.outcome(self.variants[column - len(FIXED)], item_index)
-            label, colour = verdict_text(row)
+            variant = self.variants[column - len(FIXED)]
+            label, colour = VERDICT_LOOKS[self.session.results.answer_state(variant, item_index)]  # no row read
             if role == Qt.ItemDataRole.DisplayRole:
                 return MARKS[label]
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QColor(colour)
-            if role == Qt.ItemDataRole.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:  # the row's reason: read from the store when hovered
+                row = self.session.results.outcome(variant, item_index)
                 return f"{label}: {row.reason}" if row else label
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return int(Qt.AlignmentFlag.AlignCenter)
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            db_id, question = self._questions[item_index]
+            item = self._item(item_index)
+            db_id, question = item.db_id, item.question
             if column == 0:
                 return item_index
             if column == 1:
@@ -109,9 +110,9 @@ class QuestionsModel(QAbstractTableModel):
             marks = self.overlay.marks(item_index)
             return f"{marks} {question}" if marks else question
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return "\n".join([self._questions[item_index][1], *self.overlay.notes(item_index)])
+            return "\n".join([self._item(item_index).question, *self.overlay.notes(item_index)])
         if role == Qt.ItemDataRole.ToolTipRole and column in (1, 2):  # elided when the column is narrow
-            return self._questions[item_index][0] if column == 1 else self.session.results.hardness(item_index)
+            return self._item(item_index).db_id if column == 1 else self.session.results.hardness(item_index)
         return None
 
 

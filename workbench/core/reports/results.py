@@ -79,12 +79,7 @@ class RunResults:
         results.set_disputes(store.disputes(info.dataset_root, info.split))
         for variant_id, name, _ in ordered:
             results._variant_ids[name] = variant_id
-            listed = results._names.listed
-            codes, unlisted = (
-                store.score_codes(run_id, variant_id, listed),
-                store.score_hardness(run_id, variant_id, listed),
-            )
-            results._outcomes[name].load(codes, unlisted, store.score_figures(run_id, variant_id))
+            results._outcomes[name].load(store.score_outcomes(run_id, variant_id, results._names.listed))
         return results
 
     def apply(self, event: Event) -> bool:

@@ -16,10 +16,18 @@ from collections.abc import Callable, Iterator, Sequence
 
 from workbench.core.reports.overrides import Overrides
 from workbench.core.reports.summaries import VariantSummary
-from workbench.core.store.scores import CODE_HARDNESS, STATUS_CODES, UNLISTED_HARDNESS, ScoreFigures, ScoreRow
+from workbench.core.store.scores import (
+    CACHED_BIT,
+    CODE_HARDNESS,
+    STATUS_CODES,
+    UNLISTED_HARDNESS,
+    ScoreFigures,
+    ScoreOutcomes,
+    ScoreRow,
+)
 
 SCORED, UNSCORABLE, FAILED, OTHER = 0, 1, 2, 3  # a code's status (bits 0-1)
-CACHED = 1 << 8
+CACHED = CACHED_BIT
 
 
 def _flag(value: bool | None) -> int:
@@ -70,13 +78,13 @@ class VariantOutcomes:
         self.added: dict[int, None] = {}  # the items the live rows added (not stored at load), in order
         self.stale = False  # a live row replaced a stored one: ``stored`` is to be read again without it
 
-    def load(self, codes: dict[int, int], unlisted: dict[int, str], figures: ScoreFigures) -> None:
-        """A stored run's rows: ``Store.score_codes`` and ``score_hardness`` (with ``names.listed``) and
-        ``score_figures``."""
-        for index, level in unlisted.items():  # rare: a level the dataset does not have; numbered now
+    def load(self, stored: ScoreOutcomes) -> None:
+        """A stored run's rows (``Store.score_outcomes`` with ``names.listed``)."""
+        codes = stored.codes
+        for index, level in stored.unlisted.items():  # rare: a level the dataset does not have, numbered now
             mask = ~(UNLISTED_HARDNESS << CODE_HARDNESS)
             codes[index] = codes[index] & mask | self.names.number(level) << CODE_HARDNESS
-        self.codes, self.stored = codes, figures
+        self.codes, self.stored = codes, stored.figures
 
     def put(self, row: ScoreRow) -> None:
         """``row`` (an event's) as the item's outcome, replacing the one before in its place."""

@@ -53,12 +53,13 @@ class ArmFigures:
     cost: float
 
 
-# One row's verdict packed in a small int (``Store.score_codes``, read by ``reports/variant_outcomes.py``): bits 0-1
+# One row's verdict packed in a small int (``Store.score_outcomes``, read by ``reports/variant_outcomes.py``): bits 0-1
 # its status (``STATUS_CODES``; 3: any other), 2-3 exec_match, 4-5 exact_match, 6-7 ts_match (0: None, 1: False,
 # 2: True), bit 8 cached, and from bit ``CODE_HARDNESS`` on its hardness's number (0: none)
 STATUS_CODES = {"scored": 0, "unscorable": 1, "failed": 2}
 CODE_HARDNESS = 9
-UNLISTED_HARDNESS = 63  # the hardness number of a level the caller did not list (``Store.score_hardness`` says it)
+CACHED_BIT = 1 << 8
+UNLISTED_HARDNESS = 63  # the hardness number of a level the caller did not list (``ScoreOutcomes.unlisted`` names it)
 COUNTED = "status NOT IN ('failed', 'unscorable')"  # the rows whose figures a variant's summary adds up
 
 
@@ -74,6 +75,15 @@ class ScoreFigures:
     soft_f1_n: int = 0
     latencies_ms: list[float] = field(default_factory=list)  # rows not from the cache
     cached_latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ScoreOutcomes:
+    """One variant's rows in a run without their text (``Store.score_outcomes``)."""
+
+    codes: dict[int, int]  # item index -> its row's packed verdict
+    unlisted: dict[int, str]  # item index -> its row's hardness, where not among the levels numbered
+    figures: ScoreFigures
 
 
 class ScoresMixin(StoreConnection):
@@ -151,11 +161,11 @@ class ScoresMixin(StoreConnection):
         ).fetchone()
         return None if found is None else _score_row(found)
 
-    def score_codes(self, run_id: int, variant_id: int, levels: Sequence[str]) -> dict[int, int]:
-        """One variant's items in a run -> each row's packed verdict (the bits above ``ScoreFigures``), without
-        reading its text; ``levels``: the hardness names numbered from 1 (another one: ``UNLISTED_HARDNESS``)."""
+    def score_outcomes(self, run_id: int, variant_id: int, levels: Sequence[str]) -> ScoreOutcomes:
+        """One variant's rows in a run without their text: each item's packed verdict (the bits above) and the
+        figures of the counted rows; ``levels``: the hardness names numbered from 1 in the codes."""
         named = " ".join(f"WHEN ? THEN {k}" for k in range(1, len(levels) + 1)) or "WHEN NULL THEN 0"
-        unlisted = f"(CASE WHEN hardness IS NULL THEN 0 ELSE {UNLISTED_HARDNESS} END)"
+        other_level = f"(CASE WHEN hardness IS NULL THEN 0 ELSE {UNLISTED_HARDNESS} END)"
         code = (
             "(CASE status WHEN 'scored' THEN 0 WHEN 'unscorable' THEN 1 WHEN 'failed' THEN 2 ELSE 3 END)"
             + "".join(
@@ -163,46 +173,56 @@ class ScoresMixin(StoreConnection):
                 for flag, shift in (("exec_match", 2), ("exact_match", 4), ("ts_match", 6))
             )
             + " | (ifnull(cached = 1, 0) << 8)"  # SQLite's | and << bind alike: each shift in brackets
-            + f" | ((CASE hardness {named} ELSE {unlisted} END) << {CODE_HARDNESS})"
+            + f" | ((CASE hardness {named} ELSE {other_level} END) << {CODE_HARDNESS})"
         )
+        measured = f"CASE WHEN {COUNTED} AND ifnull(cached = 1, 0) = ? THEN latency_ms END"
         rows = self.db.execute(
-            f"SELECT item_index, {code} FROM scores WHERE run_id = ? AND variant_id = ? ORDER BY item_index",
-            (*levels, run_id, variant_id),
-        )
-        return dict(rows.fetchall())
-
-    def score_hardness(self, run_id: int, variant_id: int, levels: Sequence[str]) -> dict[int, str]:
-        """The variant's items whose rows have a hardness not among ``levels`` -> that hardness."""
-        listed = ", ".join("?" * len(levels)) or "NULL"
-        rows = self.db.execute(
-            "SELECT item_index, hardness FROM scores WHERE run_id = ? AND variant_id = ? AND hardness IS NOT NULL "
-            f"AND hardness NOT IN ({listed})",
-            (run_id, variant_id, *levels),
-        )
-        return dict(rows.fetchall())
+            f"SELECT item_index, {code}, {measured}, {measured} FROM scores "
+            "WHERE run_id = ? AND variant_id = ? ORDER BY item_index",
+            (*levels, 0, 1, run_id, variant_id),
+        ).fetchall()
+        items, codes, fresh, cached = zip(*rows, strict=True) if rows else ((), (), (), ())
+        figures, unlisted = self._score_sums(run_id, variant_id, levels=levels)
+        figures.latencies_ms = [x for x in fresh if x is not None]
+        figures.cached_latencies_ms = [x for x in cached if x is not None]
+        outcomes = ScoreOutcomes(dict(zip(items, codes, strict=True)), {}, figures)
+        if unlisted:  # rare: a level not among ``levels``
+            listed = ", ".join("?" * len(levels)) or "NULL"
+            outcomes.unlisted.update(
+                self.db.execute(
+                    "SELECT item_index, hardness FROM scores WHERE run_id = ? AND variant_id = ? "
+                    f"AND hardness IS NOT NULL AND hardness NOT IN ({listed})",
+                    (run_id, variant_id, *levels),
+                ).fetchall()
+            )
+        return outcomes
 
     def score_figures(self, run_id: int, variant_id: int, leaving_out: Collection[int] = ()) -> ScoreFigures:
         """What the variant's counted rows in a run add up to, the items ``leaving_out`` left out."""
-        where = f"run_id = ? AND variant_id = ? AND {COUNTED}"
-        args: tuple[Any, ...] = (run_id, variant_id)
-        if leaving_out:
-            where, args = (
-                where + " AND item_index NOT IN (SELECT value FROM json_each(?))",
-                (*args, json.dumps(list(leaving_out))),
-            )
-        soft_f1 = "soft_f1" if self._has_soft_f1 else "NULL"
-        cost, prompt, completion, soft_total, soft_n = self.db.execute(
-            f"SELECT total(cost), total(prompt_tokens), total(completion_tokens), total({soft_f1}), count({soft_f1}) "
-            f"FROM scores WHERE {where}",
-            args,
-        ).fetchone()
+        figures, _ = self._score_sums(run_id, variant_id, leaving_out)
+        where, args = _variant_where(run_id, variant_id, leaving_out)
         measured = (
-            f"SELECT latency_ms FROM scores WHERE {where} AND latency_ms IS NOT NULL AND ifnull(cached = 1, 0) = ?"
+            f"SELECT latency_ms FROM scores WHERE {where} AND {COUNTED} AND latency_ms IS NOT NULL "
+            "AND ifnull(cached = 1, 0) = ?"
         )
         latencies, cached = (self.db.execute(f"{measured} ORDER BY item_index", (*args, c)).fetchall() for c in (0, 1))
-        return ScoreFigures(
-            cost, int(prompt), int(completion), soft_total, soft_n, [x for (x,) in latencies], [x for (x,) in cached]
-        )
+        figures.latencies_ms, figures.cached_latencies_ms = [x for (x,) in latencies], [x for (x,) in cached]
+        return figures
+
+    def _score_sums(
+        self, run_id: int, variant_id: int, leaving_out: Collection[int] = (), levels: Sequence[str] = ()
+    ) -> tuple[ScoreFigures, int]:
+        """``score_figures`` less the latencies, and how many of the rows have a hardness not among ``levels``."""
+        where, args = _variant_where(run_id, variant_id, leaving_out)
+        soft_f1 = f"CASE WHEN {COUNTED} THEN {'soft_f1' if self._has_soft_f1 else 'NULL'} END"
+        listed = ", ".join("?" * len(levels)) or "NULL"
+        cost, prompt, completion, soft_total, soft_n, unlisted = self.db.execute(
+            f"SELECT total(CASE WHEN {COUNTED} THEN cost END), total(CASE WHEN {COUNTED} THEN prompt_tokens END), "
+            f"total(CASE WHEN {COUNTED} THEN completion_tokens END), total({soft_f1}), count({soft_f1}), "
+            f"total(hardness IS NOT NULL AND hardness NOT IN ({listed})) FROM scores WHERE {where}",
+            (*levels, *args),
+        ).fetchone()
+        return ScoreFigures(cost, int(prompt), int(completion), soft_total, soft_n), int(unlisted)
 
     def _row_select(self) -> str:
         return (
@@ -210,6 +230,14 @@ class ScoresMixin(StoreConnection):
             "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens, ts_match, "
             f"{'soft_f1' if self._has_soft_f1 else 'NULL'} FROM scores"
         )
+
+
+def _variant_where(run_id: int, variant_id: int, leaving_out: Collection[int]) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its arguments) of a variant's rows in a run, less the items ``leaving_out``."""
+    where, args = "run_id = ? AND variant_id = ?", (run_id, variant_id)
+    if not leaving_out:
+        return where, args
+    return where + " AND item_index NOT IN (SELECT value FROM json_each(?))", (*args, json.dumps(list(leaving_out)))
 
 
 def _score_row(r: tuple[Any, ...]) -> ScoreRow:

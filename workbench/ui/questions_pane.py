@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +42,6 @@ class QuestionsModel(QAbstractTableModel):
         self.rows: list[int] = []  # item indices shown
         self.variants: list[str] = []
         self.search = ""
-        self.positions: dict[int, int] = {}  # item index -> its row
         self.overlay = GoldOverlay.of(session)  # disputes and gold problems: marks and tooltips on the question
 
     def reload(self) -> None:
@@ -54,10 +54,16 @@ class QuestionsModel(QAbstractTableModel):
         if rows != self.rows or variants != self.variants:
             self.beginResetModel()
             self.rows, self.variants = rows, variants
-            self.positions = {index: row for row, index in enumerate(rows)}
             self.endResetModel()
         elif rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(rows) - 1, self.columnCount() - 1))
+
+    def row_of(self, index: int | None) -> int | None:
+        """The row showing question ``index``, if shown: the rows are in the split's order, so it is looked up."""
+        if index is None:
+            return None
+        row = bisect_left(self.rows, index)
+        return row if row < len(self.rows) and self.rows[row] == index else None
 
     def _item(self, index: int) -> Item:
         """The split's question ``index``, read from the session's items when shown (no per-row copy kept)."""
@@ -232,7 +238,7 @@ class QuestionsPane(QWidget):
             + (" · no question matches" if hidden_all else "")
         )
         self.show_all.setVisible(hidden_all)
-        if self.model.rows and self.session.current_index not in self.model.positions:
+        if self.model.rows and self.model.row_of(self.session.current_index) is None:
             self.session.select_question(self.model.rows[0])  # the outputs follow the list: never a hidden question
         self._select(self.session.current_index)
         if self.table.horizontalHeader().count() != self._sized_columns:
@@ -270,7 +276,7 @@ class QuestionsPane(QWidget):
         return self.column_widths
 
     def _select(self, index: int | None) -> None:
-        row = self.model.positions.get(index) if index is not None else None
+        row = self.model.row_of(index)
         if row is None:
             return
         if self.table.currentIndex().row() != row:

@@ -63,6 +63,7 @@ class RunResults:
         self.total = 0
         self.already_done = 0
         self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
+        self._pairs: dict[tuple[str, str], PairedComparison] = {}  # the same, per pair compared, until a row comes
         self._streamed: set[tuple[str, int]] = set()  # (variant, question) folded in since the last RunStarted
         self._progress = RunProgress()
         self.overrides: Overrides = NO_OVERRIDES  # the split's gold disputes, for EX with overrides
@@ -93,7 +94,7 @@ class RunResults:
             self.run_id, self.total, self.already_done = event.run_id, event.total, event.already_done
             self._streamed.clear()
             self._progress = RunProgress(total=event.total, before=event.already_done)
-            self._summaries = None
+            self._summaries, self._pairs = None, {}
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self._outcomes:
             outcomes, key = self._outcomes[event.variant], (event.variant, event.row.item_index)
@@ -103,7 +104,7 @@ class RunResults:
             self._progress = self._progress.counting(event.row)
             outcomes.put(event.row)
             self._read.pop(key, None)
-            self._summaries = None
+            self._summaries, self._pairs = None, {}
             return True
         return False
 
@@ -186,7 +187,9 @@ class RunResults:
         for name in (first, second):
             if name not in self._outcomes:
                 raise KeyError(f"no variant {name!r} in run {self.run_id} (variants: {', '.join(self.variants)})")
-        return compare_verdicts(first, second, self.verdicts(first), self.verdicts(second))
+        if (first, second) not in self._pairs:
+            self._pairs[first, second] = compare_verdicts(first, second, self.verdicts(first), self.verdicts(second))
+        return self._pairs[first, second]
 
     def comparisons(self) -> list[PairedComparison]:
         """Every pair of the run's variants, in the run's order."""

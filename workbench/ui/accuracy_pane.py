@@ -117,7 +117,7 @@ class AccuracyModel(QAbstractTableModel):
     def refresh(self) -> None:
         fresh = list(self.session.results.summaries())
         arms, base = self.current.arms(), self.baseline
-        self.comparisons = baseline_comparisons(base, arms)
+        self.comparisons = dict(self.current.against(base))
         self.prompts = {n: _prompt(a) for n, a in arms.items()}
         levels = self.session.results.hardness_levels
         if base is not None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from workbench.core.data.items import Item
 from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
-from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
+from workbench.ui.baseline_arms import CurrentArms, comparison_filter
 from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.gold_overlay import GoldOverlay
 from workbench.ui.outputs_pane import VERDICT_LOOKS
@@ -179,7 +179,7 @@ class QuestionsPane(QWidget):
         out = [QuestionFilter("all"), QuestionFilter("disagree")]
         for name in self.session.results.variants:
             out += [QuestionFilter("wrong", name), QuestionFilter("right", name), QuestionFilter("failed", name)]
-        for name, comparison in baseline_comparisons(self.baseline, self.current.arms()).items():
+        for name, comparison in self.current.against(self.baseline).items():
             out += [comparison_filter(name, comparison, kind) for kind in ("fixed", "broken")]
         return out
 

@@ -64,6 +64,7 @@ class RunResults:
         self.already_done = 0
         self._summaries: list[VariantSummary] | None = None  # read by several panes per update: computed once
         self._pairs: dict[tuple[str, str], PairedComparison] = {}  # the same, per pair compared, until a row comes
+        self.changes = 0  # counts every change of a result: what is computed from them can be kept until it moves
         self._streamed: set[tuple[str, int]] = set()  # (variant, question) folded in since the last RunStarted
         self._progress = RunProgress()
         self.overrides: Overrides = NO_OVERRIDES  # the split's gold disputes, for EX with overrides
@@ -95,6 +96,7 @@ class RunResults:
             self._streamed.clear()
             self._progress = RunProgress(total=event.total, before=event.already_done)
             self._summaries, self._pairs = None, {}
+            self.changes += 1
             return True
         if isinstance(event, ItemScored | ItemFailed) and event.variant in self._outcomes:
             outcomes, key = self._outcomes[event.variant], (event.variant, event.row.item_index)
@@ -105,6 +107,7 @@ class RunResults:
             outcomes.put(event.row)
             self._read.pop(key, None)
             self._summaries, self._pairs = None, {}
+            self.changes += 1
             return True
         return False
 
@@ -114,6 +117,7 @@ class RunResults:
         if overrides != self.overrides:
             self.overrides = overrides
             self._summaries = None
+            self.changes += 1
 
     # --- reading -----------------------------------------------------------------------
     @property

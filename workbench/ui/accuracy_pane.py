@@ -117,7 +117,7 @@ class AccuracyModel(QAbstractTableModel):
     def refresh(self) -> None:
         fresh = list(self.session.results.summaries())
         arms, base = self.current.arms(), self.baseline
-        self.comparisons = baseline_comparisons(base, arms)
+        self.comparisons = dict(self.current.against(base))
         self.prompts = {n: _prompt(a) for n, a in arms.items()}
         levels = self.session.results.hardness_levels
         if base is not None:
@@ -196,7 +196,7 @@ class AccuracyModel(QAbstractTableModel):
     def filter_for(self, row: int, column: int) -> QuestionFilter:
         """What clicking a cell lists: a hardness column lists that level; others the variant's misses."""
         variant = self.summaries[row].variant
-        if variant not in self.session.results.rows:  # the baseline's row: its questions are another run's
+        if variant not in self.session.results.variants:  # the baseline's row: its questions are another run's
             return QuestionFilter("all")
         comparison = self.comparisons.get(variant)
         name = self.columns[column]
@@ -323,7 +323,7 @@ class AccuracyPane(QWidget):
     def pin_selected(self) -> None:
         index = self.table.currentIndex()
         row = index.row() if index.isValid() else 0
-        if 0 <= row < len(self.model.summaries) and self.model.summaries[row].variant in self.session.results.rows:
+        if 0 <= row < len(self.model.summaries) and self.model.summaries[row].variant in self.session.results.variants:
             self.pin(self.model.summaries[row].variant)
 
     def _cell_clicked(self, index: QModelIndex) -> None:

@@ -17,6 +17,7 @@ class CurrentArms:
     def __init__(self, session: AppSession) -> None:
         self.session = session
         self._specs: tuple[int, dict[str, ArmSpec]] | None = None
+        self._against: tuple[tuple[object, ...], dict[str, ArmComparison]] | None = None
 
     def arms(self) -> dict[str, Arm]:
         info = self.session.run_info
@@ -26,6 +27,15 @@ class CurrentArms:
             self._specs = (info.id, arm_specs(self.session.store, info.id))
         specs, rows = self._specs[1], self.session.results.rows
         return {name: Arm(info, name, spec, rows[name]) for name, spec in specs.items() if name in rows}
+
+    def against(self, baseline: Arm | None) -> dict[str, ArmComparison]:
+        """``baseline_comparisons`` of these arms, compared again only when the baseline or the results change
+        (each comparison reads the shown run's rows from the store)."""
+        results = self.session.results
+        key = (baseline, results, results.changes, self.session.run_info)
+        if self._against is None or self._against[0] != key:
+            self._against = (key, baseline_comparisons(baseline, self.arms()))
+        return self._against[1]
 
 
 def baseline_comparisons(baseline: Arm | None, arms: dict[str, Arm]) -> dict[str, ArmComparison]:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from workbench.core.engines.base import DatabaseRef
 from workbench.core.reports.answers import ResultGrid, result_grid, sql_diff
 from workbench.core.reports.experiments import Arm
-from workbench.core.reports.results import QuestionFilter
+from workbench.core.reports.results import QuestionFilter, row_state
 from workbench.core.sandbox.bounded_pool import WorkerKilled
 from workbench.core.store import ScoreRow
 from workbench.ui.dispute_dialog import DisputeActions
@@ -47,17 +47,18 @@ def diff_html(gold: str, predicted: str) -> str:
     return "".join(parts).replace("\n", "<br>")
 
 
+VERDICT_LOOKS = {  # ``RunResults.answer_state`` -> (label, colour)
+    "": ("not answered yet", "#777777"),
+    "failed": ("failed", "#a4500b"),
+    "unscorable": ("unscorable", "#777777"),
+    "right": ("✓ correct", "#2d7d2d"),
+    "wrong": ("✗ wrong", "#9b1c1c"),
+}
+
+
 def verdict_text(row: ScoreRow | None) -> tuple[str, str]:
     """(label, colour) for an outcome."""
-    if row is None:
-        return "not answered yet", "#777777"
-    if row.status == "failed":
-        return "failed", "#a4500b"
-    if row.status == "unscorable":
-        return "unscorable", "#777777"
-    if row.exec_match:
-        return "✓ correct", "#2d7d2d"
-    return "✗ wrong", "#9b1c1c"
+    return VERDICT_LOOKS["" if row is None else row_state(row)]
 
 
 class GridView(QTableWidget):

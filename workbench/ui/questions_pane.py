@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
 from typing import Any
 
@@ -22,10 +23,10 @@ from PySide6.QtWidgets import (
 from workbench.core.data.items import Item
 from workbench.core.reports.experiments import Arm
 from workbench.core.reports.results import QuestionFilter
-from workbench.ui.baseline_arms import CurrentArms, baseline_comparisons, comparison_filter
+from workbench.ui.baseline_arms import CurrentArms, comparison_filter
 from workbench.ui.dispute_dialog import DisputeActions
 from workbench.ui.gold_overlay import GoldOverlay
-from workbench.ui.outputs_pane import verdict_text
+from workbench.ui.outputs_pane import VERDICT_LOOKS
 from workbench.ui.session import AppSession
 
 FIXED = ("#", "db", "hardness", "question")
@@ -41,30 +42,34 @@ class QuestionsModel(QAbstractTableModel):
         self.rows: list[int] = []  # item indices shown
         self.variants: list[str] = []
         self.search = ""
-        self._questions: dict[int, tuple[str, str]] = {}
-        self._questions_of: list[Item] | None = None  # the split whose questions ``_questions`` holds
-        self.positions: dict[int, int] = {}  # item index -> its row
         self.overlay = GoldOverlay.of(session)  # disputes and gold problems: marks and tooltips on the question
 
     def reload(self) -> None:
         session = self.session
-        if self._questions_of is not session.items:  # once per split: 100k items take a tenth of a second
-            self._questions = {i.index: (i.db_id, i.question) for i in session.items}
-            self._questions_of = session.items
         needle = self.search.lower()
-        rows = [
-            i
-            for i in session.visible_indices()
-            if not needle or needle in self._questions[i][1].lower() or needle == str(i)
-        ]
+        rows = session.visible_indices()
+        if needle:
+            rows = [i for i in rows if needle in self._item(i).question.lower() or needle == str(i)]
         variants = list(session.results.variants)
         if rows != self.rows or variants != self.variants:
             self.beginResetModel()
             self.rows, self.variants = rows, variants
-            self.positions = {index: row for row, index in enumerate(rows)}
             self.endResetModel()
         elif rows:
             self.dataChanged.emit(self.index(0, 2), self.index(len(rows) - 1, self.columnCount() - 1))
+
+    def row_of(self, index: int | None) -> int | None:
+        """The row showing question ``index``, if shown: the rows are in the split's order, so it is looked up."""
+        if index is None:
+            return None
+        row = bisect_left(self.rows, index)
+        return row if row < len(self.rows) and self.rows[row] == index else None
+
+    def _item(self, index: int) -> Item:
+        """The split's question ``index``, read from the session's items when shown (no per-row copy kept)."""
+        found = self.session.item(index)
+        assert found is not None, f"question {index} is not in the split"
+        return found
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
@@ -87,19 +92,21 @@ class QuestionsModel(QAbstractTableModel):
             return None
         item_index, column = self.rows[index.row()], index.column()
         if column >= len(FIXED):
-            row = self.session.results.outcome(self.variants[column - len(FIXED)], item_index)
-            label, colour = verdict_text(row)
+            variant = self.variants[column - len(FIXED)]
+            label, colour = VERDICT_LOOKS[self.session.results.answer_state(variant, item_index)]  # no row read
             if role == Qt.ItemDataRole.DisplayRole:
                 return MARKS[label]
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QColor(colour)
-            if role == Qt.ItemDataRole.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:  # the row's reason: read from the store when hovered
+                row = self.session.results.outcome(variant, item_index)
                 return f"{label}: {row.reason}" if row else label
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return int(Qt.AlignmentFlag.AlignCenter)
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            db_id, question = self._questions[item_index]
+            item = self._item(item_index)
+            db_id, question = item.db_id, item.question
             if column == 0:
                 return item_index
             if column == 1:
@@ -109,9 +116,9 @@ class QuestionsModel(QAbstractTableModel):
             marks = self.overlay.marks(item_index)
             return f"{marks} {question}" if marks else question
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return "\n".join([self._questions[item_index][1], *self.overlay.notes(item_index)])
+            return "\n".join([self._item(item_index).question, *self.overlay.notes(item_index)])
         if role == Qt.ItemDataRole.ToolTipRole and column in (1, 2):  # elided when the column is narrow
-            return self._questions[item_index][0] if column == 1 else self.session.results.hardness(item_index)
+            return self._item(item_index).db_id if column == 1 else self.session.results.hardness(item_index)
         return None
 
 
@@ -172,7 +179,7 @@ class QuestionsPane(QWidget):
         out = [QuestionFilter("all"), QuestionFilter("disagree")]
         for name in self.session.results.variants:
             out += [QuestionFilter("wrong", name), QuestionFilter("right", name), QuestionFilter("failed", name)]
-        for name, comparison in baseline_comparisons(self.baseline, self.current.arms()).items():
+        for name, comparison in self.current.against(self.baseline).items():
             out += [comparison_filter(name, comparison, kind) for kind in ("fixed", "broken")]
         return out
 
@@ -231,7 +238,7 @@ class QuestionsPane(QWidget):
             + (" · no question matches" if hidden_all else "")
         )
         self.show_all.setVisible(hidden_all)
-        if self.model.rows and self.session.current_index not in self.model.positions:
+        if self.model.rows and self.model.row_of(self.session.current_index) is None:
             self.session.select_question(self.model.rows[0])  # the outputs follow the list: never a hidden question
         self._select(self.session.current_index)
         if self.table.horizontalHeader().count() != self._sized_columns:
@@ -269,7 +276,7 @@ class QuestionsPane(QWidget):
         return self.column_widths
 
     def _select(self, index: int | None) -> None:
-        row = self.model.positions.get(index) if index is not None else None
+        row = self.model.row_of(index)
         if row is None:
             return
         if self.table.currentIndex().row() != row:

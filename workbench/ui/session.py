@@ -156,6 +156,8 @@ class AppSession(PromptVersions, QObject):
         self.filter_changed.emit()
 
     def item(self, index: int) -> Item | None:
+        if 0 <= index < len(self.items) and self.items[index].index == index:  # an item's index is its position
+            return self.items[index]
         for item in self.items:
             if item.index == index:
                 return item

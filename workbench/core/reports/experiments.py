@@ -13,6 +13,7 @@ items. Cost, tokens and p50 latency are ``VariantSummary`` figures over the comm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,7 @@ class Arm:
     run: RunInfo
     variant: str
     spec: ArmSpec
-    rows: dict[int, ScoreRow]  # item index -> the variant's latest row
+    rows: Mapping[int, ScoreRow]  # item index -> the variant's latest row (a shown run's: ``RunResults.rows``)
 
     @property
     def name(self) -> str:
@@ -140,7 +141,7 @@ def run_arm(store: Store, info: RunInfo, variant: str | None = None) -> Arm:
     if variant not in specs:
         raise ArmError(f"run {info.name!r} has no variant {variant!r} (variants: {', '.join(specs)})")
     rows = RunResults.from_store(store, info.id).rows[variant]
-    return Arm(info, variant, specs[variant], dict(rows))
+    return Arm(info, variant, specs[variant], dict(rows.items()))  # the stored rows read in one pass
 
 
 def item_questions(run: RunInfo) -> dict[int, str]:

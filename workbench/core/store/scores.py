@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import json
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.core.secrets import mask
 from workbench.core.store.connection import StoreConnection, _now
@@ -49,6 +51,39 @@ class ArmFigures:
     scored: int
     correct: int  # scored with an execution match
     cost: float
+
+
+# One row's verdict packed in a small int (``Store.score_outcomes``, read by ``reports/variant_outcomes.py``): bits 0-1
+# its status (``STATUS_CODES``; 3: any other), 2-3 exec_match, 4-5 exact_match, 6-7 ts_match (0: None, 1: False,
+# 2: True), bit 8 cached, and from bit ``CODE_HARDNESS`` on its hardness's number (0: none)
+STATUS_CODES = {"scored": 0, "unscorable": 1, "failed": 2}
+CODE_HARDNESS = 9
+CACHED_BIT = 1 << 8
+UNLISTED_HARDNESS = 63  # the hardness number of a level the caller did not list (``ScoreOutcomes.unlisted`` names it)
+COUNTED = "status NOT IN ('failed', 'unscorable')"  # the rows whose figures a variant's summary adds up
+
+
+@dataclass
+class ScoreFigures:
+    """What one variant's counted rows (answered, not failed or unscorable) in a run add up to, summed by the
+    store (``Store.score_figures``); latencies in item order."""
+
+    cost: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    soft_f1_total: float = 0.0
+    soft_f1_n: int = 0
+    latencies_ms: list[float] = field(default_factory=list)  # rows not from the cache
+    cached_latencies_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ScoreOutcomes:
+    """One variant's rows in a run without their text (``Store.score_outcomes``)."""
+
+    codes: dict[int, int]  # item index -> its row's packed verdict
+    unlisted: dict[int, str]  # item index -> its row's hardness, where not among the levels numbered
+    figures: ScoreFigures
 
 
 class ScoresMixin(StoreConnection):
@@ -112,34 +147,121 @@ class ScoresMixin(StoreConnection):
         )
         return {int(i): bool(m) for i, m in rows}
 
-    def scores(self, run_id: int) -> Iterator[ScoreRow]:
-        cur = self.db.execute(
+    def scores(self, run_id: int, variant_id: int | None = None) -> Iterator[ScoreRow]:
+        """The run's rows (one variant's with ``variant_id``) by variant and item, read as they are iterated."""
+        where, args = ("AND variant_id = ? ", (run_id, variant_id)) if variant_id is not None else ("", (run_id,))
+        cur = self.db.execute(f"{self._row_select()} WHERE run_id = ? {where}ORDER BY variant_id, item_index", args)
+        return map(_score_row, cur)
+
+    def score(self, run_id: int, variant_id: int, item_index: int) -> ScoreRow | None:
+        """One stored row; None when the variant has none for that item."""
+        found = self.db.execute(
+            f"{self._row_select()} WHERE run_id = ? AND variant_id = ? AND item_index = ?",
+            (run_id, variant_id, item_index),
+        ).fetchone()
+        return None if found is None else _score_row(found)
+
+    def score_outcomes(self, run_id: int, variant_id: int, levels: Sequence[str]) -> ScoreOutcomes:
+        """One variant's rows in a run without their text: each item's packed verdict (the bits above) and the
+        figures of the counted rows; ``levels``: the hardness names numbered from 1 in the codes."""
+        named = " ".join(f"WHEN ? THEN {k}" for k in range(1, len(levels) + 1)) or "WHEN NULL THEN 0"
+        other_level = f"(CASE WHEN hardness IS NULL THEN 0 ELSE {UNLISTED_HARDNESS} END)"
+        code = (
+            "(CASE status WHEN 'scored' THEN 0 WHEN 'unscorable' THEN 1 WHEN 'failed' THEN 2 ELSE 3 END)"
+            + "".join(
+                f" | ((CASE WHEN {flag} IS NULL THEN 0 WHEN {flag} = 1 THEN 2 ELSE 1 END) << {shift})"
+                for flag, shift in (("exec_match", 2), ("exact_match", 4), ("ts_match", 6))
+            )
+            + " | (ifnull(cached = 1, 0) << 8)"  # SQLite's | and << bind alike: each shift in brackets
+            + f" | ((CASE hardness {named} ELSE {other_level} END) << {CODE_HARDNESS})"
+        )
+        measured = f"CASE WHEN {COUNTED} AND ifnull(cached = 1, 0) = ? THEN latency_ms END"
+        rows = self.db.execute(
+            f"SELECT item_index, {code}, {measured}, {measured} FROM scores "
+            "WHERE run_id = ? AND variant_id = ? ORDER BY item_index",
+            (*levels, 0, 1, run_id, variant_id),
+        ).fetchall()
+        items, codes, fresh, cached = zip(*rows, strict=True) if rows else ((), (), (), ())
+        figures, unlisted = self._score_sums(run_id, variant_id, levels=levels)
+        figures.latencies_ms = [x for x in fresh if x is not None]
+        figures.cached_latencies_ms = [x for x in cached if x is not None]
+        outcomes = ScoreOutcomes(dict(zip(items, codes, strict=True)), {}, figures)
+        if unlisted:  # rare: a level not among ``levels``
+            listed = ", ".join("?" * len(levels)) or "NULL"
+            outcomes.unlisted.update(
+                self.db.execute(
+                    "SELECT item_index, hardness FROM scores WHERE run_id = ? AND variant_id = ? "
+                    f"AND hardness IS NOT NULL AND hardness NOT IN ({listed})",
+                    (run_id, variant_id, *levels),
+                ).fetchall()
+            )
+        return outcomes
+
+    def score_figures(self, run_id: int, variant_id: int, leaving_out: Collection[int] = ()) -> ScoreFigures:
+        """What the variant's counted rows in a run add up to, the items ``leaving_out`` left out."""
+        figures, _ = self._score_sums(run_id, variant_id, leaving_out)
+        where, args = _variant_where(run_id, variant_id, leaving_out)
+        measured = (
+            f"SELECT latency_ms FROM scores WHERE {where} AND {COUNTED} AND latency_ms IS NOT NULL "
+            "AND ifnull(cached = 1, 0) = ?"
+        )
+        latencies, cached = (self.db.execute(f"{measured} ORDER BY item_index", (*args, c)).fetchall() for c in (0, 1))
+        figures.latencies_ms, figures.cached_latencies_ms = [x for (x,) in latencies], [x for (x,) in cached]
+        return figures
+
+    def _score_sums(
+        self, run_id: int, variant_id: int, leaving_out: Collection[int] = (), levels: Sequence[str] = ()
+    ) -> tuple[ScoreFigures, int]:
+        """``score_figures`` less the latencies, and how many of the rows have a hardness not among ``levels``."""
+        where, args = _variant_where(run_id, variant_id, leaving_out)
+        soft_f1 = f"CASE WHEN {COUNTED} THEN {'soft_f1' if self._has_soft_f1 else 'NULL'} END"
+        listed = ", ".join("?" * len(levels)) or "NULL"
+        cost, prompt, completion, soft_total, soft_n, unlisted = self.db.execute(
+            f"SELECT total(CASE WHEN {COUNTED} THEN cost END), total(CASE WHEN {COUNTED} THEN prompt_tokens END), "
+            f"total(CASE WHEN {COUNTED} THEN completion_tokens END), total({soft_f1}), count({soft_f1}), "
+            f"total(hardness IS NOT NULL AND hardness NOT IN ({listed})) FROM scores WHERE {where}",
+            (*levels, *args),
+        ).fetchone()
+        return ScoreFigures(cost, int(prompt), int(completion), soft_total, soft_n), int(unlisted)
+
+    def _row_select(self) -> str:
+        return (
             "SELECT variant_id, item_index, db_id, hardness, exec_match, exact_match, status, reason, predicted_sql, "
             "request_hash, cost, cached, latency_ms, prompt_tokens, completion_tokens, ts_match, "
-            f"{'soft_f1' if self._has_soft_f1 else 'NULL'} FROM scores WHERE run_id = ? "
-            "ORDER BY variant_id, item_index",
-            (run_id,),
+            f"{'soft_f1' if self._has_soft_f1 else 'NULL'} FROM scores"
         )
-        for r in cur:  # SQLite gives ints, floats and str already: only the 0/1/NULL flags are converted
-            yield ScoreRow(
-                variant_id=r[0],
-                item_index=r[1],
-                db_id=r[2],
-                hardness=r[3],
-                exec_match=None if r[4] is None else r[4] == 1,
-                exact_match=None if r[5] is None else r[5] == 1,
-                status=r[6],
-                reason=r[7],
-                predicted_sql=r[8],
-                request_hash=r[9],
-                cost=r[10],
-                cached=r[11] == 1,
-                latency_ms=r[12],
-                prompt_tokens=r[13],
-                completion_tokens=r[14],
-                ts_match=None if r[15] is None else r[15] == 1,
-                soft_f1=r[16],
-            )
+
+
+def _variant_where(run_id: int, variant_id: int, leaving_out: Collection[int]) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (and its arguments) of a variant's rows in a run, less the items ``leaving_out``."""
+    where, args = "run_id = ? AND variant_id = ?", (run_id, variant_id)
+    if not leaving_out:
+        return where, args
+    return where + " AND item_index NOT IN (SELECT value FROM json_each(?))", (*args, json.dumps(list(leaving_out)))
+
+
+def _score_row(r: tuple[Any, ...]) -> ScoreRow:
+    """A row as ``Store._row_select`` reads it: SQLite gives ints, floats and str already; only the 0/1/NULL flags
+    are converted."""
+    return ScoreRow(
+        variant_id=r[0],
+        item_index=r[1],
+        db_id=r[2],
+        hardness=r[3],
+        exec_match=None if r[4] is None else r[4] == 1,
+        exact_match=None if r[5] is None else r[5] == 1,
+        status=r[6],
+        reason=r[7],
+        predicted_sql=r[8],
+        request_hash=r[9],
+        cost=r[10],
+        cached=r[11] == 1,
+        latency_ms=r[12],
+        prompt_tokens=r[13],
+        completion_tokens=r[14],
+        ts_match=None if r[15] is None else r[15] == 1,
+        soft_f1=r[16],
+    )
 
 
 def _opt_int(value: bool | None) -> int | None:

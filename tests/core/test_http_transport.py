@@ -317,3 +317,19 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
+
+
+def test_an_azure_style_profile_sends_its_query_and_key_header_through_the_lean_client() -> None:
+    async def go() -> bytes:
+        async with ScriptedServer(lambda request, n: [answer()]) as server:
+            profile = EndpointProfile(
+                name="az", base_url=server.url + "/openai/deployments/d1", model="m", api_version="2024-06-01"
+            )
+            async with EndpointClient(profile, api_key="sk-azure-test") as client:
+                done = await client.complete(ChatRequest(({"role": "user", "content": "hi"},), {}))
+            assert done.text == "SELECT 1"
+            return server.requests[0]
+
+    sent = asyncio.run(go())
+    assert sent.startswith(b"POST /openai/deployments/d1/chat/completions?api-version=2024-06-01 HTTP/1.1\r\n")
+    assert b"\r\napi-key: sk-azure-test\r\n" in sent

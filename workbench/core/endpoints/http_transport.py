@@ -294,6 +294,33 @@ class LeanClient(httpx.AsyncClient):
         self._lean = LeanTransport()
         super().__init__(transport=self._lean, follow_redirects=True)
 
+    def build_request(  # type: ignore[override]
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: bytes | None = None,
+        params: object = None,
+        headers: httpx.Headers | None = None,
+        timeout: object = httpx.USE_CLIENT_DEFAULT,
+        extensions: dict[str, object] | None = None,
+        **others: object,
+    ) -> httpx.Request:
+        """The SDK's request as it built it: this client adds no base URL, headers, cookies or query.
+
+        httpx's own build merges all of those (parsing the URL again and copying the headers
+        twice); anything beyond bytes and headers (form data, files, JSON, query, cookies) goes
+        through it as usual.
+        """
+        if params or any(value is not None for value in others.values()) or not isinstance(content, bytes | None):
+            return super().build_request(
+                method, url, content=content, params=params, headers=headers, timeout=timeout,  # type: ignore[arg-type]
+                extensions=extensions, **others,  # type: ignore[arg-type]
+            )  # fmt: skip
+        limits = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)  # type: ignore[arg-type]
+        extras = {**(extensions or {}), "timeout": limits.as_dict()}
+        return httpx.Request(method, url, content=content, headers=headers, extensions=extras)
+
     async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: object) -> httpx.Response:
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")

@@ -12,9 +12,11 @@ store write per answer. The test server runs in its own process.
 1. 64 in flight, 200 ms latency: requests/s, the ratio to the theoretical concurrency / latency,
    and our CPU per request. CPU per request is the process's CPU from the first request sent to
    the last answer stored, over the requests: the client is built and one warm-up request
-   answered before the clock starts (the SDK's imports, a one-time second or so, printed). With a promptfoo binary (``--promptfoo``,
-   or one installed under bench/.promptfoo or on PATH) promptfoo runs against the same server
-   at the same concurrency; ours over its is ``ratio_promptfoo``.
+   answered before the clock starts (the SDK's imports, a one-time second or so, printed).
+   With a promptfoo binary (``--promptfoo``, or one installed under bench/.promptfoo or on
+   PATH) promptfoo runs against the same server at the same concurrency; ours over its is
+   ``ratio_promptfoo``. For scale, the bare transport (no SDK, no store: the floor any client
+   of this machine pays for its sockets) is timed on the same server too, and printed.
 2. Memory at zero latency over ``--memory-requests`` (answers go to the store).
 3. Cluster-sized: ``--cluster-concurrency`` requests in flight against a server that takes
    ``--cluster-latency`` per answer (the shape of a vLLM cluster), ``--cluster-requests`` in all,
@@ -118,6 +120,29 @@ def in_store(n: int, concurrency: int, base_url: str, rpm: int = 1_000_000, samp
             store.close()
 
 
+async def bare_transport(base_url: str, n: int, concurrency: int) -> Measured:
+    """The floor: the same requests through the lean transport alone, without the SDK, our client or the store."""
+    import httpx
+
+    from workbench.core.endpoints.http_transport import LeanTransport
+
+    transport, url = LeanTransport(), base_url + "/chat/completions"
+    body = json.dumps({"model": "gold", "messages": [{"role": "user", "content": "Question: bare"}]}).encode()
+    source = iter(range(n))
+
+    async def worker() -> None:
+        for _ in source:
+            request = httpx.Request("POST", url, content=body, headers={"Content-Type": "application/json"})
+            json.loads((await transport.handle_async_request(request)).content)
+
+    measured = Measured()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    measured.wall_s, measured.cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    await transport.aclose()
+    return measured
+
+
 def raise_open_files(needed: int) -> None:
     """A cluster-sized run holds a socket per request in flight: lift the soft limit to what it needs."""
     import resource
@@ -199,9 +224,11 @@ def main() -> None:
     try:
         ours = in_store(args.requests, args.concurrency, server.base_url)
         stats = server.stats()
+        bare = asyncio.run(bare_transport(server.base_url, args.requests, args.concurrency))
+        before_promptfoo = server.stats()["succeeded"]
         promptfoo = find_promptfoo(args.promptfoo)
         pf_rate = run_promptfoo(promptfoo, server.base_url, args.requests, args.concurrency) if promptfoo else None
-        pf_received = server.stats()["succeeded"] - stats["succeeded"]
+        pf_received = server.stats()["succeeded"] - before_promptfoo
     finally:
         server.stop()
     rate = args.requests / ours.wall_s
@@ -211,6 +238,10 @@ def main() -> None:
         f"ours: {args.requests} requests in {ours.wall_s:.2f}s = {rate:.0f}/s (theoretical {theoretical:.0f}/s), "
         f"CPU {cpu_ms:.2f} ms/request, server saw {stats['received']} (duplicates {stats['duplicates']}); "
         f"building the client and a warm-up request took {ours.setup_s:.2f}s"
+    )
+    print(
+        f"bare transport (no SDK, no store), same server: {args.requests / bare.wall_s:.0f}/s, "
+        f"CPU {1000 * bare.cpu_s / args.requests:.2f} ms/request"
     )
     if pf_rate is not None:
         print(
@@ -240,6 +271,8 @@ def main() -> None:
         try:
             big = in_store(n, inflight, server.base_url, rpm=0, sample_every=max(1, n // 10))
             big_stats = server.stats()
+            floor_n = min(n, 20 * inflight)
+            big_bare = asyncio.run(bare_transport(server.base_url, floor_n, inflight))
         finally:
             server.stop()
         big_rate, big_theoretical = n / big.wall_s, inflight / args.cluster_latency
@@ -249,6 +282,10 @@ def main() -> None:
             f"cluster: {n} requests, {inflight} in flight, {args.cluster_latency:g} s latency: "
             f"{big.wall_s:.1f}s = {big_rate:.0f}/s (theoretical {big_theoretical:.0f}/s), "
             f"CPU {1000 * big.cpu_s / n:.2f} ms/request, server max in flight {big_stats.get('max_in_flight')}"
+        )
+        print(
+            f"cluster, bare transport (no SDK, no store), {floor_n} requests: {floor_n / big_bare.wall_s:.0f}/s, "
+            f"CPU {1000 * big_bare.cpu_s / floor_n:.2f} ms/request"
         )
         by_done = ", ".join(f"{k}: {v:.0f}" for k, v in sorted(samples.items()))
         print(f"cluster memory (MB RSS by requests done): {by_done}")

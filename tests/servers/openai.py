@@ -137,7 +137,8 @@ class OpenAITestServer:
     async def start(self, port: int = 0) -> int:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)  # a cluster-sized client connects 1,024 at once
+        # a cluster-sized client connects 1,024 at once
+        site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self.port

@@ -57,7 +57,7 @@ class FirstFrame(QMainWindow):
         toolbar.addWidget(_placeholder(LOADING))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.docks = build_docks(self, {key: _placeholder(f"{title}: {LOADING}") for key, title in PANES})
-        self.statusBar().showMessage(f"{LOADING} the dataset and the last run")
+        self.statusBar().showMessage("loading the dataset and the last run…")
         settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
         geometry, state = settings.value("geometry"), settings.value("state")
         if geometry is not None:

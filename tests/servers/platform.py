@@ -52,6 +52,7 @@ class Job:
     started: float
     cancelled_at: float | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    shown_running: bool = False  # a read of the job itself has answered "running"
 
 
 class PlatformAPI:
@@ -149,11 +150,11 @@ class PlatformAPI:
         job = Job(data, time.monotonic())
         self._event(job, "info", f"Created fine-tuning job: {job_id}")
         self.jobs[job_id] = job
-        return web.json_response(self._advance(job))
+        return web.json_response(self._shown(job))
 
     async def list_jobs(self, request: web.Request) -> web.Response:
         self.count("list_jobs")
-        return listing_page(request, [self._advance(job) for job in self.jobs.values()])
+        return listing_page(request, [self._shown(job) for job in self.jobs.values()])
 
     def _event(self, job: Job, level: str, message: str, kind: str = "message", data: Any = None) -> None:
         job.events.append({"object": "fine_tuning.job.event", "id": f"ftevent-{uuid.uuid4().hex[:20]}",
@@ -165,7 +166,12 @@ class PlatformAPI:
         return sum(1 for line in content.splitlines() if line.strip())
 
     def _advance(self, job: Job) -> dict[str, Any]:
-        """Move the job along its scripted lifecycle, by elapsed time (what polling sees)."""
+        """Move the job along its scripted lifecycle, by elapsed time (what polling sees).
+
+        However late the reads come (a loaded machine), a read of the job answers "running"
+        before one answers "succeeded": a job whose time is up stays running (its steps
+        logged) until a read of the job (not of its events) has shown it so.
+        """
         data = job.data
         if data["status"] in ("succeeded", "failed", "cancelled"):
             return data
@@ -188,12 +194,18 @@ class PlatformAPI:
             loss = round(1.0 / step, 4)
             self._event(job, "info", f"Step {step}/{self.config.steps}: training loss={loss}", "metrics",
                         {"step": step, "train_loss": loss, "total_steps": self.config.steps})  # fmt: skip
-        if phase >= 3 + self.config.steps and data["status"] == "running":
+        if phase >= 3 + self.config.steps and job.shown_running:
             suffix = data.get("suffix") or "custom"
             data.update(status="succeeded", finished_at=int(time.time()), trained_tokens=1000 * self.config.steps,
                         fine_tuned_model=f"ft:{data['model']}:{suffix}:{data['id'][-8:]}")  # fmt: skip
             self._event(job, "info", "New fine-tuned model created")
             self._event(job, "info", "The job has successfully completed")
+        return data
+
+    def _shown(self, job: Job) -> dict[str, Any]:
+        """The job as a read of it answers: advanced, and remembered when that answer is "running"."""
+        data = self._advance(job)
+        job.shown_running = job.shown_running or data["status"] == "running"
         return data
 
     def _job(self, request: web.Request) -> Job | None:
@@ -204,7 +216,7 @@ class PlatformAPI:
         job = self._job(request)
         if job is None:
             return api_error(404, f"Could not find fine-tune: {request.match_info['id']}", "fine_tune_id")
-        return web.json_response(self._advance(job))
+        return web.json_response(self._shown(job))
 
     async def job_events(self, request: web.Request) -> web.Response:
         self.count("job_events")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
+from pathlib import Path
 
 import openai
 import pytest
 
 from tests.servers.openai import WRONG_SQL, OpenAITestServer
+from tests.servers.platform import PlatformConfig
 from workbench.core.endpoints.client import ChatRequest, EndpointClient
 from workbench.core.endpoints.profiles import EndpointProfile
 
@@ -69,3 +71,26 @@ def test_azure_style_profile_sends_api_version_and_key_header(openai_server: Ope
     assert asyncio.run(scenario()) == WRONG_SQL
     assert openai_server.last_request["query"] == {"api-version": "2024-10-21"}
     assert openai_server.last_request["headers"]["api-key"] == "az-key"
+
+
+@pytest.mark.server(platform=PlatformConfig(phase_s=0.01, steps=3))
+def test_a_late_reader_sees_a_job_running_before_it_succeeds(openai_server: OpenAITestServer, tmp_path: Path) -> None:
+    """A poll that comes after the job's whole time (a loaded machine) still sees it running first."""
+    pair = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"messages": pair}) + "\n" for _ in range(12)))
+
+    async def scenario() -> list[str]:
+        sdk = openai.AsyncOpenAI(base_url=openai_server.base_url, api_key="x", max_retries=0)
+        uploaded = await sdk.files.create(file=train.open("rb"), purpose="fine-tune")
+        job = await sdk.fine_tuning.jobs.create(model="gold", training_file=uploaded.id)
+        await asyncio.sleep(0.5)  # ten times the job's time: every phase is over
+        await sdk.fine_tuning.jobs.list_events(job.id)  # reading its events does not count as seeing it
+        seen = [(await sdk.fine_tuning.jobs.retrieve(job.id)).status for _ in range(2)]
+        events = [e.message async for e in sdk.fine_tuning.jobs.list_events(job.id)]
+        await sdk.close()
+        return [*seen, *events]
+
+    first, second, *events = asyncio.run(scenario())
+    assert (first, second) == ("running", "succeeded")
+    assert any("Step 3/3" in message for message in events)

@@ -15,13 +15,16 @@ right is left alone. ``workbench.ui`` runs it on import, before any of its modul
 from __future__ import annotations
 
 import ctypes
+import gc
+import statistics
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
-PROBE_CALLS = 16
+PROBE_CALLS = 64
+PROBE_ROUNDS = 3
 Emit = Callable[..., Any]
 
 _incref = ctypes.pythonapi.Py_IncRef
@@ -34,13 +37,23 @@ class _Probe(QObject):
 
 
 def references_lost(emit: Emit, calls: int = PROBE_CALLS) -> int:
-    """How many references to ``True`` ``calls`` emissions of an unconnected signal through ``emit`` take."""
+    """How many references to ``True`` ``calls`` emissions of an unconnected signal through ``emit`` take.
+
+    The collector is held off while counting: a collection that frees objects holding ``True``
+    would move the count by as much as the fault does.
+    """
     probe = _Probe()
     signal = probe.ping
-    before = sys.getrefcount(True)
-    for _ in range(calls):
-        emit(signal)
-    return before - sys.getrefcount(True)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        before = sys.getrefcount(True)
+        for _ in range(calls):
+            emit(signal)
+        return before - sys.getrefcount(True)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def give_back(count: int) -> None:
@@ -65,10 +78,10 @@ def repair_signal_emit() -> int:
     emit: Emit = SignalInstance.emit
     if hasattr(emit, "__wrapped__"):  # already repaired in this process
         return 0
-    lost = references_lost(emit)
-    lost_per_call = round(lost / PROBE_CALLS)
+    rounds = [references_lost(emit) for _ in range(PROBE_ROUNDS)]
+    lost_per_call = round(statistics.median(rounds) / PROBE_CALLS)  # a thread's stray change is outvoted
     if lost_per_call <= 0:
         return 0
-    give_back(lost_per_call * PROBE_CALLS)  # what the measurement itself took
+    give_back(lost_per_call * PROBE_CALLS * PROBE_ROUNDS)  # what the measurement itself took
     SignalInstance.emit = _repaired(emit, lost_per_call)  # type: ignore[method-assign]
     return lost_per_call

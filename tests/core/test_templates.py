@@ -232,3 +232,13 @@ def test_ordinary_templates_render_alike_inside_the_bounds(demo_path: Path) -> N
     )
     (message,) = PromptTemplate.parse("t", text).render(variables(demo_path))
     assert message["content"] == "012 ab 1,2 x-3 [1, 2]    q 1024"
+
+
+@pytest.mark.parametrize("opening", ["[", "(", "{"])
+def test_brackets_nested_past_the_parser_stack_are_one_line_naming_their_place(opening: str) -> None:
+    text = "### user\n{{ question }}\n  {{ x + " + opening * 3000 + " }}\n"
+    with pytest.raises(TemplateProblem) as info:
+        PromptTemplate.parse("x", text, "templates/x.prompt")
+    assert str(info.value) == "templates/x.prompt:3:3: brackets nest too deeply to parse"
+    shallow = "### user\n{{ " + "[" * 20 + "1" + "]" * 20 + " }}\n"
+    assert PromptTemplate.parse("x", shallow).render({})[0]["content"] == "[" * 20 + "1" + "]" * 20

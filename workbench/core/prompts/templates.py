@@ -81,6 +81,9 @@ class PromptTemplate:
         except TemplateSyntaxError as exc:
             line = exc.lineno or 1
             raise TemplateProblem(exc.message or "syntax error", line, _column(text, line), source) from None
+        except RecursionError:  # Jinja's parser recurses per bracket: "{{ [[[[ ... }}" runs out of stack
+            line, column = _deepest_bracket(text)
+            raise TemplateProblem("brackets nest too deeply to parse", line, column, source) from None
         if not any(_HEADER.match(line) for line in text.splitlines()):
             raise TemplateProblem("no messages: start one with a line '### user'", 1, 1, source)
         return cls(name, text, source)
@@ -179,6 +182,23 @@ def _find_column(text: str, line: int, name: str) -> int:
         if col >= 0:
             return col + 1
     return 1
+
+
+def _deepest_bracket(text: str) -> tuple[int, int]:
+    """Where (1-based line and column) the outermost bracket of the deepest nesting opens."""
+    depth = deepest = 0
+    opened = where = (1, 1)
+    for number, line in enumerate(text.splitlines() or [""], start=1):
+        for column, char in enumerate(line, start=1):
+            if char in "([{":
+                depth += 1
+                if depth == 1:
+                    opened = (number, column)
+                if depth > deepest:
+                    deepest, where = depth, opened
+            elif char in ")]}":
+                depth = max(0, depth - 1)
+    return where
 
 
 def _column(text: str, line: int) -> int:

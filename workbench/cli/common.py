@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.core.data.dataset import Dataset, DatasetError
+from workbench.core.data.engine_setting import is_url
 from workbench.core.sandbox.watchdog import MIN_MEMORY_LIMIT_MB, ExecLimits
 from workbench.paths import DEMO_DATASET
 
@@ -74,7 +75,7 @@ def exec_limits(args: argparse.Namespace, from_file: dict[str, float] | None = N
 
 def dataset_location(text: str) -> str | Path:
     """An argparse type for where a dataset is: a ``postgresql://`` URL as given, else a path."""
-    return text if text.startswith(("postgresql://", "postgres://")) else Path(text)
+    return text if is_url(text) else Path(text)
 
 
 def add_privileged_role_arg(parser: argparse.ArgumentParser) -> None:

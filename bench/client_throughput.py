@@ -5,8 +5,8 @@
                                       [--cluster-requests 100000] [--cluster-concurrency 1024]
                                       [--cluster-latency 1.0]
 
-Goes through our whole path: the endpoint client (openai.AsyncOpenAI on the lean HTTP/1.1
-transport, core/endpoints/http_transport.py), the concurrency gate and rate window, and a
+Goes through our whole path: the endpoint client (the openai SDK on the lean HTTP/1.1
+transport, core/endpoints/lean_client.py and http_transport.py), the concurrency gate and rate window, and a
 store write per answer. The test server runs in its own process.
 
 1. 64 in flight, 200 ms latency: requests/s, the ratio to the theoretical concurrency / latency,
@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,21 @@ class Measured:
     rss_by_done: dict[int, float] = field(default_factory=dict)
 
 
+async def timed_pool(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> Measured:
+    """``one(0)`` .. ``one(n - 1)``, ``concurrency`` at a time, timed (wall and CPU) from the first start."""
+    source = iter(range(n))
+
+    async def worker() -> None:
+        for i in source:
+            await one(i)
+
+    measured = Measured()
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    measured.wall_s, measured.cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    return measured
+
+
 async def drive(
     base_url: str, n: int, concurrency: int, store: Store, rpm: int = 1_000_000, sample_every: int = 0
 ) -> Measured:
@@ -71,43 +87,38 @@ async def drive(
     profile = EndpointProfile(
         name="bench", base_url=base_url, model="gold", concurrency=concurrency, rpm=rpm, timeout_s=60
     )
-    measured = Measured()
     setup = time.perf_counter()
+    rss_by_done: dict[int, float] = {}
+    done = 0
     async with EndpointClient(profile) as client:
         warm_up = ChatRequest(({"role": "user", "content": "Question: warm-up"},), {"temperature": 0})
         await client.complete(warm_up)  # the SDK imports much of itself on its first request
-        measured.setup_s = time.perf_counter() - setup
-        source = iter(range(n))
-        done = 0
+        setup_s = time.perf_counter() - setup
 
-        async def worker() -> None:
+        async def one(i: int) -> None:
             nonlocal done
-            for i in source:
-                request = ChatRequest(
-                    ({"role": "user", "content": f"Question: bench question {i}"},), {"temperature": 0}
-                )
-                key = request.fingerprint(profile)
-                answer = await client.complete(request, key)
-                store.save_response(
-                    key,
-                    profile.base_url,
-                    profile.model,
-                    list(request.messages),
-                    request.params,
-                    True,
-                    answer.text,
-                    answer.prompt_tokens,
-                    answer.completion_tokens,
-                    answer.latency_s * 1000,
-                    answer.attempts,
-                )
-                done += 1
-                if sample_every and done % sample_every == 0:
-                    measured.rss_by_done[done] = rss_mb()
+            request = ChatRequest(({"role": "user", "content": f"Question: bench question {i}"},), {"temperature": 0})
+            key = request.fingerprint(profile)
+            answer = await client.complete(request, key)
+            store.save_response(
+                key,
+                profile.base_url,
+                profile.model,
+                list(request.messages),
+                request.params,
+                True,
+                answer.text,
+                answer.prompt_tokens,
+                answer.completion_tokens,
+                answer.latency_s * 1000,
+                answer.attempts,
+            )
+            done += 1
+            if sample_every and done % sample_every == 0:
+                rss_by_done[done] = rss_mb()
 
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        measured.wall_s, measured.cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+        measured = await timed_pool(n, concurrency, one)
+    measured.setup_s, measured.rss_by_done = setup_s, rss_by_done
     return measured
 
 
@@ -128,17 +139,12 @@ async def bare_transport(base_url: str, n: int, concurrency: int) -> Measured:
 
     transport, url = LeanTransport(), base_url + "/chat/completions"
     body = json.dumps({"model": "gold", "messages": [{"role": "user", "content": "Question: bare"}]}).encode()
-    source = iter(range(n))
 
-    async def worker() -> None:
-        for _ in source:
-            request = httpx.Request("POST", url, content=body, headers={"Content-Type": "application/json"})
-            json.loads((await transport.handle_async_request(request)).content)
+    async def one(i: int) -> None:
+        request = httpx.Request("POST", url, content=body, headers={"Content-Type": "application/json"})
+        json.loads((await transport.handle_async_request(request)).content)
 
-    measured = Measured()
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    measured.wall_s, measured.cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+    measured = await timed_pool(n, concurrency, one)
     await transport.aclose()
     return measured
 

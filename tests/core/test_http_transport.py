@@ -23,7 +23,8 @@ from tests.servers.openai import OpenAITestServer
 from workbench.core.endpoints import http_transport
 from workbench.core.endpoints.client import ChatRequest, EndpointClient, RequestFailed
 from workbench.core.endpoints.connection import open_sdk
-from workbench.core.endpoints.http_transport import LeanClient, LeanTransport
+from workbench.core.endpoints.http_transport import LeanTransport
+from workbench.core.endpoints.lean_client import LeanClient, LeanOpenAI
 from workbench.core.endpoints.profiles import EndpointProfile
 
 BODY = json.dumps({"choices": [{"message": {"content": "SELECT 1"}}], "usage": {"prompt_tokens": 2}}).encode()
@@ -228,18 +229,56 @@ def test_a_refused_connection_and_a_failed_request_reach_the_client_as_connectio
     asyncio.run(go())
 
 
-def test_a_redirect_is_followed_through_httpx() -> None:
+def test_a_redirect_is_followed_once_by_httpx_rules() -> None:
     def reply(request: bytes, n: int) -> list[bytes]:
         if request.startswith(b"POST /v1/chat/completions"):
             return [answer(b"", b"307 Temporary Redirect", b"Location: /v2/chat/completions\r\n")]
+        if request.startswith(b"POST /v2/chat/completions"):
+            return [answer(b"", b"303 See Other", b"Location: /v3/done\r\n")]
         return [answer()]
 
     async def go() -> None:
         async with ScriptedServer(reply) as server:
             sdk = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="sk-test", http_client=LeanClient())
-            response = await sdk.post("/chat/completions", cast_to=httpx.Response, content=b"{}")
-            assert response.content == BODY
-            assert server.requests[-1].startswith(b"POST /v2/chat/completions HTTP/1.1")
+            response = await sdk.post("/chat/completions", cast_to=httpx.Response, content=b'{"q": 1}')
+            assert response.content == BODY and len(response.history) == 2
+            first, second, third = server.requests  # each answer once: the redirecting URL is not asked again
+            assert first.startswith(b"POST /v1/chat/completions HTTP/1.1") and first.endswith(b'{"q": 1}')
+            assert second.startswith(b"POST /v2/chat/completions HTTP/1.1") and second.endswith(b'{"q": 1}')
+            assert b"authorization: Bearer sk-test" in second.lower().replace(b"bearer", b"Bearer")
+            assert third.startswith(b"GET /v3/done HTTP/1.1") and b"content-length: 8" not in third.lower()
+            await sdk.close()
+
+    asyncio.run(go())
+
+
+def test_a_redirect_loop_stops_at_httpx_limit() -> None:
+    def reply(request: bytes, n: int) -> list[bytes]:
+        return [answer(b"", b"307 Temporary Redirect", b"Location: /v1/chat/completions\r\n")]
+
+    async def go() -> None:
+        async with ScriptedServer(reply) as server:
+            sdk = openai.AsyncOpenAI(
+                base_url=server.url + "/v1", api_key="sk-test", max_retries=0, http_client=LeanClient()
+            )
+            with pytest.raises(openai.APIConnectionError):
+                await sdk.post("/chat/completions", cast_to=httpx.Response, content=b"{}")
+            assert len(server.requests) == 1 + httpx.AsyncClient().max_redirects
+            await sdk.close()
+
+    asyncio.run(go())
+
+
+def test_the_sdk_merges_its_base_url_with_a_path_once_and_again_after_a_new_base_url() -> None:
+    async def go() -> None:
+        async with ScriptedServer(lambda request, n: [answer()]) as server:
+            sdk = LeanOpenAI(base_url=server.url + "/v1", api_key="sk-test", http_client=LeanClient())
+            first = sdk._prepare_url("/chat/completions")
+            assert first is sdk._prepare_url("/chat/completions")
+            await sdk.post("/chat/completions", cast_to=httpx.Response, content=b"{}")
+            sdk.base_url = server.url + "/v2"  # type: ignore[assignment]
+            await sdk.post("/chat/completions", cast_to=httpx.Response, content=b"{}")
+            assert [r.split(b" ")[1] for r in server.requests] == [b"/v1/chat/completions", b"/v2/chat/completions"]
             await sdk.close()
 
     asyncio.run(go())

@@ -96,8 +96,9 @@ def open_sdk(
     """The SDK for ``profile`` with its retries off; ``api_key`` (default: the profile's) is masked from now on.
 
     ``timeout_s`` defaults to the profile's; ``lean`` (for many small JSON calls: chat and
-    completions) puts ``http_transport.LeanTransport`` under the SDK, or, where the environment
-    routes the endpoint through a proxy, the SDK's aiohttp transport when its extra is installed.
+    completions) makes it ``lean_client.LeanOpenAI`` on ``http_transport.LeanTransport``, or, where
+    the environment routes the endpoint through a proxy, on the SDK's aiohttp transport when its
+    extra is installed.
     Azure-style profiles send their ``api-version`` and the key in an ``api-key`` header.
     """
     import openai  # the SDK loads lazily (0.7 s): the window opens without it
@@ -105,7 +106,12 @@ def open_sdk(
     key = api_key or resolve_api_key(profile)
     secrets.remember(key if key != NO_KEY else None)
     azure = {"default_query": {"api-version": profile.api_version}, "default_headers": {"api-key": key}}
-    return openai.AsyncOpenAI(
+    sdk = openai.AsyncOpenAI
+    if lean:
+        from workbench.core.endpoints.lean_client import LeanOpenAI
+
+        sdk = LeanOpenAI
+    return sdk(
         base_url=profile.base_url,
         api_key=key,
         max_retries=0,  # this module's loop is the only one that retries
@@ -118,7 +124,7 @@ def open_sdk(
 def _lean_client(base_url: str) -> httpx.AsyncClient | None:
     import openai
 
-    from workbench.core.endpoints.http_transport import LeanClient, uses_proxy
+    from workbench.core.endpoints.lean_client import LeanClient, uses_proxy
 
     if not uses_proxy(base_url):
         return LeanClient()

@@ -282,56 +282,6 @@ class LeanTransport(httpx.AsyncBaseTransport):
             idle.append(connection)
 
 
-class LeanClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` on a ``LeanTransport`` whose ``send`` goes straight to it.
-
-    httpx's own send path (auth flows, cookie jars, event hooks, redirect bookkeeping) costs
-    more CPU than the transport; the SDK sets auth in headers and needs none of it. A redirect
-    is the one case handed back to httpx's path, which follows it.
-    """
-
-    def __init__(self) -> None:
-        self._lean = LeanTransport()
-        super().__init__(transport=self._lean, follow_redirects=True)
-
-    def build_request(  # type: ignore[override]
-        self,
-        method: str,
-        url: httpx.URL | str,
-        *,
-        content: bytes | None = None,
-        params: object = None,
-        headers: httpx.Headers | None = None,
-        timeout: object = httpx.USE_CLIENT_DEFAULT,
-        extensions: dict[str, object] | None = None,
-        **others: object,
-    ) -> httpx.Request:
-        """The SDK's request as it built it: this client adds no base URL, headers, cookies or query.
-
-        httpx's own build merges all of those (parsing the URL again and copying the headers
-        twice); anything beyond bytes and headers (form data, files, JSON, query, cookies) goes
-        through it as usual.
-        """
-        if params or any(value is not None for value in others.values()) or not isinstance(content, bytes | None):
-            return super().build_request(
-                method, url, content=content, params=params, headers=headers, timeout=timeout,  # type: ignore[arg-type]
-                extensions=extensions, **others,  # type: ignore[arg-type]
-            )  # fmt: skip
-        limits = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)  # type: ignore[arg-type]
-        extras = {**(extensions or {}), "timeout": limits.as_dict()}
-        return httpx.Request(method, url, content=content, headers=headers, extensions=extras)
-
-    async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: object) -> httpx.Response:
-        if self.is_closed:
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
-        if "timeout" not in request.extensions:
-            request.extensions["timeout"] = self.timeout.as_dict()
-        response = await self._lean.handle_async_request(request)
-        if response.is_redirect:
-            return await super().send(request, stream=stream, **kwargs)  # type: ignore[arg-type]
-        return response
-
-
 def _expire(waiter: asyncio.Future[_Answer], read_s: float) -> None:
     if not waiter.done():
         waiter.set_exception(httpx.ReadTimeout(f"no complete answer within {read_s:g} s"))
@@ -363,15 +313,3 @@ def default_ssl_context() -> ssl.SSLContext:
 
         cafile = certifi.where()
     return ssl.create_default_context(cafile=cafile, capath=capath)
-
-
-def uses_proxy(base_url: str) -> bool:
-    """Whether the environment routes ``base_url`` through a proxy (then the lean transport is not used)."""
-    import urllib.request
-
-    host = httpx.URL(base_url).host
-    proxies = urllib.request.getproxies()
-    scheme = httpx.URL(base_url).scheme
-    if not (proxies.get(scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass(host)

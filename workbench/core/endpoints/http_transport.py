@@ -211,7 +211,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         origin: Origin = (url.raw_scheme, url.host, url.port or (443 if url.raw_scheme == b"https" else 80))
-        body = await request.aread()
+        stream = request.stream  # bytes as they are (the lean client's way), else read whole
+        body = b"".join(stream) if isinstance(stream, httpx.ByteStream) else await request.aread()
         data = _serialise(request, body)
         timeouts = request.extensions.get("timeout", {})
         head = request.method == "HEAD"

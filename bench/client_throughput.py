@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import ServerProcess  # noqa: E402
 from workbench.core.endpoints.client import ChatRequest, EndpointClient  # noqa: E402
 from workbench.core.endpoints.profiles import EndpointProfile  # noqa: E402
+from workbench.core.runs.collector import run_collector  # noqa: E402
 from workbench.core.store import Store  # noqa: E402
 
 
@@ -117,7 +118,8 @@ async def drive(
             if sample_every and done % sample_every == 0:
                 rss_by_done[done] = rss_mb()
 
-        measured = await timed_pool(n, concurrency, one)
+        with run_collector():  # as a run has it (core/runs/runner.py)
+            measured = await timed_pool(n, concurrency, one)
     measured.setup_s, measured.rss_by_done = setup_s, rss_by_done
     return measured
 

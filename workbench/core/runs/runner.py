@@ -26,6 +26,7 @@ from workbench.core.endpoints.sendlog import SendLog
 from workbench.core.prompts.context import ContextBuilder
 from workbench.core.prompts.templates import TemplateProblem
 from workbench.core.runs.ask_order import in_turn, to_ask
+from workbench.core.runs.collector import run_collector
 from workbench.core.runs.events import Event, ItemFailed, ItemScored, RequestSent, RunFinished, RunStarted
 from workbench.core.sandbox import lifeline
 from workbench.core.sandbox.bounded_pool import BoundedPool, WorkerKilled
@@ -251,9 +252,10 @@ class Runner:
 
     async def _run_workers(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
         lanes = in_turn(self.variants, lambda v: v.profile.base_url if v.profile.reuses_prompt_prefix else None)
-        async with asyncio.TaskGroup() as group:
-            for lane in lanes:
-                group.create_task(self._run_in_turn(ctx, lane, todo))
+        with run_collector():  # fewer collections while thousands of requests are in flight
+            async with asyncio.TaskGroup() as group:
+                for lane in lanes:
+                    group.create_task(self._run_in_turn(ctx, lane, todo))
 
     async def _run_in_turn(self, ctx: _RunContext, variants: list[Variant], todo: dict[str, list[Item]]) -> None:
         for v in variants:  # one after another: a server reusing the prompt prefix gets one template at a time

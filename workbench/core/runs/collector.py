@@ -1,0 +1,43 @@
+"""Python's garbage collector while a run is going: fewer, cheaper collections.
+
+With a thousand requests in flight, each holding its SDK objects, buffers and tasks, the
+default thresholds (700, 10, 10) make the collector traverse the same live objects over
+and over: in bench/client_throughput.py's cluster phase it took 0.2 ms of a request's
+1.2 ms of CPU. For as long as any run is going, ``run_collector`` freezes the objects that
+existed before it (the app's own, long-lived: they leave the collector's generations) and
+raises the thresholds; the last run to end restores both. Memory stays bounded: only
+cyclic garbage waits for a collection, and at most the first threshold of new objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator
+
+RUN_THRESHOLDS = (50_000, 20, 100)
+
+_lock = threading.Lock()
+_runs = 0
+_saved: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def run_collector() -> Iterator[None]:
+    """The collector as a run wants it, for the time of the ``with`` (runs may overlap)."""
+    global _runs, _saved
+    with _lock:
+        if _runs == 0:
+            _saved = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*RUN_THRESHOLDS)
+        _runs += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _runs -= 1
+            if _runs == 0:
+                gc.set_threshold(*_saved)
+                gc.unfreeze()

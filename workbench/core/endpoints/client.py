@@ -231,8 +231,13 @@ class _RequestPacing:
         self.logged = logged
         self.tokens = tokens
 
+    def slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        if not (self.limits.rpm or self.limits.tpm or self.logged is not None):
+            return self.limits.concurrency  # the gate alone: no windows to enter, no log to write
+        return self._windowed_slot()
+
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def _windowed_slot(self) -> AsyncIterator[None]:
         limits, logged = self.limits, self.logged
         async with limits.concurrency, contextlib.AsyncExitStack() as budget:
             if limits.rpm:

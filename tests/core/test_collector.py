@@ -1,4 +1,4 @@
-"""The collector during a run: frozen start-up objects and raised thresholds, restored when the last run ends.
+"""The collector during a run: raised thresholds, restored when the last run ends; what the app froze stays frozen.
 
 The runner's test compares with what it found (another test's run may still be going in this process)."""
 
@@ -32,11 +32,13 @@ import pytest
 from workbench.core.runs.collector import RUN_THRESHOLDS, run_collector
 
 before = gc.get_threshold()
-assert before != RUN_THRESHOLDS and gc.get_freeze_count() == 0
-old = [object() for _ in range(10)]  # alive before the run: frozen
+assert before != RUN_THRESHOLDS
+gc.freeze()  # as the app does with what it loaded: a run must leave that frozen
+frozen = gc.get_freeze_count()
 with run_collector():
-    assert gc.get_threshold() == RUN_THRESHOLDS and gc.get_freeze_count() >= len(old)
-assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.get_threshold() == RUN_THRESHOLDS
+# (a frozen object that dies leaves the count: only an unfreeze would empty it)
+assert gc.get_threshold() == before and frozen > 1000 and gc.get_freeze_count() > frozen - 100
 
 first, second = run_collector(), run_collector()  # overlapping runs
 first.__enter__()
@@ -44,16 +46,16 @@ second.__enter__()
 first.__exit__(None, None, None)
 assert gc.get_threshold() == RUN_THRESHOLDS  # the second run still goes
 second.__exit__(None, None, None)
-assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+assert gc.get_threshold() == before
 
 with pytest.raises(ZeroDivisionError), run_collector():  # a failing run
     _ = 1 / 0
-assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+assert gc.get_threshold() == before and gc.get_freeze_count() > frozen - 100
 print("restored")
 """
 
 
-def test_runs_freeze_and_raise_the_collector_and_the_last_to_end_restores_it() -> None:
+def test_runs_raise_the_collector_thresholds_and_the_last_to_end_restores_them() -> None:
     done = subprocess.run([sys.executable, "-c", ALONE], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "restored", done.stderr
 
@@ -66,7 +68,7 @@ def test_the_runner_runs_under_the_run_collector(
     runner = Runner(
         store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "gc", limit=20
     )
-    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    before = gc.get_threshold()
     during: list[tuple[int, int, int]] = []
 
     async def go() -> RunFinished:
@@ -80,4 +82,4 @@ def test_the_runner_runs_under_the_run_collector(
     finished = asyncio.run(go())
     assert finished.state == "completed" and len(during) == 40
     # answers come 50 ms apart: the first events are read while later requests are still in flight
-    assert during[0] == RUN_THRESHOLDS and gc.get_threshold() == before and gc.get_freeze_count() == frozen
+    assert during[0] == RUN_THRESHOLDS and gc.get_threshold() == before

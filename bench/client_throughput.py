@@ -118,7 +118,7 @@ async def drive(
             if sample_every and done % sample_every == 0:
                 rss_by_done[done] = rss_mb()
 
-        with run_collector():  # as a run has it (core/runs/runner.py)
+        with run_collector(concurrency):  # as a run has it (core/runs/runner.py)
             measured = await timed_pool(n, concurrency, one)
     measured.setup_s, measured.rss_by_done = setup_s, rss_by_done
     return measured

@@ -35,12 +35,14 @@ before = gc.get_threshold()
 assert before != RUN_THRESHOLDS
 gc.freeze()  # as the app does with what it loaded: a run must leave that frozen
 frozen = gc.get_freeze_count()
-with run_collector():
+with run_collector(8):  # few in flight: the defaults
+    assert gc.get_threshold() == before
+with run_collector(1024):
     assert gc.get_threshold() == RUN_THRESHOLDS
 # (a frozen object that dies leaves the count: only an unfreeze would empty it)
 assert gc.get_threshold() == before and frozen > 1000 and gc.get_freeze_count() > frozen - 100
 
-first, second = run_collector(), run_collector()  # overlapping runs
+first, second = run_collector(1024), run_collector(256)  # overlapping runs
 first.__enter__()
 second.__enter__()
 first.__exit__(None, None, None)
@@ -48,7 +50,7 @@ assert gc.get_threshold() == RUN_THRESHOLDS  # the second run still goes
 second.__exit__(None, None, None)
 assert gc.get_threshold() == before
 
-with pytest.raises(ZeroDivisionError), run_collector():  # a failing run
+with pytest.raises(ZeroDivisionError), run_collector(1024):  # a failing run
     _ = 1 / 0
 assert gc.get_threshold() == before and gc.get_freeze_count() > frozen - 100
 print("restored")
@@ -60,15 +62,8 @@ def test_runs_raise_the_collector_thresholds_and_the_last_to_end_restores_them()
     assert done.returncode == 0 and done.stdout.strip() == "restored", done.stderr
 
 
-@pytest.mark.server(answer="model", latency_s=0.05)
-def test_the_runner_runs_under_the_run_collector(
-    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
-) -> None:
-    store = Store(tmp_path / "w.sqlite")
-    runner = Runner(
-        store, Dataset(demo_path), "dev", variants(openai_server, store, Dataset(demo_path)), "gc", limit=20
-    )
-    before = gc.get_threshold()
+def thresholds_while_scored(runner: Runner) -> list[tuple[int, int, int]]:
+    """The collector's thresholds as each ItemScored event is read."""
     during: list[tuple[int, int, int]] = []
 
     async def go() -> RunFinished:
@@ -79,7 +74,20 @@ def test_the_runner_runs_under_the_run_collector(
                 return event
         raise AssertionError("no RunFinished")
 
-    finished = asyncio.run(go())
-    assert finished.state == "completed" and len(during) == 40
-    # answers come 50 ms apart: the first events are read while later requests are still in flight
-    assert during[0] == RUN_THRESHOLDS and gc.get_threshold() == before
+    assert asyncio.run(go()).state == "completed"
+    return during
+
+
+@pytest.mark.server(answer="model", latency_s=0.05)
+def test_a_run_with_many_in_flight_runs_under_the_raised_collector_and_one_with_few_does_not(
+    openai_server: OpenAITestServer, demo_path: Path, tmp_path: Path
+) -> None:
+    store, dataset = Store(tmp_path / "w.sqlite"), Dataset(demo_path)
+    before = gc.get_threshold()
+    wide = variants(openai_server, store, dataset, concurrency=128)  # two profiles: 256 in flight
+    during = thresholds_while_scored(Runner(store, dataset, "dev", wide, "wide", limit=20))
+    # the first events are read while the other items are still being scored
+    assert len(during) == 40 and during[0] == RUN_THRESHOLDS and gc.get_threshold() == before
+    narrow = variants(openai_server, store, dataset, params={"temperature": 0.5})  # 8 each, not from the cache
+    during = thresholds_while_scored(Runner(store, dataset, "dev", narrow, "narrow", limit=20))
+    assert len(during) == 40 and set(during) == {before} and gc.get_threshold() == before

@@ -252,7 +252,7 @@ class Runner:
 
     async def _run_workers(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
         lanes = in_turn(self.variants, lambda v: v.profile.base_url if v.profile.reuses_prompt_prefix else None)
-        with run_collector():  # fewer collections while thousands of requests are in flight
+        with run_collector(sum(v.profile.concurrency for v in self.variants)):  # fewer collections at scale
             async with asyncio.TaskGroup() as group:
                 for lane in lanes:
                     group.create_task(self._run_in_turn(ctx, lane, todo))

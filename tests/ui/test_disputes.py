@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,39 @@ def test_a_dispute_changes_ex_with_overrides_and_nothing_else(
     qtbot.keyClick(table, Qt.Key.Key_Z, CTRL | Qt.KeyboardModifier.AltModifier)
     assert [table_row(window, n)["EX (overrides)"] for n in names] == ["100.0 (9)", "11.1 (9)", "11.1 (9)"]
     assert window.session.store.disputes(run.dataset_root, "dev") == stored  # as it was, note and time
+
+
+def _descendants_cpu_s() -> float:
+    """CPU seconds used so far by this process's descendants that are still running (Linux's /proc)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    mine, total, grew = {os.getpid()}, 0.0, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(found)
+        mine |= found
+        total += sum(used[pid] for pid in found)
+    return total
+
+
+def test_a_large_splits_gold_is_learnt_in_the_workers_not_in_the_apps_process(
+    open_window: OpenWindow, tmp_path: Path, qtbot: Any
+) -> None:
+    window = open_window()
+    await_in_qt(qtbot, window.gold.settle())
+    large = repeated_demo(tmp_path, 6000)
+    app_before, workers_before = time.process_time(), _descendants_cpu_s()
+    assert window.open_dataset(large)
+    await_in_qt(qtbot, window.gold.settle())
+    app, workers = time.process_time() - app_before, _descendants_cpu_s() - workers_before
+    assert window.gold.checked and len(window.gold.hardness) == 6000
+    # parsing 6,000 gold queries and running each twice: seconds, none of them the window's process's
+    assert workers > 3 * app, f"workers {workers:.2f} s of CPU, the app's process {app:.2f} s"

@@ -1,9 +1,11 @@
 """What the app knows of each question's gold beyond the run: its hardness and problems at load, and disputes.
 
 One ``GoldOverlay`` per session (``GoldOverlay.of(session)``, a child of the session). When a
-split opens it learns, off the event loop, each item's hardness from its gold SQL
-(``scoring/gold_hardness.py``) and then the gold query's problems by ``dataset check``'s rules
-(``data/check.py``), database by database; a new dataset or split cancels the work under way.
+split opens it learns each item's hardness from its gold SQL (``scoring/gold_hardness.py``) and
+then the gold query's problems by ``dataset check``'s rules (``data/check.py``), database by
+database, in the session's worker processes a chunk at a time (``scoring/gold_facts.py``: in a
+thread, a large split's parsing would hold the interpreter lock against the window); a new
+dataset or split stops the work under way at the next chunk.
 It keeps the split's gold disputes (``store/disputes.py``), changed through an undo stack.
 Whatever it learns goes into the shown ``RunResults`` (``known_hardness``, ``set_disputes``)
 on every ``results_changed``, so the hardness filter, the hardness column and "EX with
@@ -20,13 +22,15 @@ import time
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from workbench.core.data.check import gold_problems
-from workbench.core.data.dataset import Dataset, Item
-from workbench.core.scoring.gold_hardness import Cancelled, gold_hardness
+from workbench.core.data.dataset import Dataset, DatasetError, Item
+from workbench.core.engines.base import EngineError
+from workbench.core.scoring.gold_facts import DatasetKey, chunks, hardness_of, problems_in
 from workbench.core.store import Dispute
 from workbench.ui.session import AppSession
 
 PUBLISH_S = 1.0  # gold problems found are shown at most this often while the check goes on
+HARDNESS_CHUNK = 2000  # items a worker parses per task (a new split waits at most one chunk for the old to stop)
+PROBLEMS_CHUNK = 500  # items a worker checks per task, each gold query run twice
 
 
 class GoldOverlay(QObject):
@@ -115,26 +119,40 @@ class GoldOverlay(QObject):
             )
 
     async def _learn(self, generation: int, dataset: Dataset, items: list[Item], cancel: threading.Event) -> None:
+        """Hardness, then each database's gold problems, worked out in the session's workers a chunk at a time."""
+        key = DatasetKey.of(dataset)
+
+        def stale() -> bool:
+            return generation != self._generation or cancel.is_set()
+
         try:
-            hardness = await asyncio.to_thread(gold_hardness, dataset, items, cancel.is_set)
-        except Cancelled:
-            return
-        if generation != self._generation:
-            return
-        self.hardness = hardness
-        self._publish()
-        by_db: dict[str, list[Item]] = {}
-        for item in items:
-            by_db.setdefault(item.db_id, []).append(item)
-        last = time.monotonic()
-        for group in by_db.values():
-            found = await asyncio.to_thread(gold_problems, dataset, group, cancel.is_set)
-            if generation != self._generation or cancel.is_set():
+            pool = await self.session.workers.pool()
+            hardness: dict[int, str | None] = {}
+            for chunk in chunks(items, HARDNESS_CHUNK):
+                if stale():
+                    return
+                hardness.update(await asyncio.wrap_future(pool.submit(hardness_of, key, chunk)))
+            if stale():
                 return
-            self.problems.update(found)
-            if found and time.monotonic() - last >= PUBLISH_S:
-                last = time.monotonic()
-                self._publish()
+            self.hardness = hardness
+            self._publish()
+            by_db: dict[str, list[Item]] = {}
+            for item in items:
+                by_db.setdefault(item.db_id, []).append(item)
+            last = time.monotonic()
+            for group in by_db.values():
+                for chunk in chunks(group, PROBLEMS_CHUNK):
+                    if stale():
+                        return
+                    found = await problems_in(pool, key, chunk)
+                    if stale():
+                        return
+                    self.problems.update(found)
+                    if found and time.monotonic() - last >= PUBLISH_S:
+                        last = time.monotonic()
+                        self._publish()
+        except (RuntimeError, DatasetError, EngineError):  # the workers shut down (the app closes); files gone
+            return
         self.checked = True
         self._publish()
 

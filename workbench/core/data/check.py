@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from workbench.core.data.dataset import Dataset, Item
 from workbench.core.engines import registry
 from workbench.core.engines.base import EngineError, ReadOnlyDatabase
 from workbench.core.sandbox.sqlexec import QueryError
+from workbench.core.sandbox.watchdog import ExecLimits
 
 _LIMIT = re.compile(r"\blimit\b", re.IGNORECASE)
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -67,7 +68,10 @@ def _check_gold(item: Item, forward: ReadOnlyDatabase, backward: ReadOnlyDatabas
     return []
 
 
-def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict[str, tuple[ReadOnlyDatabase, ...]]:
+def _databases(
+    dataset: Dataset, db_ids: list[str], report: CheckReport, limits: ExecLimits | None = None
+) -> dict[str, tuple[ReadOnlyDatabase, ...]]:
+    bounds = () if limits is None else (limits.time_limit_s, limits.max_rows, limits.max_result_bytes)
     opened: dict[str, tuple[ReadOnlyDatabase, ...]] = {}
     for db_id in db_ids:
         ref = dataset.database(db_id)
@@ -79,9 +83,9 @@ def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict
             report.problems.append(Problem(ref.label(), f"database {db_id!r} is unusable: {problem}"))
             continue
         try:
-            forward = registry.open_database(ref)
+            forward = registry.open_database(ref, *bounds)
             try:
-                opened[db_id] = (forward, registry.open_database(ref, reverse_unordered=True))
+                opened[db_id] = (forward, registry.open_database(ref, *bounds, reverse_unordered=True))
             except EngineError:
                 forward.close()
                 raise
@@ -90,31 +94,23 @@ def _databases(dataset: Dataset, db_ids: list[str], report: CheckReport) -> dict
     return opened
 
 
-def gold_problems(
-    dataset: Dataset, items: Iterable[Item], cancelled: Callable[[], bool] = lambda: False
-) -> dict[int, str]:
-    """Item index -> what is wrong with its gold query, by ``dataset check``'s rules, for the items given.
-
-    Stops early (returning what it found so far) once ``cancelled()`` is true; a database that
-    cannot be used gives its items that problem.
-    """
+def gold_problems(dataset: Dataset, items: Iterable[Item], limits: ExecLimits | None = None) -> dict[int, str]:
+    """Item index -> what is wrong with its gold query, by ``dataset check``'s rules, for the items given; a
+    database that cannot be used gives its items that problem. ``limits``: the statements' bounds (None: the
+    engines' defaults)."""
     by_db: dict[str, list[Item]] = {}
     for item in items:
         by_db.setdefault(item.db_id, []).append(item)
     found: dict[int, str] = {}
     for db_id, group in by_db.items():
-        if cancelled():
-            break
         report = CheckReport()
-        opened = _databases(dataset, [db_id], report)
+        opened = _databases(dataset, [db_id], report, limits)
         if db_id not in opened:
             why = report.problems[0].what if report.problems else f"database {db_id!r} is unusable"
             found.update((item.index, why) for item in group)
             continue
         try:
             for item in group:
-                if cancelled():
-                    break
                 problems = _check_gold(item, *opened[db_id])
                 if problems:
                     found[item.index] = problems[0].what

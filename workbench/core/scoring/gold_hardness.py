@@ -4,12 +4,13 @@ The level is the one the scorer gives (``scorer._gold_hardness`` on the schema t
 reads: the database file's tables, or tables.json's when the file is unusable); a question
 file that gives a hardness (``Item.hardness``, e.g. BIRD's difficulty) keeps it. Gold SQL
 outside Spider's grammar has no level (None). Pure parsing, no database query: Spider's
-train split (8,659 items) takes a few seconds, so callers run it off the event loop.
+train split (8,659 items) takes a few seconds, so the app runs it in a worker process
+(``gold_facts.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from workbench.core.data.dataset import Dataset, DatasetError, Item
 from workbench.core.scoring.databases import db_info
@@ -17,19 +18,18 @@ from workbench.core.scoring.scorer import _gold_hardness
 from workbench.core.scoring.spider_sql import SpiderSchema
 
 
-class Cancelled(Exception):
-    """The caller stopped the work (``cancelled()`` became true)."""
-
-
 def gold_hardness(
-    dataset: Dataset, items: Iterable[Item], cancelled: Callable[[], bool] = lambda: False
+    dataset: Dataset,
+    items: Iterable[Item],
+    schemas: dict[str, SpiderSchema | None] | None = None,
 ) -> dict[int, str | None]:
-    """Item index -> hardness level (the file's own when it gives one); raises ``Cancelled`` when told to stop."""
-    schemas: dict[str, SpiderSchema | None] = {}
+    """Item index -> hardness level (the file's own when it gives one).
+
+    ``schemas`` (db_id -> its parsing schema) keeps what is read of each database for the next call on ``dataset``.
+    """
+    schemas = {} if schemas is None else schemas
     levels: dict[int, str | None] = {}
     for item in items:
-        if cancelled():
-            raise Cancelled
         if item.hardness is not None:
             levels[item.index] = item.hardness
             continue

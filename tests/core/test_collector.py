@@ -15,9 +15,12 @@ import pytest
 from tests.core.test_runner import variants
 from tests.servers.openai import OpenAITestServer
 from workbench.core.data.dataset import Dataset
+from workbench.core.endpoints.profiles import EndpointProfile
 from workbench.core.runs.collector import RUN_THRESHOLDS
 from workbench.core.runs.events import ItemScored, RunFinished
 from workbench.core.runs.runner import Runner
+from workbench.core.runs.runspec import VariantSpec
+from workbench.core.runs.variant_builder import build_variants
 from workbench.core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,3 +94,9 @@ def test_a_run_with_many_in_flight_runs_under_the_raised_collector_and_one_with_
     narrow = variants(openai_server, store, dataset, params={"temperature": 0.5})  # 8 each, not from the cache
     during = thresholds_while_scored(Runner(store, dataset, "dev", narrow, "narrow", limit=20))
     assert len(during) == 40 and set(during) == {before} and gc.get_threshold() == before
+    # two variants on one 128-wide profile share its gate: 128 in flight, not 256
+    profile = EndpointProfile(name="one", model="gold", base_url=openai_server.base_url, concurrency=128)
+    specs = [VariantSpec("a", "one", None), VariantSpec("b", "one", None)]
+    shared = build_variants(specs, dataset, store, {"one": profile})
+    during = thresholds_while_scored(Runner(store, dataset, "dev", shared, "shared", limit=20))
+    assert len(during) == 40 and set(during) == {before}

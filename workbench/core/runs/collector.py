@@ -24,12 +24,16 @@ RAISE_FROM = 256  # requests in flight
 
 _lock = threading.Lock()
 _runs = 0
-_saved: tuple[int, int, int] = gc.get_threshold()
+_saved: tuple[int, int, int] | None = None  # the thresholds before the first of the runs going now
 
 
 @contextlib.contextmanager
 def run_collector(in_flight: int) -> Iterator[None]:
-    """The collector as a run with ``in_flight`` requests at a time wants it, for the time of the ``with``."""
+    """The collector as a run with ``in_flight`` requests at a time wants it, for the time of the ``with``.
+
+    ``in_flight`` is what the run's concurrency gates let through together: one gate per profile (the runner sums
+    the concurrency of its distinct profiles, not of its variants).
+    """
     global _runs, _saved
     if in_flight < RAISE_FROM:
         yield
@@ -44,5 +48,6 @@ def run_collector(in_flight: int) -> Iterator[None]:
     finally:
         with _lock:
             _runs -= 1
-            if _runs == 0:
+            if _runs == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
+                _saved = None

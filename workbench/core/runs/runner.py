@@ -225,7 +225,7 @@ class Runner:
                 await client.aclose()
             if self.executor is None:
                 ctx.pool.shutdown(wait=False, cancel_futures=True)
-            self.store.set_state(run_id, state)
+            self.store.finish_run(run_id, state, self.dataset.hardness_levels)
         yield RunFinished(run_id, state, counts[ItemScored], counts[ItemFailed])
 
     def _to_ask(self, items: list[Item], ids: dict[str, int], done: set[tuple[int, int]]) -> dict[str, list[Item]]:
@@ -252,7 +252,7 @@ class Runner:
 
     async def _run_workers(self, ctx: _RunContext, todo: dict[str, list[Item]]) -> None:
         lanes = in_turn(self.variants, lambda v: v.profile.base_url if v.profile.reuses_prompt_prefix else None)
-        with run_collector(sum(v.profile.concurrency for v in self.variants)):  # fewer collections at scale
+        with run_collector(sum({v.profile.name: v.profile.concurrency for v in self.variants}.values())):
             async with asyncio.TaskGroup() as group:
                 for lane in lanes:
                     group.create_task(self._run_in_turn(ctx, lane, todo))

@@ -62,3 +62,11 @@ class Store(
     RunsMixin, ScoresMixin, ResponseCacheMixin, PromptVersionsMixin, BatchesMixin, FinetuneJobsMixin, DisputesMixin
 ):
     """The run store: ``Store(path)`` opens (creating and migrating) the file; every area's methods in one object."""
+
+    def finish_run(self, run_id: int, state: str, levels: tuple[str, ...]) -> None:
+        """Record a run's last state; when no process works on it any more, its variants' outcomes are read and kept
+        (``store/outcomes.py``, the codes numbering ``levels``) for whoever shows it next."""
+        self.set_state(run_id, state)
+        if state not in LIVE_STATES:
+            for variant_id in self.variant_names(run_id):
+                self.score_outcomes(run_id, variant_id, levels)

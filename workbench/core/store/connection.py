@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.engines.sqlite_engine import file_problem
-from workbench.core.store.migrations import MIGRATIONS, OWNER_MIGRATION, QUESTIONS_MIGRATION, SOFT_F1_MIGRATION
+from workbench.core.store.migrations import (
+    KEPT_OUTCOMES_MIGRATION,
+    MIGRATIONS,
+    OWNER_MIGRATION,
+    QUESTIONS_MIGRATION,
+    SOFT_F1_MIGRATION,
+)
 
 
 def _now() -> str:
@@ -42,6 +48,7 @@ class StoreConnection:
         self._has_owner = self.version >= OWNER_MIGRATION
         self._has_questions = self.version >= QUESTIONS_MIGRATION
         self._has_soft_f1 = self.version >= SOFT_F1_MIGRATION
+        self._has_kept_outcomes = self.version >= KEPT_OUTCOMES_MIGRATION
 
     def close(self) -> None:
         self.db.close()

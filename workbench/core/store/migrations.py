@@ -162,6 +162,21 @@ def _m12_score_figures_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX scores_figures ON scores(run_id, variant_id, status, exec_match, cost)")
 
 
+def _m13_arm_outcomes(db: sqlite3.Connection) -> None:
+    """What was read of a finished run's variant (``store/outcomes.py``), kept until any of its rows changes: the
+    triggers delete the kept row at every insert, update or delete of the variant's rows in the run."""
+    db.execute(
+        "CREATE TABLE arm_outcomes (run_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, levels TEXT NOT NULL, "
+        "items BLOB NOT NULL, codes BLOB NOT NULL, fresh_ms BLOB NOT NULL, cached_ms BLOB NOT NULL, "
+        "cost REAL NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
+        "soft_f1_total REAL NOT NULL, soft_f1_n INTEGER NOT NULL, PRIMARY KEY (run_id, variant_id))"
+    )
+    outdate = "DELETE FROM arm_outcomes WHERE run_id = {0}.run_id AND variant_id = {0}.variant_id;"
+    for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+        body = " ".join(outdate.format(row) for row in rows)
+        db.execute(f"CREATE TRIGGER scores_{event.lower()}_outdates AFTER {event} ON scores BEGIN {body} END")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_cache_index_and_cost,
@@ -175,8 +190,10 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m10_gold_disputes,
     _m11_score_soft_f1,
     _m12_score_figures_index,
+    _m13_arm_outcomes,
 ]
 
 OWNER_MIGRATION = 6  # from this schema on, runs record their owner process
 QUESTIONS_MIGRATION = 8  # from this schema on, runs record their question file
 SOFT_F1_MIGRATION = MIGRATIONS.index(_m11_score_soft_f1) + 1  # from this schema on, scores record Soft-F1
+KEPT_OUTCOMES_MIGRATION = MIGRATIONS.index(_m13_arm_outcomes) + 1  # from this schema on, finished runs' reads are kept

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.secrets import mask
 from workbench.core.store.connection import StoreConnection, _now
+from workbench.core.store.outcomes import ScoreFigures, ScoreOutcomes, keep_outcomes, kept_outcomes, levels_key
+from workbench.core.store.runs import LIVE_STATES
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,29 +64,6 @@ CODE_HARDNESS = 9
 CACHED_BIT = 1 << 8
 UNLISTED_HARDNESS = 63  # the hardness number of a level the caller did not list (``ScoreOutcomes.unlisted`` names it)
 COUNTED = "status NOT IN ('failed', 'unscorable')"  # the rows whose figures a variant's summary adds up
-
-
-@dataclass
-class ScoreFigures:
-    """What one variant's counted rows (answered, not failed or unscorable) in a run add up to, summed by the
-    store (``Store.score_figures``); latencies in item order."""
-
-    cost: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    soft_f1_total: float = 0.0
-    soft_f1_n: int = 0
-    latencies_ms: list[float] = field(default_factory=list)  # rows not from the cache
-    cached_latencies_ms: list[float] = field(default_factory=list)
-
-
-@dataclass
-class ScoreOutcomes:
-    """One variant's rows in a run without their text (``Store.score_outcomes``)."""
-
-    codes: dict[int, int]  # item index -> its row's packed verdict
-    unlisted: dict[int, str]  # item index -> its row's hardness, where not among the levels numbered
-    figures: ScoreFigures
 
 
 class ScoresMixin(StoreConnection):
@@ -163,7 +143,33 @@ class ScoresMixin(StoreConnection):
 
     def score_outcomes(self, run_id: int, variant_id: int, levels: Sequence[str]) -> ScoreOutcomes:
         """One variant's rows in a run without their text: each item's packed verdict (the bits above) and the
-        figures of the counted rows; ``levels``: the hardness names numbered from 1 in the codes."""
+        figures of the counted rows; ``levels``: the hardness names numbered from 1 in the codes.
+
+        A run no process works on is read once and kept (``store/outcomes.py``) until any of its rows changes.
+        """
+        key = levels_key(tuple(levels))
+        if self._has_kept_outcomes:
+            kept = kept_outcomes(self.db, run_id, variant_id, key)
+            if kept is not None:
+                return kept
+        state = self.db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if not self._has_kept_outcomes or state is None or state[0] in LIVE_STATES or self.db.in_transaction:
+            return self._read_outcomes(run_id, variant_id, levels)
+        self.db.execute("BEGIN")  # one snapshot: what is kept is what was read, or nothing if a write came between
+        try:
+            outcomes = self._read_outcomes(run_id, variant_id, levels)
+            if not outcomes.unlisted:
+                keep_outcomes(self.db, run_id, variant_id, key, outcomes)
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError:  # another process wrote since the snapshot, or holds the lock: not kept
+            self.db.execute("ROLLBACK")
+            return self._read_outcomes(run_id, variant_id, levels)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    def _read_outcomes(self, run_id: int, variant_id: int, levels: Sequence[str]) -> ScoreOutcomes:
         named = " ".join(f"WHEN ? THEN {k}" for k in range(1, len(levels) + 1)) or "WHEN NULL THEN 0"
         other_level = f"(CASE WHEN hardness IS NULL THEN 0 ELSE {UNLISTED_HARDNESS} END)"
         code = (

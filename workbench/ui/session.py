@@ -50,6 +50,9 @@ class AppPaths:
     ui_settings: Path = field(default_factory=default_ui_settings_path)
 
 
+CHECKPOINT_S = 1.0  # the store's log is copied into its file this often at most, in a thread (store/checkpoints.py)
+
+
 class AppSession(PromptVersions, QObject):
     dataset_changed = Signal()
     question_selected = Signal(int)  # an item index in the current split
@@ -67,7 +70,7 @@ class AppSession(PromptVersions, QObject):
     def __init__(self, paths: AppPaths | None = None, local: LocalModelService | None = None) -> None:
         super().__init__()
         self.paths = paths or AppPaths()
-        self.store = Store(self.paths.store)
+        self.store = Store(self.paths.store, checkpoint_every_s=CHECKPOINT_S)  # no commit on the loop syncs the file
         self.profile_store = ProfileStore(self.paths.profiles)
         self.profiles: dict[str, EndpointProfile] = {}
         self.local = local or LocalModelService()

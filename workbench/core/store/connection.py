@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.engines.sqlite_engine import file_problem
+from workbench.core.store.checkpoints import Checkpointer
 from workbench.core.store.migrations import (
     KEPT_OUTCOMES_MIGRATION,
     MIGRATIONS,
@@ -29,7 +30,14 @@ class StoreError(RuntimeError):
 class StoreConnection:
     """The open file every area of the store works on (``db``, ``transaction``); the base of each area's mixin."""
 
-    def __init__(self, path: str | Path, migrations: list[Callable[[sqlite3.Connection], None]] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        migrations: list[Callable[[sqlite3.Connection], None]] | None = None,
+        checkpoint_every_s: float | None = None,
+    ) -> None:
+        """``checkpoint_every_s``: copy the log into the file in a thread that often (``checkpoints.py``; the app's
+        commits run on its event loop), not in whichever commit passes SQLite's size; None: SQLite's way."""
         self.path = Path(path)
         problem = file_problem(self.path)
         if problem not in ("", "missing", "empty file"):  # a new or empty file becomes a store
@@ -41,6 +49,10 @@ class StoreConnection:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.migrate(MIGRATIONS if migrations is None else migrations)
+            self._checkpointer: Checkpointer | None = None
+            if checkpoint_every_s is not None:
+                self.db.execute("PRAGMA wal_autocheckpoint = 0")
+                self._checkpointer = Checkpointer(self.path, checkpoint_every_s)
         except (OSError, sqlite3.DatabaseError) as exc:
             if hasattr(self, "db"):
                 self.db.close()
@@ -51,6 +63,8 @@ class StoreConnection:
         self._has_kept_outcomes = self.version >= KEPT_OUTCOMES_MIGRATION
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.db.close()
 
     # --- schema -------------------------------------------------------------

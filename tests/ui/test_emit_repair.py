@@ -161,3 +161,21 @@ def test_the_app_exits_cleanly_after_editing_prompts_and_many_emissions(tmp_path
     )
     assert "Fatal Python error" not in done.stderr, done.stderr
     assert done.returncode == 0 and done.stdout.strip() == "closed", done.stderr
+
+
+RESERVE = """
+import sys
+before = sys.getrefcount(True)
+import workbench.ui
+from workbench.ui.emit_repair import TRUE_RESERVE, reserve_true
+given = sys.getrefcount(True) - before
+again = reserve_true()
+print(given >= TRUE_RESERVE, given < 2 * TRUE_RESERVE, again)
+"""
+
+
+def test_true_gets_its_reserve_once_where_it_is_mortal() -> None:
+    done = subprocess.run([sys.executable, "-c", RESERVE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = "False True False" if sys.version_info >= (3, 12) else "True True False"
+    assert done.stdout.split()[-3:] == expected.split()

@@ -154,7 +154,7 @@ def _rewards(
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    dataset = open_dataset(args)
+    dataset = open_dataset(args, lazy_schemas=True)  # the scorer builds the schemas of the databases it scores
     if args.r_ves and dataset.engine != "sqlite":
         raise CliError(f"{dataset.location}: --r-ves is for SQLite datasets; this one is on {dataset.engine}")
     try:

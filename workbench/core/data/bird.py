@@ -19,7 +19,8 @@ from typing import Any
 from workbench.core.data import inputs
 from workbench.core.data.engine_setting import read_engine_setting
 from workbench.core.data.items import DatasetError, Item
-from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
+from workbench.core.data.schema import Schema
+from workbench.core.data.schemas import Schemas
 from workbench.core.engines.base import DatabaseRef
 
 BIRD_LEVELS: tuple[str, ...] = ("simple", "moderate", "challenging")
@@ -158,22 +159,13 @@ class BirdSource:
     def _databases_of(self, tables: Path) -> Path:
         return self.root / tables.name.replace("_tables.json", "_databases")
 
-    def load_schemas(self) -> dict[str, Schema]:
-        schemas: dict[str, Schema] = {}
+    def load_schemas(self) -> Schemas:
+        """The tables files' schemas, each built (with its column descriptions) on first use (``schemas.py``)."""
+        schemas = Schemas(lambda schema, path: describe(schema, self._databases_of(path) / schema.db_id))
         for path in self._tables:
-            data = inputs.read_json(path, DatasetError)
-            if not isinstance(data, list):
-                raise DatasetError(f"{path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
             databases = self._databases_of(path)
-            for k, entry in enumerate(data):
-                try:
-                    schema = schema_from_entry(entry, f"entry {k}")
-                except SchemaError as exc:
-                    raise DatasetError(f"{path}: {exc}") from None
-                if schema.db_id in schemas:
-                    continue  # train and dev share no database; a repeat keeps the first
-                schemas[schema.db_id] = describe(schema, databases / schema.db_id)
-                self._db_root[schema.db_id] = databases
+            # train and dev share no database; a repeat keeps the first
+            self._db_root.update(dict.fromkeys(schemas.add_file(path, repeats="first"), databases))
         return schemas
 
     def database(self, db_id: str) -> DatabaseRef:

@@ -20,6 +20,7 @@ file is missing stay in the split, flagged, and are counted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -81,7 +82,7 @@ class DatasetSource(Protocol):
     bird_metrics: bool  # BIRD's metrics: EX as set equality of rows, Soft-F1, no exact-set match
     engine: EngineName  # which engine holds its databases (engine.toml in a Spider/BIRD folder)
 
-    def load_schemas(self) -> dict[str, Schema]: ...
+    def load_schemas(self) -> Mapping[str, Schema]: ...  # a tables file's are built on first use (schemas.py)
 
     def database(self, db_id: str) -> DatabaseRef: ...
 
@@ -209,10 +210,16 @@ class Dataset:
 
     ``root`` is a folder, a database file or a ``postgresql://`` URL (``location`` keeps it as given);
     ``allow_privileged_role`` goes into every :class:`DatabaseRef` (``--allow-privileged-role``).
+    ``lazy_schemas`` builds each schema of a tables file when first used (``schemas.py``), so a malformed entry
+    is reported there, if ever; by default all are built here, a malformed entry raising DatasetError at once.
     """
 
     def __init__(
-        self, root: str | Path, questions: str | Path | None = None, allow_privileged_role: bool = False
+        self,
+        root: str | Path,
+        questions: str | Path | None = None,
+        allow_privileged_role: bool = False,
+        lazy_schemas: bool = False,
     ) -> None:
         url = str(root) if is_url(root) else ""
         self.root = Path(url_database(url) if url else root)
@@ -222,6 +229,8 @@ class Dataset:
         self.tables_path = self.source.tables_path
         self.questions = self.source.questions
         self._schemas = self.source.load_schemas()
+        if not lazy_schemas:
+            self.check_schemas()
 
     @property
     def name(self) -> str:
@@ -255,10 +264,22 @@ class Dataset:
         return list(self._schemas)
 
     def schema(self, db_id: str) -> Schema:
-        try:
-            return self._schemas[db_id]
-        except KeyError:
-            raise DatasetError(f"{self.tables_path or self.root}: no schema for db_id {db_id!r}") from None
+        """``db_id``'s schema, built from its tables.json entry on first use: DatasetError naming the file and
+        the entry when that entry is malformed, or when there is none."""
+        if db_id not in self._schemas:
+            raise DatasetError(f"{self.tables_path or self.root}: no schema for db_id {db_id!r}")
+        return self._schemas[db_id]
+
+    @property
+    def built_schemas(self) -> list[str]:
+        """The db_ids whose schemas are built so far (all of them unless ``lazy_schemas``)."""
+        built = getattr(self._schemas, "built", None)
+        return list(self._schemas) if built is None else list(built)
+
+    def check_schemas(self) -> None:
+        """Build every schema now (they are otherwise built on first use): DatasetError for a malformed entry."""
+        for db_id in self._schemas:
+            self.schema(db_id)
 
     def database(self, db_id: str) -> DatabaseRef:
         """Where ``db_id``'s database is, for ``engines.registry``."""

@@ -11,17 +11,18 @@ header, is a :class:`DatasetError` naming the file and line.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.data import inputs
 from workbench.core.data.engine_setting import read_engine_setting
 from workbench.core.data.items import DatasetError, Item
-from workbench.core.data.schema import Schema
 from workbench.core.data.schemas import Schemas
 from workbench.core.engines.base import DatabaseRef
+
+if TYPE_CHECKING:  # built on first use (schemas.py), with the schema module
+    from workbench.core.data.schema import Schema
 
 BIRD_LEVELS: tuple[str, ...] = ("simple", "moderate", "challenging")
 BIRD_SPLITS = ("dev", "train")
@@ -45,6 +46,8 @@ def _decode_lenient(raw: bytes) -> str:
 
 def _rows(path: Path, text: str) -> list[list[str]]:
     """CSV rows; odd quoting inside a field is read as written, a quoted field that never closes is an error."""
+    import csv
+
     reader = csv.reader(io.StringIO(text), strict=True)
     rows: list[list[str]] = []
     start = 1

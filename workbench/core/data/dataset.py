@@ -24,19 +24,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.data.bird import BirdSource, is_bird_folder
 from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database_ref
-from workbench.core.data.introspect import introspect
 from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
-from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
-from workbench.core.data.schema import Schema
 from workbench.core.data.spider import SpiderSource
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, EngineName
 from workbench.core.engines.postgres_url import url_database
 from workbench.core.engines.sqlite_engine import file_problem, is_sqlite_file
+
+if TYPE_CHECKING:  # score reaches its first database without these (your own data's readers, the schema module)
+    from workbench.core.data.schema import Schema
 
 DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".duckdb")
 
@@ -114,13 +114,15 @@ class OwnDataSource:
         if questions is not None:
             self._files = {questions.stem: questions}
         elif database.is_file and root.is_dir():  # a URL's question file is always given
-            found = sorted(p for p in root.iterdir() if p.suffix.lower() in QUESTION_SUFFIXES and p.is_file())
+            found = sorted(p for p in root.iterdir() if p.suffix.lower() in _question_suffixes() and p.is_file())
             stems = [p.stem for p in found]  # q.csv beside q.jsonl: each is named in full
             self._files = {p.stem if stems.count(p.stem) == 1 else p.name: p for p in found}
         else:
             self._files = {}
 
     def load_schemas(self) -> dict[str, Schema]:
+        from workbench.core.data.introspect import introspect
+
         return {self.db_id: introspect(self.ref, self.db_id, error=DatasetError)}
 
     def database(self, db_id: str) -> DatabaseRef:
@@ -136,6 +138,8 @@ class OwnDataSource:
         return next(iter(self._files), preferred)
 
     def items(self, split: str) -> list[Item]:
+        from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
+
         path = self._files.get(split)
         if path is None:
             candidate = Path(split)
@@ -147,6 +151,13 @@ class OwnDataSource:
             Item(k, row.db_id or self.db_id, row.question, row.sql, str(path), row.evidence, row.hardness, row.position)
             for k, row in enumerate(read_questions(path, DatasetError))
         ]
+
+
+def _question_suffixes() -> tuple[str, ...]:
+    """``.csv``, ``.jsonl``: your own data's question files (their reader loads when one is given or found)."""
+    from workbench.core.data.questions import QUESTION_SUFFIXES
+
+    return QUESTION_SUFFIXES
 
 
 def _databases_in(folder: Path) -> list[Path]:
@@ -173,7 +184,7 @@ def _file_ref(path: Path) -> DatabaseRef:
 def open_source(root: Path, questions: Path | None = None, url: str = "") -> DatasetSource:
     """The layout at ``root``: a Spider folder, a BIRD folder, a database file, or a folder with one database;
     or the PostgreSQL database at ``url``."""
-    if questions is not None and questions.suffix.lower() not in QUESTION_SUFFIXES:
+    if questions is not None and questions.suffix.lower() not in _question_suffixes():
         raise DatasetError(f"{questions}: expected a question file ending .csv or .jsonl")
     if url:
         return OwnDataSource(root, url_database_ref(url), questions)

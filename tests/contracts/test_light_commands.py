@@ -101,10 +101,11 @@ AFTER_FIRST_DATABASE = (
 
 
 # what a Spider folder's score does not need before its first database: the schemas (built as the scorer reaches
-# their databases), your own data's question reader and introspection, BIRD's description reader, PostgreSQL's numbers
+# their databases), your own data's question reader and introspection, BIRD's description reader and metrics,
+# PostgreSQL's numbers
 NOT_BEFORE_FIRST_DATABASE = (
     "workbench.core.data.schema", "workbench.core.data.dialects", "workbench.core.data.questions",
-    "workbench.core.data.introspect", "csv", "decimal",
+    "workbench.core.data.introspect", "workbench.core.scoring.bird_metrics", "csv", "decimal",
 )  # fmt: skip
 
 

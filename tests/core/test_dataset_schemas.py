@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bird_data import HEADER, write_bird
 from tests.conftest import write_json
 from workbench.cli import main
 from workbench.core.data.dataset import Dataset, DatasetError
@@ -87,3 +88,17 @@ def test_score_needs_only_the_entries_of_the_databases_it_scores(
     assert err.count("\n") == 1 and err.startswith("error: ") and "entry 1 (db_id 'clinic')" in err
     assert main(["dataset", "check", str(demo_copy)]) == 2  # the check reads every entry, used or not
     assert "entry 1 (db_id 'clinic'): missing field 'column_types'" in capsys.readouterr().err
+
+
+def test_a_bird_folder_reads_the_descriptions_of_the_schemas_it_builds(tmp_path: Path) -> None:
+    root = write_bird(tmp_path / "b")
+    broken = root / "dev_databases" / "orchard" / "database_description" / "tree.csv"
+    broken.write_text(HEADER + 'status,"never closed,text,\n')
+    dataset = Dataset(root, lazy_schemas=True)
+    assert dataset.db_ids == ["library", "orchard"] and dataset.built_schemas == []
+    assert dataset.schema("library").has_descriptions and dataset.built_schemas == ["library"]
+    assert dataset.database("orchard").path == root / "dev_databases" / "orchard" / "orchard.sqlite"
+    with pytest.raises(DatasetError, match=r"tree\.csv: line 2: a quoted field is never closed"):
+        dataset.schema("orchard")
+    with pytest.raises(DatasetError, match=r"tree\.csv: line 2: a quoted field is never closed"):
+        Dataset(root)  # by default, at once

@@ -162,9 +162,12 @@ class BirdSource:
     def _databases_of(self, tables: Path) -> Path:
         return self.root / tables.name.replace("_tables.json", "_databases")
 
+    def _described(self, schema: Schema, tables: Path) -> Schema:
+        return describe(schema, self._databases_of(tables) / schema.db_id)
+
     def load_schemas(self) -> Schemas:
         """The tables files' schemas, each built (with its column descriptions) on first use (``schemas.py``)."""
-        schemas = Schemas(lambda schema, path: describe(schema, self._databases_of(path) / schema.db_id))
+        schemas = Schemas(self._described)  # a method, not a lambda: the dataset stays picklable
         for path in self._tables:
             databases = self._databases_of(path)
             # train and dev share no database; a repeat keeps the first

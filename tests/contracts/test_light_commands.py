@@ -5,6 +5,7 @@ Checked by the set of modules a fresh interpreter holds after the command ran (n
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import COMMANDS, build_parser
+from workbench.cli import COMMANDS, HelpFormatter, build_parser, terminal_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlglot", "numpy", "openai", "httpx", "jinja2", "keyring", "PySide6", "torch", "workbench.core.store")
@@ -100,6 +101,16 @@ AFTER_FIRST_DATABASE = (
 )  # fmt: skip
 
 
+# what a Spider folder's score does not need before its first database: the schemas (built as the scorer reaches
+# their databases), your own data's question reader and introspection, BIRD's description reader and metrics,
+# PostgreSQL's numbers, shutil's compression modules (argparse's width, a SQLite copy)
+NOT_BEFORE_FIRST_DATABASE = (
+    "workbench.core.data.schema", "workbench.core.data.dialects", "workbench.core.data.questions",
+    "workbench.core.data.introspect", "workbench.core.scoring.bird_metrics", "csv", "decimal", "shutil", "bz2",
+    "lzma",
+)  # fmt: skip
+
+
 def imported_before(event: str, *argv: str) -> tuple[list[str], list[str]]:
     """The modules ``python -X importtime -m workbench ARGV`` imported before its start-up trace said ``event``
     (both are written to stderr as they happen), and those it imported after. (Modules loaded through
@@ -123,9 +134,29 @@ def test_score_opens_its_first_database_before_loading_the_scorer(demo_path: Pat
         "--predictions", str(demo_path / "sample_predictions.sql"), "--jsonl", str(tmp_path / "v.jsonl"),
     )  # fmt: skip
     assert {"workbench.core.data.dataset", "workbench.core.scoring.predictions"} <= set(before)
-    early = {m for m in before if any(m == n or m.startswith(n + ".") for n in AFTER_FIRST_DATABASE)}
+    later = AFTER_FIRST_DATABASE + NOT_BEFORE_FIRST_DATABASE
+    early = {m for m in before if any(m == n or m.startswith(n + ".") for n in later)}
     assert sorted(early) == []
     assert {"workbench.core.scoring.scorer", "workbench.core.sandbox.bounded_pool"} <= set(after)  # can fail
+    assert "workbench.core.data.schema" in after  # the scorer builds the schemas of the databases it scores
+
+
+@pytest.mark.parametrize("columns", [None, "57", "0", "wide"])
+def test_the_help_is_as_wide_as_argparse_would_make_it(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+
+    def help_with(formatter: type[argparse.HelpFormatter]) -> str:
+        parser = argparse.ArgumentParser(prog="p", description="word " * 60, formatter_class=formatter)
+        parser.add_argument("--option", help="a long help line " * 8)
+        return parser.format_help()
+
+    assert help_with(HelpFormatter) == help_with(argparse.HelpFormatter)
 
 
 def test_every_command_in_the_table_gets_its_arguments_and_a_function() -> None:

@@ -107,10 +107,11 @@ def add_dataset_args(parser: argparse.ArgumentParser, split_default: str, split_
     parser.set_defaults(split_default=split_default)
 
 
-def open_dataset(args: argparse.Namespace) -> Dataset:
-    """The dataset ``--dataset``/``--questions`` name, with ``args.split`` settled on one of its splits."""
+def open_dataset(args: argparse.Namespace, lazy_schemas: bool = False) -> Dataset:
+    """The dataset ``--dataset``/``--questions`` name, with ``args.split`` settled on one of its splits
+    (``lazy_schemas``: see :class:`Dataset`)."""
     try:
-        dataset = Dataset(args.dataset, args.questions, getattr(args, "allow_privileged_role", False))
+        dataset = Dataset(args.dataset, args.questions, getattr(args, "allow_privileged_role", False), lazy_schemas)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
     if args.split is None:

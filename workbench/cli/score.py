@@ -25,11 +25,12 @@ from workbench.cli.common import (
 from workbench.core.data.dataset import Dataset, DatasetError, Split
 from workbench.core.data.items import HARDNESS_LEVELS
 from workbench.core.data.spider import read_text
-from workbench.core.scoring.bird_metrics import DEFAULT_REPEATS, TimingJob, r_ves, timed_rewards
 from workbench.core.scoring.predictions import PredictionsError, looks_like_bird_json, parse_bird_predictions
 
 if TYPE_CHECKING:  # the scorer (its parser, worker pool and gold cache) loads after the dataset's first database
     from workbench.core.scoring.scorer import Verdict
+
+R_VES_REPEATS = 10  # --r-ves without N; BIRD's script runs each pair 100 times: fewer is noisier and faster
 
 
 def _progress(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -103,6 +104,7 @@ def format_table(
     """Per hardness level: execution EX (BIRD's set EX for a BIRD dataset), test suite TS when a suite scored
     any item, then exact match EM (n/a off SQLite), or Soft-F1 for BIRD; R-VES when ``rewards`` (item -> BIRD
     reward) are given."""
+    from workbench.core.scoring.bird_metrics import r_ves
     from workbench.core.scoring.scorer import summarize
 
     table = summarize(verdicts, levels)
@@ -145,6 +147,8 @@ def _rewards(
     args: argparse.Namespace, dataset: Dataset, split: Split, preds: list[str], verdicts: list[Verdict]
 ) -> dict[int, float]:
     """BIRD's R-VES reward per item: each EX-correct pair timed ``--r-ves`` times in the sandbox, else 0."""
+    from workbench.core.scoring.bird_metrics import TimingJob, timed_rewards
+
     jobs = [
         TimingJob(item.index, dataset.database(item.db_id), item.query, pred, args.r_ves)
         for item, pred, v in zip(split.items, preds, verdicts, strict=True)
@@ -154,7 +158,7 @@ def _rewards(
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    dataset = open_dataset(args)
+    dataset = open_dataset(args, lazy_schemas=True)  # the scorer builds the schemas of the databases it scores
     if args.r_ves and dataset.engine != "sqlite":
         raise CliError(f"{dataset.location}: --r-ves is for SQLite datasets; this one is on {dataset.engine}")
     try:
@@ -201,9 +205,9 @@ def add_arguments(score: argparse.ArgumentParser) -> None:
         "--r-ves",
         type=positive_int,
         nargs="?",
-        const=DEFAULT_REPEATS,
+        const=R_VES_REPEATS,
         metavar="N",
-        help=f"BIRD's R-VES: time each correct pair N times (default {DEFAULT_REPEATS}) and report the reward",
+        help=f"BIRD's R-VES: time each correct pair N times (default {R_VES_REPEATS}) and report the reward",
     )
     add_limit_args(score)
     score.add_argument(

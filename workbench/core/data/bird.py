@@ -11,16 +11,18 @@ header, is a :class:`DatasetError` naming the file and line.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.data import inputs
 from workbench.core.data.engine_setting import read_engine_setting
 from workbench.core.data.items import DatasetError, Item
-from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
+from workbench.core.data.schemas import Schemas
 from workbench.core.engines.base import DatabaseRef
+
+if TYPE_CHECKING:  # built on first use (schemas.py), with the schema module
+    from workbench.core.data.schema import Schema
 
 BIRD_LEVELS: tuple[str, ...] = ("simple", "moderate", "challenging")
 BIRD_SPLITS = ("dev", "train")
@@ -44,6 +46,8 @@ def _decode_lenient(raw: bytes) -> str:
 
 def _rows(path: Path, text: str) -> list[list[str]]:
     """CSV rows; odd quoting inside a field is read as written, a quoted field that never closes is an error."""
+    import csv
+
     reader = csv.reader(io.StringIO(text), strict=True)
     rows: list[list[str]] = []
     start = 1
@@ -158,22 +162,16 @@ class BirdSource:
     def _databases_of(self, tables: Path) -> Path:
         return self.root / tables.name.replace("_tables.json", "_databases")
 
-    def load_schemas(self) -> dict[str, Schema]:
-        schemas: dict[str, Schema] = {}
+    def _described(self, schema: Schema, tables: Path) -> Schema:
+        return describe(schema, self._databases_of(tables) / schema.db_id)
+
+    def load_schemas(self) -> Schemas:
+        """The tables files' schemas, each built (with its column descriptions) on first use (``schemas.py``)."""
+        schemas = Schemas(self._described)  # a method, not a lambda: the dataset stays picklable
         for path in self._tables:
-            data = inputs.read_json(path, DatasetError)
-            if not isinstance(data, list):
-                raise DatasetError(f"{path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
             databases = self._databases_of(path)
-            for k, entry in enumerate(data):
-                try:
-                    schema = schema_from_entry(entry, f"entry {k}")
-                except SchemaError as exc:
-                    raise DatasetError(f"{path}: {exc}") from None
-                if schema.db_id in schemas:
-                    continue  # train and dev share no database; a repeat keeps the first
-                schemas[schema.db_id] = describe(schema, databases / schema.db_id)
-                self._db_root[schema.db_id] = databases
+            # train and dev share no database; a repeat keeps the first
+            self._db_root.update(dict.fromkeys(schemas.add_file(path, repeats="first"), databases))
         return schemas
 
     def database(self, db_id: str) -> DatabaseRef:

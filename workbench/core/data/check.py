@@ -123,6 +123,7 @@ def gold_problems(dataset: Dataset, items: Iterable[Item], limits: ExecLimits | 
 def check_dataset(dataset: Dataset) -> CheckReport:
     """What ``dataset`` holds (databases, tables, questions per database) and its gold SQL's problems."""
     report = CheckReport()
+    dataset.check_schemas()  # every tables.json entry, used or not (others build only those they use)
     splits = {name: dataset.load_split(name) for name in dataset.splits}  # unreadable input raises DatasetError
     used = sorted({item.db_id for split in splits.values() for item in split.items})
     opened = _databases(dataset, [d for d in dataset.db_ids if d in used] or dataset.db_ids[:1], report)

@@ -227,7 +227,7 @@ def convert_dataset(root: Path, target: Target, progress: Callable[[str], None] 
     source = open_source(root)
     if not isinstance(source, SpiderSource | BirdSource):
         raise DatasetError(f"{root}: convert takes a Spider or BIRD folder (tables.json or dev_tables.json)")
-    schemas = source.load_schemas()
+    schemas = dict(source.load_schemas())  # every schema built now: a malformed entry stops it here
     target.out.mkdir(parents=True, exist_ok=True)
     located = {db_id: source.database(db_id).path for db_id in schemas}
     files = {db_id: path for db_id, path in located.items() if path.is_file()}

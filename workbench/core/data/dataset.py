@@ -20,22 +20,23 @@ file is missing stay in the split, flagged, and are counted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.data.bird import BirdSource, is_bird_folder
 from workbench.core.data.engine_setting import ENGINE_LABELS, is_url, url_database_ref
-from workbench.core.data.introspect import introspect
 from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
-from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
-from workbench.core.data.schema import Schema
 from workbench.core.data.spider import SpiderSource
 from workbench.core.engines import registry
 from workbench.core.engines.base import DatabaseRef, EngineName
 from workbench.core.engines.postgres_url import url_database
 from workbench.core.engines.sqlite_engine import file_problem, is_sqlite_file
+
+if TYPE_CHECKING:  # score reaches its first database without these (your own data's readers, the schema module)
+    from workbench.core.data.schema import Schema
 
 DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".duckdb")
 
@@ -81,7 +82,7 @@ class DatasetSource(Protocol):
     bird_metrics: bool  # BIRD's metrics: EX as set equality of rows, Soft-F1, no exact-set match
     engine: EngineName  # which engine holds its databases (engine.toml in a Spider/BIRD folder)
 
-    def load_schemas(self) -> dict[str, Schema]: ...
+    def load_schemas(self) -> Mapping[str, Schema]: ...  # a tables file's are built on first use (schemas.py)
 
     def database(self, db_id: str) -> DatabaseRef: ...
 
@@ -113,13 +114,15 @@ class OwnDataSource:
         if questions is not None:
             self._files = {questions.stem: questions}
         elif database.is_file and root.is_dir():  # a URL's question file is always given
-            found = sorted(p for p in root.iterdir() if p.suffix.lower() in QUESTION_SUFFIXES and p.is_file())
+            found = sorted(p for p in root.iterdir() if p.suffix.lower() in _question_suffixes() and p.is_file())
             stems = [p.stem for p in found]  # q.csv beside q.jsonl: each is named in full
             self._files = {p.stem if stems.count(p.stem) == 1 else p.name: p for p in found}
         else:
             self._files = {}
 
     def load_schemas(self) -> dict[str, Schema]:
+        from workbench.core.data.introspect import introspect
+
         return {self.db_id: introspect(self.ref, self.db_id, error=DatasetError)}
 
     def database(self, db_id: str) -> DatabaseRef:
@@ -135,6 +138,8 @@ class OwnDataSource:
         return next(iter(self._files), preferred)
 
     def items(self, split: str) -> list[Item]:
+        from workbench.core.data.questions import QUESTION_SUFFIXES, read_questions
+
         path = self._files.get(split)
         if path is None:
             candidate = Path(split)
@@ -146,6 +151,13 @@ class OwnDataSource:
             Item(k, row.db_id or self.db_id, row.question, row.sql, str(path), row.evidence, row.hardness, row.position)
             for k, row in enumerate(read_questions(path, DatasetError))
         ]
+
+
+def _question_suffixes() -> tuple[str, ...]:
+    """``.csv``, ``.jsonl``: your own data's question files (their reader loads when one is given or found)."""
+    from workbench.core.data.questions import QUESTION_SUFFIXES
+
+    return QUESTION_SUFFIXES
 
 
 def _databases_in(folder: Path) -> list[Path]:
@@ -172,7 +184,7 @@ def _file_ref(path: Path) -> DatabaseRef:
 def open_source(root: Path, questions: Path | None = None, url: str = "") -> DatasetSource:
     """The layout at ``root``: a Spider folder, a BIRD folder, a database file, or a folder with one database;
     or the PostgreSQL database at ``url``."""
-    if questions is not None and questions.suffix.lower() not in QUESTION_SUFFIXES:
+    if questions is not None and questions.suffix.lower() not in _question_suffixes():
         raise DatasetError(f"{questions}: expected a question file ending .csv or .jsonl")
     if url:
         return OwnDataSource(root, url_database_ref(url), questions)
@@ -209,10 +221,16 @@ class Dataset:
 
     ``root`` is a folder, a database file or a ``postgresql://`` URL (``location`` keeps it as given);
     ``allow_privileged_role`` goes into every :class:`DatabaseRef` (``--allow-privileged-role``).
+    ``lazy_schemas`` builds each schema of a tables file when first used (``schemas.py``), so a malformed entry
+    is reported there, if ever; by default all are built here, a malformed entry raising DatasetError at once.
     """
 
     def __init__(
-        self, root: str | Path, questions: str | Path | None = None, allow_privileged_role: bool = False
+        self,
+        root: str | Path,
+        questions: str | Path | None = None,
+        allow_privileged_role: bool = False,
+        lazy_schemas: bool = False,
     ) -> None:
         url = str(root) if is_url(root) else ""
         self.root = Path(url_database(url) if url else root)
@@ -222,6 +240,8 @@ class Dataset:
         self.tables_path = self.source.tables_path
         self.questions = self.source.questions
         self._schemas = self.source.load_schemas()
+        if not lazy_schemas:
+            self.check_schemas()
 
     @property
     def name(self) -> str:
@@ -255,10 +275,22 @@ class Dataset:
         return list(self._schemas)
 
     def schema(self, db_id: str) -> Schema:
-        try:
-            return self._schemas[db_id]
-        except KeyError:
-            raise DatasetError(f"{self.tables_path or self.root}: no schema for db_id {db_id!r}") from None
+        """``db_id``'s schema, built from its tables.json entry on first use: DatasetError naming the file and
+        the entry when that entry is malformed, or when there is none."""
+        if db_id not in self._schemas:
+            raise DatasetError(f"{self.tables_path or self.root}: no schema for db_id {db_id!r}")
+        return self._schemas[db_id]
+
+    @property
+    def built_schemas(self) -> list[str]:
+        """The db_ids whose schemas are built so far (all of them unless ``lazy_schemas``)."""
+        built = getattr(self._schemas, "built", None)
+        return list(self._schemas) if built is None else list(built)
+
+    def check_schemas(self) -> None:
+        """Build every schema now (they are otherwise built on first use): DatasetError for a malformed entry."""
+        for db_id in self._schemas:
+            self.schema(db_id)
 
     def database(self, db_id: str) -> DatabaseRef:
         """Where ``db_id``'s database is, for ``engines.registry``."""

@@ -13,7 +13,7 @@ from typing import Any
 from workbench.core.data import inputs
 from workbench.core.data.engine_setting import read_engine_setting
 from workbench.core.data.items import HARDNESS_LEVELS, DatasetError, Item
-from workbench.core.data.schema import Schema, SchemaError, schema_from_entry
+from workbench.core.data.schemas import Schemas
 from workbench.core.engines.base import DatabaseRef
 
 SPLIT_FILES: dict[str, tuple[str, ...]] = {
@@ -89,20 +89,10 @@ class SpiderSource:
         self.setting = read_engine_setting(root)
         self.engine = self.setting.engine
 
-    def load_schemas(self) -> dict[str, Schema]:
-        path = self.root / "tables.json"
-        data = _read_json(path)
-        if not isinstance(data, list):
-            raise DatasetError(f"{path}: expected a JSON list of schemas, got {inputs.type_name(data)}")
-        schemas: dict[str, Schema] = {}
-        for k, entry in enumerate(data):
-            try:
-                schema = schema_from_entry(entry, f"entry {k}")
-            except SchemaError as exc:
-                raise DatasetError(f"{path}: {exc}") from None
-            if schema.db_id in schemas:
-                raise DatasetError(f"{path}: entry {k}: db_id {schema.db_id!r} appears twice")
-            schemas[schema.db_id] = schema
+    def load_schemas(self) -> Schemas:
+        """tables.json's schemas, each built on first use (``schemas.py``)."""
+        schemas = Schemas()
+        schemas.add_file(self.root / "tables.json")
         return schemas
 
     def database(self, db_id: str) -> DatabaseRef:

@@ -20,7 +20,6 @@ the worker processes of a ``BoundedPool``. A password is never part of it.
 from __future__ import annotations
 
 import datetime
-import decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +152,8 @@ def normalise_value(value: Any) -> Any:
         return value
     if isinstance(value, bool):
         return int(value)
+    import decimal  # here: no SQLite value is one, and opening a SQLite database need not load it
+
     if isinstance(value, decimal.Decimal):
         if not value.is_finite():
             return float(value)

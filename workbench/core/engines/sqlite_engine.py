@@ -8,7 +8,6 @@ fixed statements only), and gives the file's content digest for the gold cache.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -182,6 +181,8 @@ identity = file_identity  # the file's content digest (engines/files.py)
 
 def copy_from_sqlite(source: Path, ref: DatabaseRef) -> None:
     """A SQLite copy is the file itself."""
+    import shutil  # here: it loads the compression modules, which opening a database does not need
+
     try:
         ref.path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, ref.path)

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 Row = tuple[Any, ...]
 REWARD_BUCKETS: tuple[tuple[float, float], ...] = ((2.0, 1.25), (1.0, 1.0), (0.5, 0.75), (0.25, 0.5))
 LOWEST_REWARD = 0.25  # a correct prediction more than four times slower than the gold query
-DEFAULT_REPEATS = 10  # BIRD's script runs each pair 100 times; fewer is noisier and faster
 
 
 def set_match(gold: Sequence[Row], pred: Sequence[Row]) -> bool:

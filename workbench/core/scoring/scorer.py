@@ -336,7 +336,8 @@ _CONTEXTS: dict[tuple[str, str, bool], tuple[DbInfo, SpiderSchema, dict[str, str
 def _dataset(location: str, allow_privileged_role: bool) -> Dataset:
     key = (location, allow_privileged_role)
     if key not in _DATASETS:
-        _DATASETS[key] = Dataset(location, allow_privileged_role=allow_privileged_role)
+        # lazily: a worker needs the schemas of its jobs' databases alone
+        _DATASETS[key] = Dataset(location, allow_privileged_role=allow_privileged_role, lazy_schemas=True)
     return _DATASETS[key]
 
 

@@ -62,6 +62,9 @@ def test_a_bird_folder_opens_with_its_levels_and_scores_with_soft_f1(
     hardness.activated.emit(hardness.currentIndex())  # as a user's pick does
     assert [session.item(i).hardness for i in window.questions.model.rows] == ["challenging", "challenging"]
 
+    hardness.setCurrentText("any hardness")  # question 1 is simple: hidden under "challenging", and the list
+    hardness.activated.emit(hardness.currentIndex())  # moves a hidden selection to its first row at any reload
+    await_in_qt(qtbot, window.gold.settle())  # the gold learnt at load is in (its results_changed reloads the list)
     session.select_question(1)  # the diseased trees: the evidence says what status = 2 means
     window.context.variant.setCurrentText("right")
     window.context.refresh()

@@ -11,7 +11,6 @@ with the official scores is the point.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -65,14 +64,16 @@ def _drop_values(condition: list[Any]) -> list[Any]:
 
 
 def _without_values(sql: SqlDict | None) -> SqlDict | None:
+    """A new query with values dropped from its conditions (and its sub-queries'); ``sql`` is left as it was."""
     if sql is None:
         return None
-    sql["from"]["conds"] = _drop_values(sql["from"]["conds"])
-    sql["having"] = _drop_values(sql["having"])
-    sql["where"] = _drop_values(sql["where"])
+    out = dict(sql)
+    out["from"] = {**sql["from"], "conds": _drop_values(sql["from"]["conds"])}
+    out["having"] = _drop_values(sql["having"])
+    out["where"] = _drop_values(sql["where"])
     for op in ("intersect", "except", "union"):
-        sql[op] = _without_values(sql[op])
-    return sql
+        out[op] = _without_values(sql[op])
+    return out
 
 
 class _ColumnUnifier:
@@ -101,31 +102,37 @@ class _ColumnUnifier:
         return [(u[0], u[1], self.val(u[2]), u[3], u[4]) if k % 2 == 0 else u for k, u in enumerate(condition)]
 
     def sql(self, sql: SqlDict | None) -> SqlDict | None:
+        """A new query with its columns unified; ``sql`` is left as it was."""
         if sql is None:
             return None
-        sql["select"] = [None, [(agg, self.val(v)) for agg, v in sql["select"][1]]]
-        sql["from"]["conds"] = self.condition(sql["from"]["conds"])
-        sql["where"] = self.condition(sql["where"])
-        sql["groupBy"] = [self.col(u) for u in sql["groupBy"]]
+        out = dict(sql)
+        out["select"] = [None, [(agg, self.val(v)) for agg, v in sql["select"][1]]]
+        out["from"] = {**sql["from"], "conds": self.condition(sql["from"]["conds"])}
+        out["where"] = self.condition(sql["where"])
+        out["groupBy"] = [self.col(u) for u in sql["groupBy"]]
         if sql["orderBy"]:
             direction, units = sql["orderBy"]
-            sql["orderBy"] = (direction, [self.val(u) for u in units])
-        sql["having"] = self.condition(sql["having"])
+            out["orderBy"] = (direction, [self.val(u) for u in units])
+        out["having"] = self.condition(sql["having"])
         for op in ("intersect", "except", "union"):
-            sql[op] = self.sql(sql[op])
-        return sql
+            out[op] = self.sql(sql[op])
+        return out
 
 
 def _valid_columns(sql: SqlDict, schema: SpiderSchema) -> set[str]:
-    prefixes = {unit[1][:-2] for unit in sql["from"]["table_units"] if unit[0] == TABLE_UNIT}
-    return {v for v in schema.ids.values() if "." in v and v[: v.index(".")] in prefixes}
+    """The column ids of the tables in the top-level FROM."""
+    valid: set[str] = set()
+    for unit in sql["from"]["table_units"]:
+        if unit[0] == TABLE_UNIT:
+            valid |= schema.columns_of.get(unit[1][:-2], frozenset())
+    return valid
 
 
 def normalize(sql: SqlDict, schema: SpiderSchema, fk_map: Mapping[str, str]) -> SqlDict:
-    """A copy of ``sql`` with values dropped and foreign-key columns unified."""
-    out = copy.deepcopy(sql)
-    valid = _valid_columns(out, schema)
-    out = _without_values(out)
+    """A new query: ``sql`` with values dropped and foreign-key columns unified (``sql`` is not changed; the parts
+    the rules leave alone are shared with it)."""
+    valid = _valid_columns(sql, schema)
+    out = _without_values(sql)
     assert out is not None
     normalized = _ColumnUnifier(valid, fk_map).sql(out)
     assert normalized is not None

@@ -29,6 +29,7 @@ import sqlite3
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,7 @@ class GoldCache:
         self.max_bytes = max_bytes
         self._memory: OrderedDict[str, Outcome] = OrderedDict()
         self._identities: dict[str, str] = {}  # a file's stamp -> its content digest
+        self._pins: dict[DatabaseRef, str | None] | None = None  # within ``pinned``: each database's identity
         self._db: sqlite3.Connection | None = None
         self._pid = 0
         self._written = 0
@@ -127,9 +129,28 @@ class GoldCache:
         limits = (db.timeout_s, db.max_rows, db.max_bytes, watchdog.limits().memory_limit_mb)
         return hashlib.blake2b(repr((where, limits, sql)).encode(), digest_size=20).hexdigest(), digest is not None
 
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within: each database's identity is taken once, at its first query, and kept to the end. For a job that
+        reads its databases as they are at its start (one chunk of a score); outside, every query checks the file's
+        stamp again (a ``stat`` and a path resolved: most of a cached gold result's cost)."""
+        self._pins = {}
+        try:
+            yield
+        finally:
+            self._pins = None
+
     def identity(self, ref: DatabaseRef) -> str | None:
         """The database's content identity (``registry.identity``), remembered in the cache file per file stamp
         (``registry.stamp``), so an unchanged database file is hashed once, not once per process."""
+        pins = self._pins
+        if pins is None:
+            return self._identity(ref)
+        if ref not in pins:
+            pins[ref] = self._identity(ref)
+        return pins[ref]
+
+    def _identity(self, ref: DatabaseRef) -> str | None:
         stamp = registry.stamp(ref)
         if stamp is None:
             return registry.identity(ref)

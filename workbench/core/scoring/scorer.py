@@ -135,12 +135,13 @@ def _score_db(job: _DbJob) -> list[Verdict]:
     golds = for_process(job.gold_cache)
     verdicts = []
     try:
-        for index, gold, pred in job.items:
-            watchdog.mark_item(index)
-            try:
-                verdicts.append(_score_any(info, dbs, schema, fk_map, index, gold, pred, golds))
-            except MemoryError:
-                verdicts.append(_stopped(info, schema, index, gold, "prediction", "memory limit", "out of memory"))
+        with golds.pinned():  # the databases as they are at the chunk's start: their stamps are taken once
+            for index, gold, pred in job.items:
+                watchdog.mark_item(index)
+                try:
+                    verdicts.append(_score_any(info, dbs, schema, fk_map, index, gold, pred, golds))
+                except MemoryError:
+                    verdicts.append(_stopped(info, schema, index, gold, "prediction", "memory limit", "out of memory"))
         return verdicts
     finally:
         for db in dbs:

@@ -47,6 +47,8 @@ class SpiderSchema:
 
     tables: Mapping[str, Sequence[str]]
     ids: dict[str, str] = field(init=False, compare=False)
+    # a table's id less its closing "__" (as a FROM clause's unit holds it) -> the ids of its columns
+    columns_of: dict[str, frozenset[str]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         ids = {"*": "__all__"}
@@ -56,6 +58,11 @@ class SpiderSchema:
         for table in self.tables:
             ids[table] = f"__{table}__"
         object.__setattr__(self, "ids", ids)
+        grouped: dict[str, set[str]] = {}
+        for v in ids.values():
+            if "." in v:
+                grouped.setdefault(v[: v.index(".")], set()).add(v)
+        object.__setattr__(self, "columns_of", {k: frozenset(v) for k, v in grouped.items()})
 
     def has_column(self, table: str, column: str) -> bool:
         return column in self.tables.get(table, ())

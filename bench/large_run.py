@@ -22,6 +22,7 @@ Runs pane's time once they are done.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def make_store(path: Path, dataset: Path, items: int, history: int) -> None:
     run_id = store.create_run("large", dataset_id, "dev", None, ids)
     for k, variant_id in enumerate(ids):
         store.save_scores(run_id, rows(variant_id, items, 0.5 + 0.1 * k))
-    store.finish_run(run_id, "completed", data.hardness_levels)  # as the runner ends a run
+    asyncio.run(store.finish_run(run_id, "completed", data.hardness_levels))  # as the runner ends a run
     store.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import sqlite3
@@ -36,6 +37,19 @@ def _run(store: Store, tmp_path: Path) -> tuple[int, list[int]]:
     return run_id, ids
 
 
+def _finish_beside_other_work(store: Store, run_id: int, levels: tuple[str, ...]) -> bool:
+    """``finish_run`` on an event loop with a callback ready: whether it ran before ``finish_run`` returned (only
+    if the outcomes were kept off the loop, in a thread: a loop that runs them itself runs nothing else)."""
+
+    async def go() -> bool:
+        ran = asyncio.Event()
+        asyncio.get_running_loop().call_soon(ran.set)
+        await store.finish_run(run_id, "completed", levels)
+        return ran.is_set()
+
+    return asyncio.run(go())
+
+
 def test_outcomes_are_kept_when_the_run_finishes_and_outdated_by_any_change_of_its_rows(tmp_path: Path) -> None:
     store = Store(tmp_path / "w.sqlite")
     run_id, ids = _run(store, tmp_path)
@@ -43,7 +57,7 @@ def test_outcomes_are_kept_when_the_run_finishes_and_outdated_by_any_change_of_i
     while_running = [store.score_outcomes(run_id, v, levels) for v in ids]
     assert _kept(store) == []  # a live run's rows still change: nothing kept
     summaries = [s.to_json() for s in RunResults.from_store(store, run_id, levels).summaries()]
-    store.finish_run(run_id, "completed", levels)
+    assert _finish_beside_other_work(store, run_id, levels)  # kept off the loop: another task ran meanwhile
     assert _kept(store) == [(run_id, ids[0]), (run_id, ids[1])]
     assert all(_same(store.score_outcomes(run_id, v, levels), o) for v, o in zip(ids, while_running, strict=True))
     assert [s.to_json() for s in RunResults.from_store(store, run_id, levels).summaries()] == summaries

@@ -225,7 +225,7 @@ class Runner:
                 await client.aclose()
             if self.executor is None:
                 ctx.pool.shutdown(wait=False, cancel_futures=True)
-            self.store.finish_run(run_id, state, self.dataset.hardness_levels)
+            await self.store.finish_run(run_id, state, self.dataset.hardness_levels)
         yield RunFinished(run_id, state, counts[ItemScored], counts[ItemFailed])
 
     def _to_ask(self, items: list[Item], ids: dict[str, int], done: set[tuple[int, int]]) -> dict[str, list[Item]]:

@@ -25,6 +25,7 @@ module over the shared connection (``connection.StoreConnection``: ``db``, ``tra
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -63,10 +64,22 @@ class Store(
 ):
     """The run store: ``Store(path)`` opens (creating and migrating) the file; every area's methods in one object."""
 
-    def finish_run(self, run_id: int, state: str, levels: tuple[str, ...]) -> None:
+    async def finish_run(self, run_id: int, state: str, levels: tuple[str, ...]) -> None:
         """Record a run's last state; when no process works on it any more, its variants' outcomes are read and kept
-        (``store/outcomes.py``, the codes numbering ``levels``) for whoever shows it next."""
+        (``store/outcomes.py``, the codes numbering ``levels``) for whoever shows it next.
+
+        The state is written at once. The outcomes are read and kept in a thread, on a connection of its own (a
+        caller on an event loop, such as the app's, would stall about 30 ms per 10,000 rows); a write that comes
+        between is safe either way: what is kept is read in one snapshot, or nothing is kept."""
         self.set_state(run_id, state)
         if state not in LIVE_STATES:
-            for variant_id in self.variant_names(run_id):
-                self.score_outcomes(run_id, variant_id, levels)
+            await asyncio.to_thread(_keep_outcomes, self.path, run_id, tuple(levels))
+
+
+def _keep_outcomes(path: Path, run_id: int, levels: tuple[str, ...]) -> None:
+    store = Store(path)
+    try:
+        for variant_id in store.variant_names(run_id):
+            store.score_outcomes(run_id, variant_id, levels)
+    finally:
+        store.close()

@@ -258,6 +258,8 @@ def main() -> None:
         )
         if pf_received < args.requests:
             pf_rate = None  # it did not really run: no ratio from a failed run
+        else:  # the goal's reach: no client passes concurrency / latency
+            print(f"promptfoo: a client at the theoretical rate would be {theoretical / pf_rate:.2f}x promptfoo here")
     else:
         print("promptfoo: not found (npm install --prefix bench/.promptfoo promptfoo, or pass --promptfoo)")
 

@@ -101,7 +101,7 @@ def _split_words(text: str) -> list[str]:
 
 def _hide_quoted(text: str) -> tuple[str, dict[str, str]]:
     """Replace each pair of double quotes (and what is between) by a placeholder word."""
-    quotes = []
+    quotes: list[int] = []
     at = text.find('"')
     while at >= 0:
         quotes.append(at)

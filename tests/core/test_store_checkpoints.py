@@ -44,12 +44,16 @@ def test_the_checkpointer_thread_copies_the_log_in_while_the_store_is_open(tmp_p
     store = Store(tmp_path / "w.sqlite", checkpoint_every_s=0.05)
     empty = store.path.stat().st_size
     _write(store)
-    deadline = time.monotonic() + 30
-    while store.path.stat().st_size < empty + 2_000_000 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert store.path.stat().st_size > empty + 2_000_000
     checkpointer = store._checkpointer
-    assert checkpointer is not None and checkpointer.checkpoints >= 1
+    assert checkpointer is not None
+
+    def copied() -> bool:  # the file grows while a checkpoint runs, before the thread counts it: wait for both
+        return store.path.stat().st_size > empty + 2_000_000 and checkpointer.checkpoints >= 1
+
+    deadline = time.monotonic() + 30
+    while not copied() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert copied()
     store.close()
     assert not checkpointer._thread.is_alive()
     assert _rows(tmp_path / "w.sqlite") == COMMITS

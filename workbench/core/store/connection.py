@@ -6,7 +6,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from workbench.core.engines.sqlite_engine import file_problem
 from workbench.core.store.checkpoints import Checkpointer
@@ -21,6 +20,20 @@ from workbench.core.store.migrations import (
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+
+
+class _Transaction:
+    __slots__ = ("db",)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 class StoreError(RuntimeError):
@@ -85,15 +98,7 @@ class StoreConnection:
                 step(self.db)
                 self.db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, _now()))
 
-    def transaction(self) -> Any:
-        store = self
-
-        class _Tx:
-            def __enter__(self) -> sqlite3.Connection:
-                store.db.execute("BEGIN IMMEDIATE")
-                return store.db
-
-            def __exit__(self, exc_type: object, *rest: object) -> None:
-                store.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-        return _Tx()
+    def transaction(self) -> _Transaction:
+        """``with store.transaction() as db``: one write transaction (taken at once), committed at the end or
+        rolled back on an exception."""
+        return _Transaction(self.db)

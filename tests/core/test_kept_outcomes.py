@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.core.test_results_lazy import VARIANTS, _random_rows
 from workbench.core.reports.results import RunResults
 from workbench.core.scoring.exact import HARDNESS_LEVELS
-from workbench.core.store import MIGRATIONS, Store
+from workbench.core.store import MIGRATIONS, Store, _keep_outcomes
 from workbench.core.store.outcomes import ScoreOutcomes
 
 
@@ -98,3 +98,12 @@ def test_a_store_of_the_schema_before_opens_and_keeps_from_then_on(tmp_path: Pat
     assert _kept(store) == []
     assert all(_same(store.score_outcomes(run_id, v, HARDNESS_LEVELS), b) for v, b in zip(ids, before, strict=True))
     assert len(_kept(store)) == 2
+
+
+def test_keeping_outcomes_never_fails_a_run_whose_file_cannot_be_opened_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    run_id, _ = _run(store, tmp_path)
+    store.close()
+    (tmp_path / "w.sqlite").write_bytes(b"not a store any more" * 100)  # replaced under the app, say
+    _keep_outcomes(tmp_path / "w.sqlite", run_id, HARDNESS_LEVELS)  # nothing kept, nothing raised
+    assert (tmp_path / "w.sqlite").read_bytes().startswith(b"not a store")

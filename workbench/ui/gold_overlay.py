@@ -157,7 +157,7 @@ class GoldOverlay(QObject):
         self._publish()
 
     def _stop(self) -> None:
-        self._cancel.set()  # the thread stops at its next item
+        self._cancel.set()  # the learning task stops before its next chunk
 
     async def settle(self) -> None:
         """Wait until what is learnt at load is in (tests)."""

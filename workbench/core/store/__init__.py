@@ -26,6 +26,7 @@ module over the shared connection (``connection.StoreConnection``: ``db``, ``tra
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -77,9 +78,16 @@ class Store(
 
 
 def _keep_outcomes(path: Path, run_id: int, levels: tuple[str, ...]) -> None:
-    store = Store(path)
+    """Read and keep a run's outcomes on a connection of its own; if the file cannot be opened or read now, nothing
+    is kept (whoever shows the run reads its rows instead): keeping is never a reason for a run to fail."""
+    try:
+        store = Store(path)
+    except StoreError:
+        return
     try:
         for variant_id in store.variant_names(run_id):
             store.score_outcomes(run_id, variant_id, levels)
+    except sqlite3.Error:
+        return
     finally:
         store.close()

@@ -258,8 +258,12 @@ def main() -> None:
         )
         if pf_received < args.requests:
             pf_rate = None  # it did not really run: no ratio from a failed run
-        else:  # the goal's reach: no client passes concurrency / latency
-            print(f"promptfoo: a client at the theoretical rate would be {theoretical / pf_rate:.2f}x promptfoo here")
+        else:  # the goal's reach: no client passes concurrency / latency; and ours with its start-up, as promptfoo's is
+            with_setup = args.requests / (ours.wall_s + ours.setup_s)
+            print(
+                f"promptfoo: a client at the theoretical rate would be {theoretical / pf_rate:.2f}x promptfoo here; "
+                f"ours with building the client included is {with_setup:.0f}/s, {with_setup / pf_rate:.2f}x"
+            )
     else:
         print("promptfoo: not found (npm install --prefix bench/.promptfoo promptfoo, or pass --promptfoo)")
 

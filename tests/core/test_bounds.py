@@ -31,9 +31,9 @@ from workbench.core.store import Store
 from workbench.paths import DEMO_DATASET
 
 # One C call that SQLite's progress handler never interrupts: a naive substring search of a
-# 20,001-character needle over an 8,000,000-character haystack (tens of seconds unbounded).
-# one C call of about 6 s on a fast machine, several times every bound it meets (a search of a 10,000-byte
-# needle took 1.8 s there: as long as a 1.5 s bound and its grace, so it finished first now and then)
+# 40,001-character needle over an 8,000,000-character haystack, about 6 s unbounded on a fast machine,
+# several times every bound it meets (half that needle took 1.8 s there: as long as a 1.5 s bound and its
+# grace, so it finished first now and then)
 ENDLESS_SEARCH = "SELECT instr(hex(zeroblob(4000000)), hex(zeroblob(20000)) || '1')"
 
 

@@ -18,6 +18,11 @@ class SpiderTokenError(ValueError):
     """The text cannot be tokenised under Spider's rules (e.g. an odd number of quotes)."""
 
 
+# The two rules for a final period (with closing brackets after it), applied only where the text ends in one.
+_FINAL_PERIOD_SPACED = re.compile(r"([^.])(\.)([\]\)}>\"'»”’ ]*+)\s*$")
+_FINAL_PERIOD_TIGHT = re.compile(r"([^.])(\.)([\]\)}>\"']*)\s*$")
+_FINAL_PERIOD = frozenset((_FINAL_PERIOD_SPACED, _FINAL_PERIOD_TIGHT))
+
 # Each rewrite with the characters one of its matches needs: a rewrite only moves characters apart with spaces,
 # so a text's characters (but the space) stay what they were, and a rule whose characters are absent is skipped.
 _REWRITES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = (
@@ -25,14 +30,14 @@ _REWRITES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = (
     (re.compile("([«“‘„]|`+)"), r" \1 ", frozenset("«“‘„`")),
     (re.compile("(``)"), r" \1 ", frozenset("`")),  # then pairs of backticks split off again ("```" -> "``", "`")
     # a final period (with closing brackets after it) is split off
-    (re.compile(r"([^.])(\.)([\]\)}>\"'»”’ ]*+)\s*$"), r"\1 \2 \3 ", frozenset(".")),
+    (_FINAL_PERIOD_SPACED, r"\1 \2 \3 ", frozenset(".")),
     # colons and commas are split unless a digit follows ("1,000" stays whole)
     (re.compile(r"([:,])([^\d])"), r" \1 \2", frozenset(":,")),
     (re.compile(r"([:,])$"), r" \1 ", frozenset(":,")),
     (re.compile(r"\.{2,}"), r" \g<0> ", frozenset(".")),
     (re.compile(r"[;@#$%&]"), r" \g<0> ", frozenset(";@#$%&")),
     (re.compile("[\u2012-\u2015]"), r" \g<0> ", frozenset("\u2012\u2013\u2014\u2015")),
-    (re.compile(r"([^.])(\.)([\]\)}>\"']*)\s*$"), r"\1 \2\3 ", frozenset(".")),
+    (_FINAL_PERIOD_TIGHT, r"\1 \2\3 ", frozenset(".")),
     (re.compile(r"[?!]"), r" \g<0> ", frozenset("?!")),
     (re.compile(r"[*]"), r" \g<0> ", frozenset("*")),
     # brackets of every kind, including < and >, stand alone; '=' does not
@@ -83,7 +88,6 @@ def _may_contract(text: str) -> bool:
 
 
 _COMPARISON_PREFIXES = ("!", ">", "<")
-_FINAL_PERIOD = frozenset(p for p, _, _ in _REWRITES if p.pattern.endswith("$") and "\\." in p.pattern)
 
 
 def _split_words(text: str) -> list[str]:

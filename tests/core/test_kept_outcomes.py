@@ -107,3 +107,13 @@ def test_keeping_outcomes_never_fails_a_run_whose_file_cannot_be_opened_again(tm
     (tmp_path / "w.sqlite").write_bytes(b"not a store any more" * 100)  # replaced under the app, say
     _keep_outcomes(tmp_path / "w.sqlite", run_id, HARDNESS_LEVELS)  # nothing kept, nothing raised
     assert (tmp_path / "w.sqlite").read_bytes().startswith(b"not a store")
+
+
+def test_keeping_outcomes_does_not_make_a_store_where_the_file_has_gone(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.sqlite")
+    run_id, _ = _run(store, tmp_path)
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"w.sqlite{suffix}").unlink(missing_ok=True)
+    _keep_outcomes(tmp_path / "w.sqlite", run_id, HARDNESS_LEVELS)
+    assert not (tmp_path / "w.sqlite").exists()

@@ -79,7 +79,10 @@ class Store(
 
 def _keep_outcomes(path: Path, run_id: int, levels: tuple[str, ...]) -> None:
     """Read and keep a run's outcomes on a connection of its own; if the file cannot be opened or read now, nothing
-    is kept (whoever shows the run reads its rows instead): keeping is never a reason for a run to fail."""
+    is kept (whoever shows the run reads its rows instead): keeping is never a reason for a run to fail. A file gone
+    is not made again (``Store`` would create an empty store there)."""
+    if not path.is_file():
+        return
     try:
         store = Store(path)
     except StoreError:

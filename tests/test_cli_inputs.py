@@ -168,6 +168,21 @@ def test_score_survives_any_mutation_of_its_inputs(
     prop()
 
 
+def test_a_database_whose_schema_holds_a_line_breaking_character_is_warned_of_on_one_line(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the property above found once: SQLite's message quotes the schema's text, here a vertical tab."""
+    ds = fresh_copy(small, tmp_path)
+    content = (ds / SHOP).read_bytes()
+    assert b"customer_id IN" in content
+    (ds / SHOP).write_bytes(content.replace(b"customer_id IN", b"c\x0bstomer_id IN", 1))
+    capsys.readouterr()
+    rc = main(["score", "--dataset", str(ds), "--predictions", str(ds / "preds.sql"), "--workers", "1"])
+    err = capsys.readouterr().err
+    check(rc, err)
+    assert "is unusable" in err and "\\x0b" in err  # the character named, escaped, on the warning's line
+
+
 def finetune_lines() -> bytes:
     rows = [
         {"messages": [{"role": "user", "content": f"question {k}"}, {"role": "assistant", "content": f"SELECT {k}"}]}

@@ -56,7 +56,10 @@ class Split:
         return sum(self.missing_db.values())
 
     def database_warnings(self) -> list[str]:
-        """One line per missing or unusable database, with the items it leaves unscorable."""
+        """One line per missing or unusable database, with the items it leaves unscorable (an engine's message can
+        hold any character the file did: whatever would break the line is escaped)."""
+        from workbench.core.data.inputs import one_line
+
         lines = [
             f"database {db_id!r} is missing: {count} item(s) cannot be scored"
             for db_id, count in sorted(self.missing_db.items())
@@ -65,7 +68,7 @@ class Split:
             f"database {db_id!r} is unusable ({why}): {count} item(s) cannot be scored"
             for db_id, (why, count) in sorted(self.unusable_db.items())
         ]
-        return lines
+        return [one_line(line) for line in lines]
 
     def __len__(self) -> int:
         return len(self.items)
